@@ -1,0 +1,35 @@
+# kerasloss: every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+EPOCHS ?=
+LOGDIR ?= runs
+PORT   ?= 6006
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install test demo bench dashboard clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,examples]"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q
+
+demo: install
+	$(PY) examples/factorization.py --logdir $(LOGDIR)/factorization $(if $(EPOCHS),--epochs $(EPOCHS))
+
+bench: install
+	$(PY) benchmarks/bench_losses.py
+	$(PY) benchmarks/bench_callbacks.py
+
+dashboard: install
+	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT)
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

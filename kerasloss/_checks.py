@@ -1,0 +1,96 @@
+"""Argument and input checks shared by the losses, metrics and callbacks.
+
+Every check raises `ValueError` or `TypeError` naming the argument, the value received and what
+was expected, at the earliest point the information exists (construction for arguments, the
+first call for tensor shapes and dtypes).
+"""
+
+import numbers
+
+import keras
+import numpy as np
+
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+
+def check_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def check_fraction(name, value):
+    """A plain real number in [0, 1] (label smoothing)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_non_negative(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a non-negative number, got {value!r}")
+    if not float(value) >= 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return float(value)
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_int_or_none(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int or None, got {value!r}")
+    return int(value)
+
+
+def check_float_predictions(y_pred):
+    """y_pred must hold floating-point scores (probabilities or logits)."""
+    dtype = keras.backend.standardize_dtype(y_pred.dtype)
+    if not keras.backend.is_float_dtype(dtype):
+        raise TypeError(
+            f"y_pred must be a floating-point tensor (probabilities or logits), got dtype {dtype}"
+        )
+
+
+def check_broadcastable(y_true, y_pred):
+    """Static shapes of y_true and y_pred must broadcast against each other (None matches all)."""
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    for a, b in zip(reversed(true_shape), reversed(pred_shape)):
+        if a is not None and b is not None and a != b and a != 1 and b != 1:
+            raise ValueError(
+                f"y_true shape {true_shape} and y_pred shape {pred_shape} do not broadcast; "
+                "expected equal sizes (or 1) on every trailing axis"
+            )
+
+
+def check_same_shape(y_true, y_pred, what):
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    compatible = len(true_shape) == len(pred_shape) and all(
+        a is None or b is None or a == b for a, b in zip(true_shape, pred_shape)
+    )
+    if not compatible:
+        raise ValueError(
+            f"y_true shape {true_shape} and y_pred shape {pred_shape} must be equal for {what}"
+        )
+
+
+def concrete_values(x):
+    """The NumPy value of `x` when it is known now (eager execution), else None (graph tracing)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.executing_eagerly():
+            return None
+    try:
+        return keras.ops.convert_to_numpy(x)
+    except Exception:  # a symbolic tensor of another backend: values unknown until run time
+        return None

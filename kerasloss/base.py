@@ -1,0 +1,120 @@
+"""`ComponentLoss`: the base of every kerasloss loss.
+
+A ComponentLoss computes named per-element terms once, reduces each exactly as Keras reduces a loss
+(`kerasloss.reduction`), and returns their weighted sum:
+
+    loss(y, ŷ, w) = Σ_k component_weights[k] · components(y, ŷ, w)[k]
+
+It differs from `keras.losses.Loss.__call__` in three ways: integer labels are never cast to float,
+16-bit predictions are computed in float32, and metrics attached with `attach_metric` are updated
+from the same pass (so logging components or entropy costs no second pass over the predictions).
+"""
+
+import numbers
+
+import keras
+from keras import ops
+
+from kerasloss import _checks
+from kerasloss._keras_compat import get_keras_mask
+from kerasloss.reduction import element_weights, reduce_weighted
+
+
+class ComponentLoss(keras.losses.Loss):
+    """Base class: subclasses define `component_weights` and `terms` (or override `evaluate`).
+
+    Args:
+        name: the loss name (also the name scope).
+        reduction: "sum_over_batch_size" (default), "sum", "mean", "mean_with_sample_weight", or
+            None / "none" for per-element values. See `kerasloss.reduction` for each formula.
+        dtype: the dtype of the returned loss; math runs in float32 (float64 for float64 inputs).
+    """
+
+    additive = True
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        _checks.check_reduction(reduction)
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._attached_metrics = []
+
+    @property
+    def component_weights(self):
+        """Component name -> the weight it enters the total with (only non-zero weights)."""
+        raise NotImplementedError
+
+    def terms(self, y_true, y_pred, with_entropy=False):
+        """Per-element `Terms` of this loss (see `kerasloss.terms`)."""
+        raise NotImplementedError
+
+    def combine(self, components):
+        """The total from reduced (or per-element) components: Σ weight·component."""
+        total = None
+        for name, weight in self.component_weights.items():
+            term = components[name] if weight == 1.0 else components[name] * weight
+            total = term if total is None else total + term
+        return total
+
+    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
+        """One pass: (reduced components, per-element entropy or None, entropy's element weights)."""
+        mask = get_keras_mask(y_pred)
+        terms = self.terms(y_true, y_pred, with_entropy=with_entropy)
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
+            mask = mask if terms.mask is None else ops.logical_and(mask, terms.mask)
+        else:
+            mask = terms.mask
+        reduced = {
+            name: reduce_weighted(value, sample_weight, mask, self.reduction)
+            for name, value in terms.values.items()
+        }
+        weights = None
+        if terms.entropy is not None:
+            weights = element_weights(terms.entropy, sample_weight, mask)
+        return reduced, terms.entropy, weights
+
+    def components(self, y_true, y_pred, sample_weight=None):
+        """Component name -> that term reduced exactly as the loss is (not multiplied by its weight)."""
+        with keras.name_scope(self.name):
+            return self.evaluate(y_true, y_pred, sample_weight)[0]
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        with keras.name_scope(self.name):
+            wants_entropy = any(metric.wants_entropy for metric in self._attached_metrics)
+            reduced, entropy, weights = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
+            for metric in self._attached_metrics:
+                metric.record(reduced, entropy, weights, y_pred)
+            return self.combine(reduced)
+
+    def call(self, y_true, y_pred):
+        """Per-element total (Keras' `Loss.call` contract), before weights and reduction."""
+        return self.combine(self.terms(y_true, y_pred).values)
+
+    def attach_metric(self, metric):
+        """Update `metric` (a `kerasloss.metrics` metric) from every call of this loss."""
+        if metric not in self._attached_metrics:
+            self._attached_metrics.append(metric)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype}
+
+    def __add__(self, other):
+        if not isinstance(other, ComponentLoss):
+            return NotImplemented
+        from kerasloss.composite import CompositeLoss
+
+        return CompositeLoss.of_sum(self, other)
+
+    def __radd__(self, other):
+        # sum([a, b, c]) starts from 0
+        if isinstance(other, numbers.Number) and other == 0:
+            return self
+        return NotImplemented
+
+    def __mul__(self, weight):
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+            return NotImplemented
+        from kerasloss.composite import CompositeLoss
+
+        return CompositeLoss.of_scaled(self, float(weight))
+
+    __rmul__ = __mul__

@@ -1,0 +1,74 @@
+"""Entropy of a model's predictions, per example, in nats.
+
+Formula:
+    categorical:  H(x) = -Σ_k p_k log p_k,                 p = softmax(logits) or the given probabilities
+    binary:       H(x) = mean_j [-q_j log q_j - (1-q_j) log(1-q_j)],  q = sigmoid(logits) or probabilities
+    normalize:    H / log K (categorical) or H / log 2 (binary), so that 1 means uniform.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from kerasloss import _checks
+
+KINDS = ("categorical", "binary")
+
+
+def entropy_from_log_probs(log_probs, axis=-1):
+    """-Σ exp(l)·l along `axis`; exact and finite for log-probabilities from log_softmax."""
+    return -ops.sum(ops.exp(log_probs) * log_probs, axis=axis)
+
+
+def bernoulli_entropy_from_logits(logits):
+    """-q log q - (1-q) log(1-q) with q = sigmoid(z), as q·softplus(-z) + (1-q)·softplus(z)."""
+    q = ops.sigmoid(logits)
+    return q * ops.softplus(-logits) + (1.0 - q) * ops.softplus(logits)
+
+
+def compute_dtype_of(y_pred):
+    """float64 stays float64; every other float (16-bit included) is computed in float32."""
+    return "float64" if keras.backend.standardize_dtype(y_pred.dtype) == "float64" else "float32"
+
+
+def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, normalize=False):
+    """Per-example entropy of predictions, in nats (see the module docstring for the formulas).
+
+    Args:
+        y_pred: scores, `[..., K]` with the class axis at `axis`.
+        from_logits: whether `y_pred` holds logits (else probabilities).
+        kind: "categorical" (softmax over `axis`) or "binary" (independent sigmoid outputs, averaged
+            over `axis`).
+        axis: the class (categorical) or output (binary) axis.
+        normalize: divide by log K (categorical) or log 2 (binary).
+
+    Returns:
+        A float32 (float64 for float64 input) tensor of shape `y_pred.shape` without `axis`.
+
+    Example:
+    >>> float(prediction_entropy([[0.5, 0.5]]))
+    0.6931...
+    """
+    _checks.check_choice("kind", kind, KINDS)
+    y_pred = ops.convert_to_tensor(y_pred)
+    _checks.check_float_predictions(y_pred)
+    y_pred = ops.cast(y_pred, compute_dtype_of(y_pred))
+    eps = keras.config.epsilon()
+    if kind == "categorical":
+        if from_logits:
+            entropy = entropy_from_log_probs(ops.log_softmax(y_pred, axis=axis), axis=axis)
+        else:
+            probs = y_pred / ops.sum(y_pred, axis=axis, keepdims=True)
+            probs = ops.clip(probs, eps, 1.0 - eps)
+            entropy = -ops.sum(probs * ops.log(probs), axis=axis)
+        scale = math.log(y_pred.shape[axis]) if y_pred.shape[axis] and y_pred.shape[axis] > 1 else 1.0
+    else:
+        if from_logits:
+            per_output = bernoulli_entropy_from_logits(y_pred)
+        else:
+            q = ops.clip(y_pred, eps, 1.0 - eps)
+            per_output = -(q * ops.log(q) + (1.0 - q) * ops.log(1.0 - q))
+        entropy = ops.mean(per_output, axis=axis)
+        scale = math.log(2.0)
+    return entropy / scale if normalize else entropy

@@ -1,0 +1,71 @@
+"""Reduction of per-element loss values, with sample weights and Keras masks.
+
+Semantics follow `keras.losses` (so a kerasloss loss and a Keras loss reduce identically):
+
+    w        = sample_weight · mask_weight            (either may be absent)
+    "sum"                    -> Σ w·l
+    "sum_over_batch_size"    -> Σ w·l / n_valid        (n_valid = every element, or the unmasked ones)
+    "mean"                   -> same as "sum_over_batch_size"
+    "mean_with_sample_weight"-> Σ w·l / Σ w
+    None / "none"            -> w·l, per element
+
+The mean reductions are divided by the number of replicas under a `tf.distribute` strategy, as Keras
+does, so that summing replica gradients gives the global mean. Two deliberate differences from
+Keras: an empty batch reduces to a scalar 0 (Keras returns the empty tensor), and a weight of lower
+rank than the values is broadcast over their trailing axes (Keras would broadcast it from the
+right, against the wrong axis).
+"""
+
+from keras import ops
+
+from kerasloss._keras_compat import scale_loss_for_distribution
+
+MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
+def align_weights(weights, values):
+    """Give `weights` the rank of `values`: add trailing axes, or drop trailing size-1 axes."""
+    while len(weights.shape) < len(values.shape):
+        weights = ops.expand_dims(weights, -1)
+    while len(weights.shape) > len(values.shape) and weights.shape[-1] == 1:
+        weights = ops.squeeze(weights, -1)
+    if len(weights.shape) != len(values.shape):
+        raise ValueError(
+            f"sample_weight shape {tuple(weights.shape)} does not broadcast to the per-example "
+            f"loss shape {tuple(values.shape)}"
+        )
+    return weights
+
+
+def element_weights(values, sample_weight=None, mask=None):
+    """The weight of every element of `values` (None when all weights are 1).
+
+    `mask` is boolean (True = counts); `sample_weight` any real array broadcastable to `values`.
+    """
+    weights = None
+    if sample_weight is not None:
+        weights = align_weights(ops.cast(ops.convert_to_tensor(sample_weight), values.dtype), values)
+    if mask is not None:
+        float_mask = align_weights(ops.cast(mask, values.dtype), values)
+        weights = float_mask if weights is None else weights * float_mask
+    return weights
+
+
+def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
+    """Reduce per-element `values` as described in the module docstring."""
+    weights = element_weights(values, sample_weight, mask)
+    if weights is not None:
+        values = values * weights
+    if reduction is None or reduction == "none":
+        return values
+    total = ops.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        divisor = ops.sum(ops.broadcast_to(weights, ops.shape(values)))
+    elif mask is not None:
+        divisor = ops.sum(ops.broadcast_to(align_weights(ops.cast(mask, values.dtype), values),
+                                           ops.shape(values)))
+    else:
+        divisor = ops.cast(ops.size(values), values.dtype)
+    return scale_loss_for_distribution(ops.divide_no_nan(total, divisor))
