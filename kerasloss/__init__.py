@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from kerasloss.base import ComponentLoss
 from kerasloss.composite import CompositeLoss
 from kerasloss.entropy import prediction_entropy
+from kerasloss import metrics
 from kerasloss.losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,

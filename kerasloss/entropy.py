@@ -32,6 +32,11 @@ def compute_dtype_of(y_pred):
     return "float64" if keras.backend.standardize_dtype(y_pred.dtype) == "float64" else "float32"
 
 
+def entropy_scale(kind, num_classes):
+    """The maximum entropy: log K for a categorical over K classes, log 2 for a binary output."""
+    return math.log(2.0) if kind == "binary" else math.log(max(num_classes or 2, 2))
+
+
 def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, normalize=False):
     """Per-example entropy of predictions, in nats (see the module docstring for the formulas).
 
@@ -62,7 +67,6 @@ def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, n
             probs = y_pred / ops.sum(y_pred, axis=axis, keepdims=True)
             probs = ops.clip(probs, eps, 1.0 - eps)
             entropy = -ops.sum(probs * ops.log(probs), axis=axis)
-        scale = math.log(y_pred.shape[axis]) if y_pred.shape[axis] and y_pred.shape[axis] > 1 else 1.0
     else:
         if from_logits:
             per_output = bernoulli_entropy_from_logits(y_pred)
@@ -70,5 +74,4 @@ def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, n
             q = ops.clip(y_pred, eps, 1.0 - eps)
             per_output = -(q * ops.log(q) + (1.0 - q) * ops.log(1.0 - q))
         entropy = ops.mean(per_output, axis=axis)
-        scale = math.log(2.0)
-    return entropy / scale if normalize else entropy
+    return entropy / entropy_scale(kind, y_pred.shape[axis]) if normalize else entropy
