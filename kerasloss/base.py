@@ -16,8 +16,12 @@ import keras
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss._keras_compat import get_keras_mask
-from kerasloss.reduction import element_weights, reduce_weighted
+from kerasloss._keras_compat import (
+    get_keras_mask,
+    scale_loss_for_distribution,
+    unscale_loss_for_distribution,
+)
+from kerasloss.reduction import MEAN_REDUCTIONS, element_weights, reduce_weighted
 
 
 class ComponentLoss(keras.losses.Loss):
@@ -83,7 +87,16 @@ class ComponentLoss(keras.losses.Loss):
             reduced, entropy, weights = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
             for metric in self._attached_metrics:
                 metric.record(reduced, entropy, weights, y_pred)
+            return self._total(reduced)
+
+    def _total(self, reduced):
+        if self.additive or self.reduction not in MEAN_REDUCTIONS:
             return self.combine(reduced)
+        # Mean reductions come divided by the replica count (tf.distribute). A non-additive total
+        # (RMSE's root) must be taken of this replica's own mean and only then divided, or Keras'
+        # unscaled logging and the summed replica gradients would be off by sqrt(replicas).
+        unscaled = {name: unscale_loss_for_distribution(value) for name, value in reduced.items()}
+        return scale_loss_for_distribution(self.combine(unscaled))
 
     def call(self, y_true, y_pred):
         """Per-element total (Keras' `Loss.call` contract), before weights and reduction."""
