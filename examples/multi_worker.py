@@ -1,0 +1,262 @@
+"""Multi-worker training with kerasloss losses and logging, in a custom `strategy.run` loop.
+
+Keras 3's `fit` does not run under `MultiWorkerMirroredStrategy` (keras-team/keras#20585), so this
+example trains with a custom loop and logs with `kerasloss.distribute.CustomLoopLogger`: the same
+runs and tags as the callbacks, written by the chief only.
+
+    python examples/multi_worker.py --logdir runs/multi_worker
+
+launches two worker processes on 127.0.0.1 (each with its own `TF_CONFIG` and a free port), and a
+single-worker run of the same loop on the same global batches, then prints both runs' epoch values
+and their largest relative difference. `tensorboard --logdir runs/multi_worker` shows the chief's
+runs `train` and `posthoc`. Worker 1 writes no event file.
+
+Modes (the launcher calls the script again in the others):
+    (default)               launch both workers and the single-worker comparison, compare
+    --role worker --index i one worker of the cluster (TF_CONFIG set by the launcher)
+    --role single           the same loop under the default strategy
+    --role probe-fit        one worker trying Keras' `fit` under the strategy (see --probe-fit)
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+GLOBAL_BATCH = 32
+EXAMPLES = 256
+FEATURES = 8
+CLASSES = 5
+
+
+def free_ports(count):
+    """Ports the OS reports free on 127.0.0.1 (held open together so they are distinct)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def tf_config(ports, index):
+    return json.dumps({
+        "cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+        "task": {"type": "worker", "index": index},
+    })
+
+
+def make_data():
+    """Deterministic synthetic classification data: features, integer labels, sample weights."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    centers = rng.normal(size=(CLASSES, FEATURES)) * 2.0
+    labels = rng.integers(0, CLASSES, size=EXAMPLES)
+    x = (centers[labels] + rng.normal(size=(EXAMPLES, FEATURES))).astype("float32")
+    weights = rng.uniform(0.5, 1.5, size=EXAMPLES).astype("float32")
+    return x, labels.astype("int32"), weights
+
+
+def train(strategy, log_dir, epochs):
+    """The custom loop. Returns the logged epoch values and the post-hoc metrics."""
+    import keras
+    import tensorflow as tf
+
+    import kerasloss
+    from kerasloss.distribute import CustomLoopLogger
+
+    keras.utils.set_random_seed(3)
+    x, y, w = make_data()
+    with strategy.scope():
+        model = keras.Sequential([
+            keras.Input((FEATURES,)),
+            keras.layers.Dense(16, activation="tanh", kernel_regularizer=keras.regularizers.L2(1e-3)),
+            keras.layers.Dense(CLASSES),
+        ])
+        optimizer = keras.optimizers.SGD(0.1)
+        loss = kerasloss.SparseCategoricalCrossentropy(
+            from_logits=True, label_smoothing=0.1, z_loss=1e-3
+        )
+        logger = CustomLoopLogger(loss, log_dir, entropy=True)
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    train_data = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(GLOBAL_BATCH).with_options(options)
+    held_out = tf.data.Dataset.from_tensor_slices((x[:128], y[:128])).batch(GLOBAL_BATCH)
+    held_out = held_out.with_options(options)
+    distributed = strategy.experimental_distribute_dataset(train_data)
+
+    @tf.function
+    def train_step(features, labels, weights):
+        def step(features, labels, weights):
+            with tf.GradientTape() as tape:
+                logits = model(features, training=True)
+                value = loss(labels, logits, sample_weight=weights)
+                value += logger.regularization(model.losses, tf.shape(features)[0])
+            grads = tape.gradient(value, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+        strategy.run(step, args=(features, labels, weights))
+
+    epochs_logged = []
+    for epoch in range(epochs):
+        for batch in distributed:
+            train_step(*batch)
+        epochs_logged.append(logger.write_epoch(epoch))
+    posthoc = logger.evaluate_posthoc(
+        model, held_out, [keras.metrics.SparseCategoricalAccuracy("accuracy")], epochs - 1
+    )
+    logger.close()
+    return {"epochs": epochs_logged, "posthoc": posthoc, "chief": logger.chief}
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    # Two workers on a shared CPU: one thread pool each keeps them from starving one another.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(2)
+    return tf
+
+
+def run_role(args):
+    tf = _quiet_tensorflow()
+    if args.role == "single":
+        result = train(tf.distribute.get_strategy(), args.logdir, args.epochs)
+    elif args.role == "worker":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        result = train(strategy, args.logdir, args.epochs)
+        result["replicas"] = strategy.num_replicas_in_sync
+    else:
+        result = probe_fit(tf, args.logdir)
+    with open(args.result, "w") as f:
+        json.dump(result, f)
+
+
+def probe_fit(tf, log_dir):
+    """Try Keras' `fit` under MultiWorkerMirroredStrategy; report success or the error."""
+    import keras
+
+    import kerasloss
+    from kerasloss.metrics import loss_components
+
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    x, y, _ = make_data()
+    try:
+        with strategy.scope():
+            model = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(CLASSES)])
+            loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+            model.compile("sgd", loss=loss, metrics=loss_components(loss))
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
+        history = model.fit(data, epochs=1, verbose=0)
+        return {"fit_works": True, "history": history.history}
+    except Exception as error:  # the point of the probe is to report any failure
+        return {"fit_works": False, "error": f"{type(error).__name__}: {error}"[:2000]}
+
+
+def _spawn(role, log_dir, result, epochs, env_extra=None, index=None):
+    env = dict(os.environ, **(env_extra or {}))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    command = [sys.executable, os.path.abspath(__file__), "--role", role, "--logdir", log_dir,
+               "--result", result, "--epochs", str(epochs)]
+    if index is not None:
+        command += ["--index", str(index)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _wait(processes, timeout):
+    deadline = time.monotonic() + timeout
+    outputs = []
+    for process in processes:
+        try:
+            out, _ = process.communicate(timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            for p in processes:
+                if p.poll() is None:
+                    p.kill()
+            raise RuntimeError(f"a worker did not finish within {timeout} s")
+        outputs.append(out.decode(errors="replace"))
+        if process.returncode != 0:
+            raise RuntimeError(f"worker exited with {process.returncode}:\n{outputs[-1][-3000:]}")
+    return outputs
+
+
+def max_relative_difference(a_epochs, b_epochs):
+    worst = 0.0
+    for a, b in zip(a_epochs, b_epochs):
+        for tag in a:
+            worst = max(worst, abs(a[tag] - b[tag]) / max(abs(b[tag]), 1e-12))
+    return worst
+
+
+def launch(log_dir, epochs, timeout=50.0, probe=False):
+    """Run both workers and the single-worker comparison; return everything as one dict."""
+    scratch = tempfile.mkdtemp(prefix="kerasloss_mw_")
+    ports = free_ports(2)
+    started = time.monotonic()
+    role = "probe-fit" if probe else "worker"
+    processes = [
+        _spawn(role, log_dir, os.path.join(scratch, f"worker{i}.json"), epochs,
+               {"TF_CONFIG": tf_config(ports, i)}, index=i)
+        for i in range(2)
+    ]
+    if not probe:
+        # the comparison logs to scratch: the user's log_dir only ever holds the chief's files
+        processes.append(_spawn("single", os.path.join(scratch, "single_logs"),
+                                os.path.join(scratch, "single.json"), epochs))
+    _wait(processes, timeout)
+    results = {"wall_seconds": time.monotonic() - started, "scratch": scratch}
+    for i in range(2):
+        with open(os.path.join(scratch, f"worker{i}.json")) as f:
+            results[f"worker{i}"] = json.load(f)
+    if not probe:
+        with open(os.path.join(scratch, "single.json")) as f:
+            results["single"] = json.load(f)
+        results["max_relative_difference"] = max_relative_difference(
+            results["worker0"]["epochs"], results["single"]["epochs"]
+        )
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logdir", default="runs/multi_worker")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--role", choices=["launch", "worker", "single", "probe-fit"], default="launch")
+    parser.add_argument("--index", type=int, default=None)
+    parser.add_argument("--result", default=None, help="(internal) where a role writes its JSON")
+    parser.add_argument("--json", default=None, help="also write the launcher's results here")
+    parser.add_argument("--probe-fit", action="store_true",
+                        help="instead: check whether Keras' fit runs under the strategy")
+    args = parser.parse_args()
+    if args.role != "launch":
+        run_role(args)
+        return
+    results = launch(args.logdir, args.epochs, probe=args.probe_fit)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f)
+    if args.probe_fit:
+        print(json.dumps({k: results[k] for k in ("worker0", "worker1")}, indent=1))
+        return
+    print(f"2 workers x 1 replica, global batch {GLOBAL_BATCH}, {args.epochs} epochs "
+          f"({results['wall_seconds']:.1f} s). Logs (chief only): {args.logdir}")
+    for epoch, (multi, single) in enumerate(zip(results["worker0"]["epochs"],
+                                                results["single"]["epochs"])):
+        for tag in multi:
+            print(f"epoch {epoch}  {tag:28s} multi-worker {multi[tag]:.6f}  single {single[tag]:.6f}")
+    print(f"post-hoc: {results['worker0']['posthoc']}  single: {results['single']['posthoc']}")
+    print(f"max relative difference, multi-worker vs single worker: "
+          f"{results['max_relative_difference']:.2e}")
+
+
+if __name__ == "__main__":
+    main()
