@@ -88,6 +88,39 @@ class LossComponent(_RunningMean):
 
 
 @register
+class LossValue(_RunningMean):
+    """Epoch mean of a kerasloss loss's own value, named `loss/<loss.name>`.
+
+    Returned by `loss_components` for a non-additive loss (RootMeanSquaredError), whose value is not
+    a weighted sum of its components: the mean of sqrt(batch squared error) is not
+    sqrt(mean squared error). It is weighted like Keras' `loss`, so that
+    `loss = loss/<loss.name> + regularization` per epoch.
+
+    Formula:
+        loss/<name> = Σ_batches n_b · loss_b / Σ_batches n_b      (n_b = batch size)
+    """
+
+    def __init__(self, loss, name=None, dtype=None):
+        if isinstance(loss, dict):
+            loss = keras.saving.deserialize_keras_object(loss)
+        if not isinstance(loss, ComponentLoss):
+            raise TypeError(f"loss must be a kerasloss loss, got {type(loss).__name__}")
+        super().__init__(name=name or f"loss/{loss.name}", dtype=dtype)
+        self.loss = loss
+
+    def record(self, reduced, entropy, weights, y_pred):
+        batch = ops.cast(ops.shape(y_pred)[0], self.dtype)
+        value = unscale_loss_for_distribution(ops.cast(self.loss.combine(reduced), self.dtype))
+        self._accumulate(value * batch, batch)
+
+    def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
+        self.record(self.loss.components(y_true, y_pred, sample_weight), None, None, y_pred)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "loss": keras.saving.serialize_keras_object(self.loss)}
+
+
+@register
 class PredictionEntropy(_RunningMean):
     """Epoch mean of `kerasloss.prediction_entropy` (nats; `normalize` divides by log K or log 2).
 
@@ -140,6 +173,9 @@ class PredictionEntropy(_RunningMean):
 def loss_components(loss, entropy=False, normalize_entropy=False):
     """Metrics for `compile(metrics=...)`: one `LossComponent` per component of `loss`, fed by it.
 
+    A non-additive loss (RootMeanSquaredError) also gets a `LossValue` (`loss/<loss.name>`), the
+    epoch mean of the loss itself, so that the regularization term can be told apart from it.
+
     Args:
         loss: a kerasloss loss (the same object passed to `compile(loss=...)`).
         entropy: also return a `PredictionEntropy` fed from the loss's own softmax/sigmoid pass
@@ -156,6 +192,8 @@ def loss_components(loss, entropy=False, normalize_entropy=False):
             f"got {type(loss).__name__}"
         )
     metrics = [LossComponent(loss, name) for name in loss.component_weights]
+    if not loss.additive:
+        metrics.append(LossValue(loss))
     if entropy:
         if not hasattr(loss, "from_logits"):
             raise ValueError(f"entropy=True needs a classification loss, got {loss.name}")

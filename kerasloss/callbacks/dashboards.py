@@ -1,0 +1,100 @@
+"""The once-per-log_dir dashboard records: a custom-scalars layout and an hparams record.
+
+Both go to the log_dir's own run (".") so that the HParams dashboard sees the log_dir as one session
+whose metrics live in its `train` and `validation` runs (`hp.Metric(tag, group="train")`).
+
+Custom scalars ("Custom Scalars" tab):
+    "Loss components" / "loss/ tags, train and validation"  regex  ^(?!batch/)(.*/)?loss/
+    "Post-hoc metrics" / "metrics/ tags"                      regex  ^metrics/
+
+HParams ("HParams" tab), from the compiled loss (per output `<output>/` and per part `<part>/`):
+    loss (class name), label_smoothing, from_logits, z_loss, ignore_class ("none" when None)
+"""
+
+import time
+
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
+from tensorboard.plugins.hparams import api as hp
+from tensorboard.plugins.hparams import summary_v2 as hp_summary
+
+from kerasloss.callbacks import summaries
+from kerasloss.callbacks._model_info import output_losses
+from kerasloss.composite import CompositeLoss
+
+LOSS_CHART_REGEX = r"^(?!batch/)(.*/)?loss/"
+METRICS_CHART_REGEX = r"^metrics/"
+_ATTRIBUTES = ("label_smoothing", "from_logits", "z_loss", "ignore_class")
+
+
+def layout():
+    """The custom-scalars `Layout` proto: a "Loss components" chart over train and validation."""
+    return layout_pb2.Layout(
+        category=[
+            layout_pb2.Category(
+                title="Loss components",
+                chart=[
+                    layout_pb2.Chart(
+                        title="loss/ tags, train and validation",
+                        multiline=layout_pb2.MultilineChartContent(tag=[LOSS_CHART_REGEX]),
+                    ),
+                ],
+            ),
+            layout_pb2.Category(
+                title="Post-hoc metrics",
+                chart=[
+                    layout_pb2.Chart(
+                        title="metrics/ tags",
+                        multiline=layout_pb2.MultilineChartContent(tag=[METRICS_CHART_REGEX]),
+                    ),
+                ],
+            ),
+        ]
+    )
+
+
+def _loss_config(loss, prefix=""):
+    if loss is None:
+        return {}
+    config = {f"{prefix}loss": type(loss).__name__}
+    if isinstance(loss, CompositeLoss):
+        for name, (part, weight) in loss.parts.items():
+            config[f"{prefix}{name}/weight"] = float(weight)
+            config.update(_loss_config(part, f"{prefix}{name}/"))
+        return config
+    for attribute in _ATTRIBUTES:
+        if hasattr(loss, attribute):
+            value = getattr(loss, attribute)
+            if attribute == "ignore_class":
+                value = "none" if value is None else str(value)
+            config[f"{prefix}{attribute}"] = value
+    return config
+
+
+def loss_hparams(model):
+    """{hparam name: value} describing the model's compiled loss configuration."""
+    config = {}
+    for output, loss, weight in output_losses(model):
+        prefix = f"{output}/" if output else ""
+        config.update(_loss_config(loss, prefix))
+        if output:
+            config[f"{prefix}loss_weight"] = weight
+    return config
+
+
+def write_once(log, model):
+    """Write the layout and the hparams record into `log` (a `summaries.LogDir`) unless already there."""
+    if getattr(log, "_dashboards_written", False) or log.has_root_record():
+        log._dashboards_written = True
+        return
+    hparams = loss_hparams(model)
+    blobs = [custom_scalar_summary.pb(layout()).SerializeToString()]
+    if hparams:
+        metrics = [
+            hp.Metric(summaries.loss_tag(summaries.TOTAL), group=run, display_name=f"{run} loss")
+            for run in (summaries.TRAIN, summaries.VALIDATION)
+        ]
+        config = hp_summary.hparams_config_pb([hp.HParam(name) for name in hparams], metrics)
+        blobs.append(config.SerializeToString())
+        blobs.append(hp_summary.hparams_pb(hparams, start_time_secs=time.time()).SerializeToString())
+    log._dashboards_written = log.write_raw(summaries.ROOT, 0, blobs)

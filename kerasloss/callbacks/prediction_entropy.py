@@ -1,0 +1,128 @@
+"""`PredictionEntropyLogger`: how sure the model is, on held-out data and during training.
+
+Every `every_n_epochs` epochs (step = epoch), one inference pass over `data`, run `validation`:
+
+    entropy/mean         = mean_i H(x_i)                  H = `kerasloss.prediction_entropy`, nats
+    entropy/normalized   = entropy/mean / log K           (log 2 for kind="binary")
+    entropy/per_example  = histogram of H(x_i) over the first `histogram_size` examples
+
+Run `train` gets `entropy/mean` (or `entropy/normalized` if the metric normalizes) from the
+`PredictionEntropy` metric when it is compiled in (`loss_components(loss, entropy=True)`), at no cost:
+the loss computes it in its own pass.
+"""
+
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from kerasloss import _checks
+from kerasloss.callbacks import summaries
+from kerasloss.callbacks._base import LoggingCallback
+from kerasloss.callbacks._heldout import as_dataset, inference, split
+from kerasloss.callbacks._model_info import log_prefix, output_losses
+from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
+from kerasloss.metrics import PredictionEntropy
+
+
+class PredictionEntropyLogger(LoggingCallback):
+    """Writes the entropy of the model's predictions to TensorBoard.
+
+    Args:
+        log_dir: the TensorBoard log directory.
+        data: held-out inputs x, or (x, y), or a batched `tf.data.Dataset` (labels are ignored).
+        from_logits: whether the model outputs logits (else probabilities).
+        kind: "categorical" (softmax over the last axis) or "binary" (sigmoid outputs).
+        every_n_epochs: evaluate at the end of every n-th epoch.
+        output: for a multi-output model, the name of the output to use (tags get `<output>/`).
+        batch_size: batch size for NumPy `data`.
+        histogram_size: at most this many per-example entropies go into the histogram.
+    """
+
+    def __init__(self, log_dir, data, from_logits=False, kind="categorical", every_n_epochs=1, *,
+                 output=None, batch_size=256, histogram_size=4096):
+        super().__init__(log_dir)
+        self.kind = _checks.check_choice("kind", kind, KINDS)
+        self.from_logits = bool(from_logits)
+        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be a positive int, got {every_n_epochs!r}")
+        self.every_n_epochs = every_n_epochs
+        self.output = output
+        self.histogram_size = int(histogram_size)
+        self._data = as_dataset(data, batch_size)
+        self._predict = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        names = list(getattr(self.model, "output_names", None) or [])
+        if self.output is None and len(names) > 1:
+            raise ValueError(
+                f"output must name one of the model's outputs {names} for a multi-output model, got None"
+            )
+        if self.output is not None and self.output not in names:
+            raise ValueError(f"output must be one of {names}, got {self.output!r}")
+        self._predict = self._entropy_pass()
+        self._train_metric = self._find_metric()
+
+    def _find_metric(self):
+        """(logs key, normalize) of the compiled `PredictionEntropy`, or None."""
+        for output, loss, _ in output_losses(self.model):
+            if self.output is not None and output != self.output:
+                continue
+            for metric in getattr(loss, "_attached_metrics", []):
+                if isinstance(metric, PredictionEntropy):
+                    return f"{log_prefix(output)}{metric.name}", metric.normalize
+        return None
+
+    def _select(self, y_pred):
+        if isinstance(y_pred, dict):
+            return y_pred[self.output]
+        if isinstance(y_pred, (list, tuple)):
+            return y_pred[list(self.model.output_names).index(self.output)]
+        return y_pred
+
+    def _entropy_pass(self):
+        """A `tf.function`: x -> (per-example entropy, number of classes), one inference pass."""
+        predict = inference(self.model)
+
+        def entropy(x):
+            y_pred = self._select(predict(x))
+            return prediction_entropy(y_pred, self.from_logits, self.kind), ops.shape(y_pred)[-1]
+
+        return tf.function(entropy, reduce_retracing=True)
+
+    def held_out_entropy(self):
+        """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`."""
+        total, count, kept, sample, classes = 0.0, 0, 0, [], None
+        for batch in self._data:
+            h, classes = self._predict(split(batch)[0])
+            h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64).reshape(-1)
+            total += float(h.sum())
+            count += h.size
+            if kept < self.histogram_size:
+                sample.append(h[: self.histogram_size - kept])
+                kept += len(sample[-1])
+        mean = total / count if count else float("nan")
+        sample = np.concatenate(sample) if sample else np.zeros((0,))
+        return mean, mean / entropy_scale(self.kind, int(classes or 2)), sample
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        step = self.epoch_step(epoch)
+        if self._train_metric is not None and self._train_metric[0] in logs:
+            key, normalized = self._train_metric
+            tag = summaries.entropy_tag("normalized" if normalized else "mean", self.output)
+            self.log.write_scalars(summaries.TRAIN, step, {tag: logs[key]})
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        mean, normalized, sample = self.held_out_entropy()
+        self.log.write_scalars(
+            summaries.VALIDATION,
+            step,
+            {
+                summaries.entropy_tag("mean", self.output): mean,
+                summaries.entropy_tag("normalized", self.output): normalized,
+            },
+        )
+        self.log.write_histogram(
+            summaries.VALIDATION, summaries.entropy_tag("per_example", self.output), sample, step
+        )

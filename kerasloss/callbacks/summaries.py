@@ -1,0 +1,356 @@
+"""The one module that owns kerasloss' TensorBoard runs, tag names and summary writers.
+
+Callbacks (and custom training loops) ask it to write; nothing else creates a writer.
+
+Runs (sub-directories of a log_dir):
+    train       loss/total, loss/<component>, loss/regularization, entropy/mean, batch/loss/...
+    validation  the same from the `val_` logs; entropy/mean, entropy/normalized, entropy/per_example
+    posthoc     metrics/<name>
+    .           (the log_dir itself) the custom-scalars layout and the hparams record, once
+
+Tags (multi-output models prefix the output name: `<output>/loss/<component>`):
+    loss_tag("cross_entropy")              -> "loss/cross_entropy"
+    loss_tag("total", output="a")          -> "a/loss/total"
+    loss_tag("total", batch=True)          -> "batch/loss/total"
+    entropy_tag("mean")                    -> "entropy/mean"
+    metric_tag("f1_score")                 -> "metrics/f1_score"
+
+Writers: one per (log_dir, run) in this process, shared by every caller, created lazily on the first
+write. Each write group is wrapped in its own `writer.as_default()` / `record_if(True)` and flushed
+at once, so nothing stays active between calls and every value written is on disk when the call
+returns (a KeyboardInterrupt or a SIGKILL between two writes loses nothing already written).
+Writers are closed by `close(log_dir)`, by the callbacks at train end, and at interpreter exit.
+
+Faults: a log_dir that cannot be written when it is opened is an error (`check_writable`). A
+log_dir that disappears or fails (e.g. out of space) later gives one warning; writes are skipped
+until it can be written again, then logging resumes in a fresh event file.
+
+Steps: `LogDir.next_epoch` / `next_batch` are one past the largest epoch-level / `batch/` step
+already written under the log_dir (read back from disk the first time it is opened in a process),
+so that a second `fit` into the same log_dir can continue its steps instead of overwriting them.
+
+Example (a custom training loop):
+>>> from kerasloss.callbacks import summaries
+>>> summaries.write_scalars("runs/a", summaries.TRAIN, step=3, values={"loss/total": 0.5})
+>>> summaries.flush("runs/a")   # already flushed by write_scalars; closes nothing
+>>> summaries.close("runs/a")
+"""
+
+import atexit
+import logging
+import math
+import os
+import threading
+import uuid
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+TRAIN = "train"
+VALIDATION = "validation"
+POSTHOC = "posthoc"
+ROOT = "."
+RUNS = (TRAIN, VALIDATION, POSTHOC)
+
+TOTAL = "total"
+REGULARIZATION = "regularization"
+BATCH_PREFIX = "batch/"
+LOSS_PREFIX = "loss/"
+ENTROPY_STATS = ("mean", "normalized", "per_example")
+
+_SUFFIX = ".kerasloss.v2"
+_logger = logging.getLogger("kerasloss")
+
+
+def loss_tag(component, output=None, batch=False):
+    """`[batch/][<output>/]loss/<component>`; component is a loss component, "total" or "regularization"."""
+    tag = f"{LOSS_PREFIX}{component}"
+    if output:
+        tag = f"{output}/{tag}"
+    return BATCH_PREFIX + tag if batch else tag
+
+
+def entropy_tag(stat, output=None):
+    """`[<output>/]entropy/<stat>`, stat in ("mean", "normalized", "per_example")."""
+    if stat not in ENTROPY_STATS:
+        raise ValueError(f"stat must be one of {ENTROPY_STATS}, got {stat!r}")
+    return f"{output}/entropy/{stat}" if output else f"entropy/{stat}"
+
+
+def metric_tag(name):
+    """`metrics/<name>`: a post-hoc metric, never part of a training step."""
+    return f"metrics/{name}"
+
+
+def is_batch_tag(tag):
+    return tag.startswith(BATCH_PREFIX)
+
+
+def check_writable(log_dir):
+    """Create `log_dir` if needed and prove a file can be written there, else raise ValueError.
+
+    The message names `log_dir` exactly as given.
+    """
+    if not isinstance(log_dir, (str, os.PathLike)) or not os.fspath(log_dir):
+        raise TypeError(f"log_dir must be a non-empty path, got {log_dir!r}")
+    path = os.fspath(log_dir)
+    probe = os.path.join(path, f".kerasloss-probe-{uuid.uuid4().hex}")
+    try:
+        tf.io.gfile.makedirs(path)
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("ok")
+        tf.io.gfile.remove(probe)
+    except (OSError, tf.errors.OpError) as err:
+        raise ValueError(
+            f"log_dir {log_dir!r} cannot be written ({type(err).__name__}: {err}); "
+            f"pass a directory this process can create and write"
+        ) from None
+
+
+class _RunWriter:
+    """One `tf.summary` file writer on `<root>/<run>`, reopened after a fault."""
+
+    def __init__(self, root, run):
+        self.path = root if run == ROOT else os.path.join(root, run)
+        self.writer = None
+        self.file = None
+
+    def open(self):
+        tf.io.gfile.makedirs(self.path)
+        token = f".{uuid.uuid4().hex[:8]}{_SUFFIX}"
+        self.writer = tf.summary.create_file_writer(self.path, max_queue=1000, filename_suffix=token)
+        self.writer.flush()
+        found = tf.io.gfile.glob(os.path.join(self.path, f"*{token}"))
+        self.file = found[0] if found else None
+
+    def vanished(self):
+        return self.file is not None and not tf.io.gfile.exists(self.file)
+
+    def close(self):
+        writer, self.writer, self.file = self.writer, None, None
+        if writer is not None:
+            try:
+                writer.close()
+            except (tf.errors.OpError, OSError):
+                pass
+
+
+class LogDir:
+    """Shared writers of one log_dir; get it with `open_log_dir(log_dir)`."""
+
+    def __init__(self, log_dir):
+        self.log_dir = os.fspath(log_dir)
+        self._runs = {}
+        self._lock = threading.RLock()
+        self._holders = set()
+        self._in_outage = False
+        self._warned_nonfinite = False
+        self.next_epoch, self.next_batch = _steps_on_disk(self.log_dir)
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def acquire(self, holder):
+        """Register `holder` (e.g. a callback id) as a user of these writers."""
+        with self._lock:
+            self._holders.add(holder)
+
+    def release(self, holder):
+        """Forget `holder`; the writers are closed (after a flush) when no holder is left."""
+        with self._lock:
+            self._holders.discard(holder)
+            if not self._holders:
+                self.close()
+
+    def close(self):
+        with self._lock:
+            for run in self._runs.values():
+                run.close()
+            self._runs.clear()
+
+    # -- writing -------------------------------------------------------------------------------
+    def _writer(self, run):
+        """The run's writer, (re)opened if needed, or None while the log_dir cannot be written."""
+        state = self._runs.get(run)
+        if state is None:
+            state = self._runs[run] = _RunWriter(self.log_dir, run)
+        if state.writer is not None and state.vanished():
+            state.close()
+            self._fault(f"its event file {state.path} was removed")
+        if state.writer is None:
+            if not tf.io.gfile.isdir(self.log_dir):
+                self._fault("the directory is gone")
+                return None
+            try:
+                state.open()
+            except (tf.errors.OpError, OSError) as err:
+                state.close()
+                self._fault(f"{type(err).__name__}: {err}")
+                return None
+        return state.writer
+
+    def _write(self, run, step, body):
+        with self._lock:
+            writer = self._writer(run)
+            if writer is None:
+                return False
+            try:
+                with writer.as_default(step=step), tf.summary.record_if(True):
+                    body()
+                writer.flush()
+            except (tf.errors.OpError, OSError) as err:
+                self._runs[run].close()
+                self._fault(f"{type(err).__name__}: {err}")
+                return False
+            if self._in_outage:
+                self._in_outage = False
+                _logger.warning("kerasloss: log_dir %r can be written again; logging resumed", self.log_dir)
+            return True
+
+    def _fault(self, reason):
+        if not self._in_outage:
+            self._in_outage = True
+            warnings.warn(
+                f"kerasloss: cannot write TensorBoard logs to log_dir {self.log_dir!r} ({reason}); "
+                f"training continues, values are skipped until the directory can be written again",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+
+    def _note_step(self, tags, step):
+        if any(is_batch_tag(tag) for tag in tags):
+            self.next_batch = max(self.next_batch, step + 1)
+        if any(not is_batch_tag(tag) for tag in tags):
+            self.next_epoch = max(self.next_epoch, step + 1)
+
+    def write_scalars(self, run, step, values):
+        """Write `{tag: number}` at `step` into `run` and flush. NaN/inf are written as they are."""
+        values = {tag: float(np.asarray(value)) for tag, value in values.items()}
+        if not values:
+            return
+        bad = [tag for tag, value in values.items() if not math.isfinite(value)]
+        if bad and not self._warned_nonfinite:
+            self._warned_nonfinite = True
+            warnings.warn(
+                f"kerasloss: non-finite values logged as they are in {self.log_dir!r}/{run} at step "
+                f"{step}: {sorted(bad)} (further non-finite values are logged without warning)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+        def body():
+            for tag, value in values.items():
+                tf.summary.scalar(tag, value)
+
+        if self._write(run, int(step), body):
+            self._note_step(values, int(step))
+
+    def write_histogram(self, run, tag, values, step, buckets=30):
+        """Write a histogram of `values` (a 1-D sample) at `step` into `run` and flush."""
+        data = np.asarray(values, dtype=np.float32).reshape(-1)
+        if self._write(run, int(step), lambda: tf.summary.histogram(tag, data, buckets=buckets)):
+            self._note_step([tag], int(step))
+
+    def write_raw(self, run, step, serialized_summaries):
+        """Write already-built `Summary` protos (bytes), e.g. a custom-scalars layout."""
+
+        def body():
+            for blob in serialized_summaries:
+                tf.summary.experimental.write_raw_pb(blob, step=step)
+
+        return self._write(run, int(step), body)
+
+    def write_with(self, run, step, fn):
+        """Call `fn()` with `run`'s writer as default at `step` (for plugin summary functions)."""
+        return self._write(run, int(step), fn)
+
+    def has_root_record(self):
+        """Whether a kerasloss event file already sits in the log_dir itself (layout, hparams)."""
+        return bool(tf.io.gfile.glob(os.path.join(self.log_dir, f"events.out.tfevents.*{_SUFFIX}")))
+
+    def flush(self):
+        with self._lock:
+            for state in self._runs.values():
+                if state.writer is not None:
+                    try:
+                        state.writer.flush()
+                    except (tf.errors.OpError, OSError) as err:
+                        state.close()
+                        self._fault(f"{type(err).__name__}: {err}")
+
+
+def _steps_on_disk(log_dir):
+    """(next epoch step, next batch step) from the event files already under `log_dir`'s runs."""
+    from tensorboard.backend.event_processing import event_file_loader
+
+    next_epoch = next_batch = 0
+    for run in RUNS:
+        path = os.path.join(log_dir, run)
+        if not tf.io.gfile.isdir(path):
+            continue
+        for name in tf.io.gfile.listdir(path):
+            if "tfevents" not in name:
+                continue
+            try:
+                for event in event_file_loader.EventFileLoader(os.path.join(path, name)).Load():
+                    for value in event.summary.value:
+                        if is_batch_tag(value.tag):
+                            next_batch = max(next_batch, event.step + 1)
+                        else:
+                            next_epoch = max(next_epoch, event.step + 1)
+            except Exception:  # a truncated or foreign file never stops training
+                continue
+    return next_epoch, next_batch
+
+
+_registry = {}
+_registry_lock = threading.Lock()
+
+
+def _key(log_dir):
+    path = os.fspath(log_dir)
+    return path if "://" in path else os.path.realpath(path)
+
+
+def open_log_dir(log_dir):
+    """The process-wide `LogDir` of `log_dir` (created on first use; never raises on faults)."""
+    with _registry_lock:
+        key = _key(log_dir)
+        state = _registry.get(key)
+        if state is None:
+            state = _registry[key] = LogDir(log_dir)
+        return state
+
+
+def write_scalars(log_dir, run, step, values):
+    """Write `{tag: number}` at `step` into `<log_dir>/<run>`, flushed on return."""
+    open_log_dir(log_dir).write_scalars(run, step, values)
+
+
+def write_histogram(log_dir, run, tag, values, step):
+    """Write a histogram of `values` at `step` into `<log_dir>/<run>`, flushed on return."""
+    open_log_dir(log_dir).write_histogram(run, tag, values, step)
+
+
+def flush(log_dir):
+    """Flush every writer of `log_dir` (writes already flush; this is for callers that batch)."""
+    open_log_dir(log_dir).flush()
+
+
+def close(log_dir):
+    """Close every writer of `log_dir`; a later write reopens a new event file."""
+    with _registry_lock:
+        state = _registry.pop(_key(log_dir), None)
+    if state is not None:
+        state.close()
+
+
+def close_all():
+    """Close every kerasloss writer of this process (also run at interpreter exit)."""
+    with _registry_lock:
+        states = list(_registry.values())
+        _registry.clear()
+    for state in states:
+        state.close()
+
+
+atexit.register(close_all)
