@@ -79,7 +79,8 @@ class ComponentLoss(keras.losses.Loss):
     def components(self, y_true, y_pred, sample_weight=None):
         """Component name -> that term reduced exactly as the loss is (not multiplied by its weight)."""
         with keras.name_scope(self.name):
-            return self.evaluate(y_true, y_pred, sample_weight)[0]
+            reduced = self.evaluate(y_true, y_pred, sample_weight)[0]
+            return {name: ops.cast(value, self.dtype) for name, value in reduced.items()}
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         with keras.name_scope(self.name):
@@ -87,7 +88,7 @@ class ComponentLoss(keras.losses.Loss):
             reduced, entropy, weights = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
             for metric in self._attached_metrics:
                 metric.record(reduced, entropy, weights, y_pred)
-            return self._total(reduced)
+            return ops.cast(self._total(reduced), self.dtype)
 
     def _total(self, reduced):
         if self.additive or self.reduction not in MEAN_REDUCTIONS:
