@@ -1,0 +1,82 @@
+"""What the examples share: quiet TensorFlow, fresh log runs, reading logs back, the dashboard command."""
+
+import os
+import shutil
+import sys
+
+# Before TensorFlow is imported anywhere: its C++ INFO lines would bury Keras' progress bar.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+RUNS = ("train", "validation", "posthoc")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fresh_runs(log_dir, runs=RUNS):
+    """Remove the runs a previous invocation left in `log_dir`, so TensorBoard shows one run each.
+
+    Only `log_dir/<run>` for the given runs and the event files directly in `log_dir` are removed.
+    Returns the runs that were removed.
+    """
+    removed = []
+    for run in runs:
+        path = os.path.join(log_dir, run)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+            removed.append(run)
+    if os.path.isdir(log_dir):
+        for name in os.listdir(log_dir):
+            if name.startswith("events.out.tfevents."):
+                os.remove(os.path.join(log_dir, name))
+    return removed
+
+
+def last_scalars(run_dir):
+    """Tag -> value at the last logged step, read back from the run's event files."""
+    from tensorboard.backend.event_processing import event_accumulator
+
+    accumulator = event_accumulator.EventAccumulator(
+        run_dir, size_guidance={event_accumulator.SCALARS: 0, event_accumulator.TENSORS: 0}
+    )
+    accumulator.Reload()
+    values = {}
+    tags = accumulator.Tags()
+    for tag in tags.get("scalars", []):
+        values[tag] = accumulator.Scalars(tag)[-1].value
+    for tag in tags.get("tensors", []):
+        event = accumulator.Tensors(tag)[-1]
+        if event.tensor_proto.tensor_shape.dim:    # histograms, hparams: not scalars
+            continue
+        from tensorboard.util import tensor_util
+
+        value = tensor_util.make_ndarray(event.tensor_proto)
+        if value.dtype.kind == "f":
+            values[tag] = float(value)
+    return values
+
+
+def loss_tags_in_order(values):
+    """The `loss/` entries of `values`: total first, then the components, regularization last."""
+    tags = sorted(tag for tag in values if tag.startswith("loss/"))
+    first = [t for t in tags if t == "loss/total"]
+    last = [t for t in tags if t == "loss/regularization"]
+    middle = [t for t in tags if t not in first + last]
+    return {tag: values[tag] for tag in first + middle + last}
+
+
+def dashboard_command(log_dir):
+    """The command that opens TensorBoard on the folder holding `log_dir` (and its siblings)."""
+    parent = os.path.dirname(os.path.normpath(log_dir)) or "."
+    in_repo_runs = os.path.abspath(parent) == os.path.join(REPO, "runs")
+    make = "make dashboard" if in_repo_runs else f"make dashboard LOGDIR={os.path.abspath(parent)}"
+    tensorboard = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    if not os.path.exists(tensorboard):
+        tensorboard = "tensorboard"
+    direct = f"{tensorboard} --logdir {parent} --host 127.0.0.1 --port 6006"
+    return make, direct
+
+
+def print_table(title, values, fmt="{:.4f}"):
+    print(title)
+    width = max((len(k) for k in values), default=0)
+    for key, value in values.items():
+        print(f"  {key:<{width}}  {fmt.format(value)}")
