@@ -110,7 +110,9 @@ class LossValue(_RunningMean):
 
     def record(self, reduced, entropy, weights, y_pred):
         batch = ops.cast(ops.shape(y_pred)[0], self.dtype)
-        value = unscale_loss_for_distribution(ops.cast(self.loss.combine(reduced), self.dtype))
+        # `_total` is exactly what the loss returned to Keras (RMSE: the root of this replica's mean)
+        total = self.loss._total(reduced) if hasattr(self.loss, "_total") else self.loss.combine(reduced)
+        value = unscale_loss_for_distribution(ops.cast(total, self.dtype))
         self._accumulate(value * batch, batch)
 
     def _compute_and_accumulate(self, y_true, y_pred, sample_weight):

@@ -50,4 +50,7 @@ def global_step(model):
     """The number of optimizer steps taken so far (0 before the first)."""
     optimizer = getattr(model, "optimizer", None)
     iterations = getattr(optimizer, "iterations", None)
-    return 0 if iterations is None else int(keras.ops.convert_to_numpy(iterations))
+    if iterations is None:
+        return 0
+    value = iterations.value if hasattr(iterations, "value") else iterations
+    return int(value.numpy()) if hasattr(value, "numpy") else int(keras.ops.convert_to_numpy(value))
