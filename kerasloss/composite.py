@@ -48,11 +48,15 @@ def _named_parts(losses, weights):
 
 
 def _unique_names(names):
-    seen, unique = {}, []
+    """Each name, suffixed _1, _2, ... when taken (also by an earlier suffixed name: a, a_1, a)."""
+    taken, unique = set(), []
     for name in names:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        unique.append(name if count == 0 else f"{name}_{count}")
+        candidate, count = name, 0
+        while candidate in taken:
+            count += 1
+            candidate = f"{name}_{count}"
+        taken.add(candidate)
+        unique.append(candidate)
     return unique
 
 
