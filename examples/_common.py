@@ -63,15 +63,14 @@ def loss_tags_in_order(values):
     return {tag: values[tag] for tag in first + middle + last}
 
 
-def dashboard_command(log_dir):
-    """The command that opens TensorBoard on the folder holding `log_dir` (and its siblings)."""
-    parent = os.path.dirname(os.path.normpath(log_dir)) or "."
-    in_repo_runs = os.path.abspath(parent) == os.path.join(REPO, "runs")
-    make = "make dashboard" if in_repo_runs else f"make dashboard LOGDIR={os.path.abspath(parent)}"
+def dashboard_command(tensorboard_logdir):
+    """(make command, direct tensorboard command) serving `tensorboard_logdir` on 127.0.0.1:6006."""
+    in_repo_runs = os.path.abspath(tensorboard_logdir) == os.path.join(REPO, "runs")
+    make = "make dashboard" if in_repo_runs else f"make dashboard LOGDIR={os.path.abspath(tensorboard_logdir)}"
     tensorboard = os.path.join(os.path.dirname(sys.executable), "tensorboard")
     if not os.path.exists(tensorboard):
         tensorboard = "tensorboard"
-    direct = f"{tensorboard} --logdir {parent} --host 127.0.0.1 --port 6006"
+    direct = f"{tensorboard} --logdir {tensorboard_logdir} --host 127.0.0.1 --port 6006"
     return make, direct
 
 

@@ -145,7 +145,7 @@ def main(argv=None):
         f"Post-hoc metrics on the {len(held_out):,} held-out ratings (run 'posthoc'):",
         {name: float(value) for name, value in posthoc.results.items()},
     )
-    make, direct = _common.dashboard_command(args.logdir)
+    make, direct = _common.dashboard_command(os.path.dirname(os.path.normpath(args.logdir)) or ".")
     print(f"TensorBoard logs: {args.logdir}/{{{','.join(_common.RUNS)}}}")
     print(f"Open the dashboards:  {make}")
     print(f"  (or: {direct}, then http://127.0.0.1:6006)")
