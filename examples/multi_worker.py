@@ -128,7 +128,9 @@ def _quiet_tensorflow():
 
 
 def run_role(args):
+    started = time.monotonic()
     tf = _quiet_tensorflow()
+    imported = time.monotonic()
     if args.role == "single":
         result = train(tf.distribute.get_strategy(), args.logdir, args.epochs)
     elif args.role == "worker":
@@ -137,6 +139,7 @@ def run_role(args):
         result["replicas"] = strategy.num_replicas_in_sync
     else:
         result = probe_fit(tf, args.logdir)
+    result["seconds"] = {"import": imported - started, "total": time.monotonic() - started}
     with open(args.result, "w") as f:
         json.dump(result, f)
 
@@ -159,7 +162,10 @@ def probe_fit(tf, log_dir):
         history = model.fit(data, epochs=1, verbose=0)
         return {"fit_works": True, "history": history.history}
     except Exception as error:  # the point of the probe is to report any failure
-        return {"fit_works": False, "error": f"{type(error).__name__}: {error}"[:2000]}
+        message = str(error)
+        if len(message) > 600:
+            message = message[:300] + " ... " + message[-300:]
+        return {"fit_works": False, "error": f"{type(error).__name__}: {message}"}
 
 
 def _spawn(role, log_dir, result, epochs, env_extra=None, index=None):
