@@ -12,8 +12,9 @@ How the numbers are made (see docs/distributed.md):
   replica of every worker: an epoch value is Σ_replicas Σ_batches n·value / Σ n, the mean Keras'
   `fit` logs.
 - Reading is a collective operation under `MultiWorkerMirroredStrategy`: every worker must call
-  `write_epoch` / `evaluate_posthoc` at the same points. Only the chief writes; the other workers
-  write to a no-op writer (nothing on disk).
+  `write_epoch` / `evaluate_posthoc` at the same points. Only the chief writes, through the
+  callbacks' writer module (`kerasloss.callbacks.summaries`: shared writers, flushed on every write,
+  the same fault handling); the other workers open no writer and create no file.
 
 Example (inside `strategy.scope()` for the model, optimizer, loss and logger):
 
@@ -44,9 +45,10 @@ from keras import ops
 
 from kerasloss._keras_compat import scale_loss_for_distribution, unscale_loss_for_distribution
 from kerasloss.base import ComponentLoss
+from kerasloss.callbacks import summaries
 from kerasloss.metrics import loss_components
 
-RUNS = ("train", "validation")
+RUNS = (summaries.TRAIN, summaries.VALIDATION)
 
 
 def is_chief(strategy=None):
@@ -55,19 +57,12 @@ def is_chief(strategy=None):
     return bool(strategy.extended.should_save_summary)
 
 
-def _file_writer(log_dir, run, chief):
-    """The writer of `<log_dir>/<run>` on the chief; a no-op writer (no file) elsewhere."""
-    if not chief:
-        return tf.summary.create_noop_writer()
-    return tf.summary.create_file_writer(tf.io.gfile.join(str(log_dir), run))
-
-
 class _LossTotal(keras.metrics.Metric):
     """Running mean of a kerasloss loss's total per call (the `loss` Keras' `fit` logs), fed by it."""
 
     wants_entropy = False
 
-    def __init__(self, loss, name="loss/total"):
+    def __init__(self, loss, name=summaries.loss_tag(summaries.TOTAL)):
         super().__init__(name=name)
         self.loss = loss
         self.total = self.add_variable(shape=(), initializer="zeros", name="total", aggregation="sum")
@@ -129,10 +124,11 @@ class CustomLoopLogger:
             loss.attach_metric(self._total)
             self._metrics = loss_components(loss, entropy=entropy,
                                             normalize_entropy=normalize_entropy)
-            self._regularization = _LossTotal(loss, name="loss/regularization")
+            self._regularization = _LossTotal(loss, name=summaries.loss_tag(summaries.REGULARIZATION))
+        if self.chief:
+            summaries.check_writable(self.log_dir)
         self._used_regularization = False
         self._posthoc = {}
-        self._writers = {}
 
     # -- inside strategy.run ---------------------------------------------------------------------
 
@@ -157,12 +153,12 @@ class CustomLoopLogger:
 
     def results(self):
         """Tag -> float epoch value so far, reduced over every replica and worker (collective)."""
-        values = {"loss/total": self._total.result()}
+        values = {self._total.name: self._total.result()}
         for metric in self._metrics:
-            tag = "entropy/mean" if metric.name == "entropy" else metric.name
+            tag = summaries.entropy_tag("mean") if metric.name == "entropy" else metric.name
             values[tag] = metric.result()
         if self._used_regularization:
-            values["loss/regularization"] = self._regularization.result()
+            values[self._regularization.name] = self._regularization.result()
         return {tag: float(value) for tag, value in values.items()}
 
     def write_epoch(self, epoch):
@@ -204,24 +200,18 @@ class CustomLoopLogger:
             metric.reset_state()
         for x, y in self.strategy.experimental_distribute_dataset(data):
             update(x, y)
-        values = {f"metrics/{name}": float(ops.mean(m.result())) for name, m in zip(names, clones)}
-        self._write("posthoc", values, int(epoch))
-        return {name: values[f"metrics/{name}"] for name in names}
+        results = {name: float(ops.mean(m.result())) for name, m in zip(names, clones)}
+        self._write(summaries.POSTHOC, {summaries.metric_tag(n): v for n, v in results.items()}, epoch)
+        return results
 
     def _write(self, run, values, step):
-        if run not in self._writers:
-            self._writers[run] = _file_writer(self.log_dir, run, self.chief)
-        writer = self._writers[run]
-        with writer.as_default():
-            for tag, value in values.items():
-                tf.summary.scalar(tag, tf.constant(value, tf.float32), step=step)
-        writer.flush()
+        if self.chief:
+            summaries.write_scalars(self.log_dir, run, int(step), values)
 
     def close(self):
-        """Flush and close the writers (the values are on disk after every `write_epoch` anyway)."""
-        for writer in self._writers.values():
-            writer.close()
-        self._writers = {}
+        """Close this log_dir's writers (every value is on disk after each write anyway)."""
+        if self.chief:
+            summaries.close(self.log_dir)
 
 
 __all__ = ["CustomLoopLogger", "is_chief"]
