@@ -1,0 +1,90 @@
+"""reduce_weighted: Keras' reductions with sample weights and masks, empty batches, replicas."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasloss.reduction import align_weights, element_weights, reduce_weighted
+from tests import numpy_reference as ref
+
+RNG = np.random.default_rng(4)
+VALUES = RNG.uniform(0.0, 3.0, (4, 3)).astype(np.float32)
+WEIGHT = RNG.uniform(0.1, 2.0, 4).astype(np.float32)
+MASK = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0], [1, 1, 1]], bool)
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("reduction", ref.REDUCTIONS, ids=str)
+def test_reduction_matches_reference(reduction, weighted, masked):
+    weight = WEIGHT if weighted else None
+    mask = MASK if masked else None
+    np.testing.assert_allclose(
+        reduce_weighted(VALUES, weight, mask, reduction), ref.reduce(VALUES, weight, mask, reduction), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("reduction", [r for r in ref.REDUCTIONS if r is not None], ids=str)
+def test_reduction_matches_keras_with_full_shape_weights_and_mask(reduction):
+    weight = RNG.uniform(0.1, 2.0, VALUES.shape).astype(np.float32)
+    expected = keras.src.losses.loss.reduce_weighted_values(
+        tf.constant(VALUES), sample_weight=weight, mask=tf.constant(MASK), reduction=reduction
+    )
+    np.testing.assert_allclose(reduce_weighted(VALUES, weight, MASK, reduction), expected, rtol=1e-6)
+
+
+def test_mean_divides_by_the_unmasked_count_not_the_weight_sum():
+    got = reduce_weighted(VALUES, WEIGHT, MASK, "mean")
+    expected = np.sum(VALUES * WEIGHT[:, None] * MASK) / MASK.sum()
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_mean_with_sample_weight_divides_by_the_weight_sum():
+    np.testing.assert_allclose(
+        reduce_weighted(VALUES[:, 0], WEIGHT, None, "mean_with_sample_weight"),
+        np.sum(WEIGHT * VALUES[:, 0]) / np.sum(WEIGHT), rtol=1e-6,
+    )
+
+
+def test_mean_with_sample_weight_without_weights_is_the_plain_mean():
+    np.testing.assert_allclose(reduce_weighted(VALUES, reduction="mean_with_sample_weight"), VALUES.mean(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean", "mean_with_sample_weight"])
+def test_fully_masked_batch_reduces_to_zero_not_nan(reduction):
+    assert float(reduce_weighted(VALUES, WEIGHT, np.zeros_like(MASK), reduction)) == 0.0
+
+
+@pytest.mark.parametrize("reduction", [r for r in ref.REDUCTIONS if r is not None], ids=str)
+def test_empty_values_reduce_to_a_scalar_zero(reduction):
+    value = reduce_weighted(np.zeros((0,), np.float32), np.zeros((0,), np.float32), None, reduction)
+    assert tuple(value.shape) == () and float(value) == 0.0
+
+
+def test_reduction_none_returns_weighted_elements():
+    np.testing.assert_allclose(reduce_weighted(VALUES, WEIGHT, MASK, None), VALUES * WEIGHT[:, None] * MASK)
+
+
+def test_lower_rank_weight_broadcasts_over_trailing_axes():
+    assert tuple(align_weights(tf.constant(WEIGHT), tf.constant(VALUES)).shape) == (4, 1)
+
+
+def test_weight_with_trailing_unit_axis_is_squeezed_to_the_value_rank():
+    assert tuple(align_weights(tf.ones((4, 1)), tf.ones((4,))).shape) == (4,)
+
+
+def test_weight_that_cannot_align_is_refused():
+    with pytest.raises(ValueError, match=r"sample_weight shape \(4, 2\) does not broadcast"):
+        element_weights(tf.ones((4,)), np.ones((4, 2), np.float32))
+
+
+def test_element_weights_are_none_without_weight_or_mask():
+    assert element_weights(tf.constant(VALUES)) is None
+
+
+def test_mean_reduction_runs_in_a_strategy_replica_context():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])  # one replica: the scaling path runs, scale 1
+    with strategy.scope():
+        value = strategy.run(lambda: reduce_weighted(tf.constant(VALUES)))
+    np.testing.assert_allclose(strategy.reduce("SUM", value, axis=None), VALUES.mean(), rtol=1e-6)
