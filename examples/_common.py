@@ -31,26 +31,19 @@ def fresh_runs(log_dir, runs=RUNS):
 
 
 def last_scalars(run_dir):
-    """Tag -> value at the last logged step, read back from the run's event files."""
+    """Tag -> value at the last logged step of every scalar in the run, read back from its events."""
     from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
 
     accumulator = event_accumulator.EventAccumulator(
-        run_dir, size_guidance={event_accumulator.SCALARS: 0, event_accumulator.TENSORS: 0}
+        run_dir, size_guidance={event_accumulator.TENSORS: 0}
     )
     accumulator.Reload()
     values = {}
-    tags = accumulator.Tags()
-    for tag in tags.get("scalars", []):
-        values[tag] = accumulator.Scalars(tag)[-1].value
-    for tag in tags.get("tensors", []):
-        event = accumulator.Tensors(tag)[-1]
-        if event.tensor_proto.tensor_shape.dim:    # histograms, hparams: not scalars
-            continue
-        from tensorboard.util import tensor_util
-
-        value = tensor_util.make_ndarray(event.tensor_proto)
-        if value.dtype.kind == "f":
-            values[tag] = float(value)
+    for tag in accumulator.Tags()[event_accumulator.TENSORS]:   # tf.summary (v2) writes tensors
+        if accumulator.SummaryMetadata(tag).plugin_data.plugin_name == "scalars":
+            last = accumulator.Tensors(tag)[-1]
+            values[tag] = float(tensor_util.make_ndarray(last.tensor_proto))
     return values
 
 
