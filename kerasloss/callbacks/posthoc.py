@@ -46,13 +46,15 @@ class PostHocMetrics(LoggingCallback):
         self.every_n_epochs = every_n_epochs
         self._data = as_dataset(data, batch_size)
         self.results = {}
-        self._update = None
+        self._update = self._update_model = None
         self._last_epoch = None
         self._evaluated_epoch = None
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._update = self._update_pass()
+        if self._update is None or self._update_model is not self.model:
+            # kept across fits: a new tf.function would be traced again at every fit
+            self._update, self._update_model = self._update_pass(), self.model
         self._last_epoch = self._evaluated_epoch = None
 
     def _update_pass(self):

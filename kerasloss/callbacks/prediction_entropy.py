@@ -49,7 +49,7 @@ class PredictionEntropyLogger(LoggingCallback):
         self.output = output
         self.histogram_size = int(histogram_size)
         self._data = as_dataset(data, batch_size)
-        self._predict = None
+        self._predict = self._predict_model = None
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -60,7 +60,9 @@ class PredictionEntropyLogger(LoggingCallback):
             )
         if self.output is not None and self.output not in names:
             raise ValueError(f"output must be one of {names}, got {self.output!r}")
-        self._predict = self._entropy_pass()
+        if self._predict is None or self._predict_model is not self.model:
+            # kept across fits: a new tf.function would be traced again at every fit
+            self._predict, self._predict_model = self._entropy_pass(), self.model
         self._train_metric = self._find_metric()
 
     def _find_metric(self):
