@@ -110,7 +110,11 @@ def sparse_labels(y_true, y_pred, axis, ignore_class=None):
                 f"axis), got y_true shape {tuple(y_true.shape)} that looks one-hot; use "
                 "CategoricalCrossentropy for one-hot or soft labels"
             )
-        y_true = ops.squeeze(y_true, axis)
+        if y_true.shape[axis] == 1:
+            y_true = ops.squeeze(y_true, axis)
+        else:  # size unknown while tracing: a reshape that fails at run time unless it is 1
+            shape = ops.shape(y_true)
+            y_true = ops.reshape(y_true, tuple(shape[:axis]) + tuple(shape[axis + 1 :]))
     if len(y_true.shape) != len(expected) or any(
         a is not None and b is not None and a != b for a, b in zip(y_true.shape, expected)
     ):

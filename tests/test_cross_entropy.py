@@ -457,3 +457,27 @@ def test_binary_loss_matches_reference_on_random_problems(batch, outputs, smooth
     elements, _ = ref.binary(y_true, y_pred, from_logits, smoothing)
     expected = ref.weighted_total(ref.reduce_all(elements), loss.component_weights)
     np.testing.assert_allclose(loss(y_true, y_pred), expected, rtol=1e-4, atol=1e-5)
+
+
+# --- label shapes only known at run time -------------------------------------------------------
+
+def _traced_with_unknown_label_shape(loss, jit_compile=False):
+    return tf.function(
+        lambda t, p: loss(t, p),
+        input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, 5], tf.float32)],
+        jit_compile=jit_compile,
+    )
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_b1_labels_with_unknown_static_shape_are_accepted_when_traced(jit_compile):
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+    compiled = _traced_with_unknown_label_shape(loss, jit_compile)
+    labels = LABELS[:, None].astype(np.int32)
+    np.testing.assert_allclose(compiled(labels, LOGITS), loss(LABELS, LOGITS), rtol=1e-6)
+
+
+def test_one_hot_labels_behind_an_unknown_static_shape_fail_at_run_time():
+    compiled = _traced_with_unknown_label_shape(kerasloss.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        compiled(ONE_HOT.astype(np.int32), LOGITS)
