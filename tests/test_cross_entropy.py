@@ -481,3 +481,28 @@ def test_one_hot_labels_behind_an_unknown_static_shape_fail_at_run_time():
     compiled = _traced_with_unknown_label_shape(kerasloss.SparseCategoricalCrossentropy(from_logits=True))
     with pytest.raises(tf.errors.InvalidArgumentError):
         compiled(ONE_HOT.astype(np.int32), LOGITS)
+
+
+COMPONENT_GRADIENTS = {
+    "cross_entropy": lambda: ref.softmax(LOGITS) - ONE_HOT,
+    "uniform_cross_entropy": lambda: ref.softmax(LOGITS) - 1 / 5,
+    "z_loss": lambda: 2 * ref.logsumexp(LOGITS)[:, None] * ref.softmax(LOGITS),
+}
+
+
+@pytest.mark.parametrize("mode", ["eager", "xla"])
+@pytest.mark.parametrize("component", list(COMPONENT_GRADIENTS))
+@pytest.mark.parametrize("sparse", [True, False], ids=["sparse", "dense"])
+def test_gradient_of_a_single_component_is_its_own_analytic_gradient(sparse, component, mode):
+    cls = kerasloss.SparseCategoricalCrossentropy if sparse else kerasloss.CategoricalCrossentropy
+    loss = cls(from_logits=True, label_smoothing=0.2, z_loss=0.1, reduction="sum")
+    y_true = LABELS if sparse else ONE_HOT
+
+    def run(logits):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            value = loss.components(y_true, logits)[component]
+        return tape.gradient(value, logits)
+
+    grad = MODES[mode](run)(tf.constant(LOGITS))
+    np.testing.assert_allclose(grad, COMPONENT_GRADIENTS[component](), atol=1e-5)

@@ -344,3 +344,37 @@ def test_get_config_holds_every_constructor_argument():
         "from_logits": True, "label_smoothing": 0.1, "axis": 1, "z_loss": 0.01, "ignore_class": 3,
         "reduction": "sum", "name": "scce", "dtype": "float64",
     }
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_16_bit_predictions_get_a_finite_gradient_of_their_own_dtype(dtype):
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1, z_loss=1e-3)
+    logits = tf.constant([[300.0, -300.0, 0.0], [0.0, 1.0, 2.0]], dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        value = loss([1, 2], logits)
+    grad = tape.gradient(value, logits)
+    assert grad.dtype == logits.dtype
+    assert np.all(np.isfinite(np.asarray(tf.cast(grad, "float32"))))
+
+
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        (lambda: kerasloss.MeanSquaredError()([[0.0, 1.0]], [[1.0, 1.0]]), 0.5),
+        (lambda: kerasloss.MeanAbsoluteError()([[0.0, 1.0]], [[1.0, 1.0]]), 0.5),
+        (lambda: kerasloss.RootMeanSquaredError()([[0.0], [0.0]], [[3.0], [4.0]]), np.sqrt(12.5)),
+        (lambda: kerasloss.BinaryCrossentropy(from_logits=True)([[1.0]], [[0.0]]), np.log(2)),
+        (lambda: kerasloss.CategoricalCrossentropy(from_logits=True)([[0.0, 1.0]], [[0.0, 0.0]]), np.log(2)),
+        (lambda: kerasloss.SparseCategoricalCrossentropy(from_logits=True)([1], [[0.0, 0.0]]), np.log(2)),
+    ],
+    ids=["mse", "mae", "rmse", "bce", "cce", "scce"],
+)
+def test_docstring_examples_give_the_documented_values(expression, expected):
+    np.testing.assert_allclose(expression(), expected, rtol=1e-6)
+
+
+def test_scalar_sample_weight_with_mean_with_sample_weight_divides_by_the_broadcast_weight_sum():
+    # Keras 3.15 divides by the scalar itself (Σw over one element), not by Σw over the batch
+    loss = kerasloss.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    np.testing.assert_allclose(loss(LABELS, PROBS, 2.0), kerasloss.SparseCategoricalCrossentropy()(LABELS, PROBS), rtol=1e-6)
