@@ -23,15 +23,18 @@ from kerasloss._keras_compat import scale_loss_for_distribution
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 
-def align_weights(weights, values):
-    """Give `weights` the rank of `values`: add trailing axes, or drop trailing size-1 axes."""
+def align_weights(weights, values, name="sample_weight"):
+    """Give `weights` the rank of `values`: add trailing axes, or drop trailing size-1 axes.
+
+    `name` says which argument `weights` came from, for the error message.
+    """
     while len(weights.shape) < len(values.shape):
         weights = ops.expand_dims(weights, -1)
     while len(weights.shape) > len(values.shape) and weights.shape[-1] == 1:
         weights = ops.squeeze(weights, -1)
     if len(weights.shape) != len(values.shape):
         raise ValueError(
-            f"sample_weight shape {tuple(weights.shape)} does not broadcast to the per-example "
+            f"{name} shape {tuple(weights.shape)} does not broadcast to the per-example "
             f"loss shape {tuple(values.shape)}"
         )
     return weights
@@ -46,7 +49,7 @@ def element_weights(values, sample_weight=None, mask=None):
     if sample_weight is not None:
         weights = align_weights(ops.cast(ops.convert_to_tensor(sample_weight), values.dtype), values)
     if mask is not None:
-        float_mask = align_weights(ops.cast(mask, values.dtype), values)
+        float_mask = align_weights(ops.cast(mask, values.dtype), values, "the Keras mask of y_pred")
         weights = float_mask if weights is None else weights * float_mask
     return weights
 

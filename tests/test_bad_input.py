@@ -153,3 +153,18 @@ def test_axis_outside_the_prediction_rank_is_refused():
 def test_unknown_entropy_kind_is_refused():
     with pytest.raises(ValueError, match="kind must be one of .*got 'poisson'"):
         kerasloss.prediction_entropy(np.eye(2, dtype=np.float32), kind="poisson")
+
+
+def test_keras_mask_that_cannot_align_with_the_loss_names_the_mask():
+    import tensorflow as tf
+    from keras.src.backend import set_keras_mask
+
+    y_pred = tf.fill((2, 3), 0.5)
+    set_keras_mask(y_pred, tf.ones((2, 3), tf.bool))
+    with pytest.raises(ValueError, match=r"the Keras mask of y_pred shape \(2, 3\) does not broadcast .* \(2,\)"):
+        kerasloss.BinaryCrossentropy()(np.zeros((2, 3)), y_pred)
+
+
+def test_sample_weight_that_cannot_align_with_the_loss_is_refused():
+    with pytest.raises(ValueError, match=r"sample_weight shape \(2, 3\) does not broadcast .* \(2,\)"):
+        kerasloss.MeanSquaredError()(np.zeros((2, 3)), np.zeros((2, 3), np.float32), np.ones((2, 3), np.float32))
