@@ -67,7 +67,7 @@ class Ratings:
 
 
 def synthetic_ratings(
-    n_users=943, n_items=1682, n_ratings=100_000, rank=8, noise=0.4, outlier_share=0.03, seed=0
+    n_users=943, n_items=1682, n_ratings=100_000, rank=8, noise=0.4, outlier_share=0.05, seed=0
 ):
     """A deterministic MovieLens-shaped rating set (see the module docstring).
 
