@@ -506,3 +506,37 @@ def test_gradient_of_a_single_component_is_its_own_analytic_gradient(sparse, com
 
     grad = MODES[mode](run)(tf.constant(LOGITS))
     np.testing.assert_allclose(grad, COMPONENT_GRADIENTS[component](), atol=1e-5)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_smoothed_sparse_loss_and_gradient_never_build_a_one_hot_tensor(jit_compile):
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+
+    def run(labels, logits):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            value = loss(labels, logits)
+        return tape.gradient(value, logits)
+
+    graph = tf.function(run, jit_compile=jit_compile).get_concrete_function(
+        tf.TensorSpec([7], tf.int32), tf.TensorSpec([7, 5], tf.float32)
+    ).graph
+    one_hot_like = [
+        op.type for op in graph.get_operations() for out in op.outputs
+        if op.type == "OneHot" or (out.shape.as_list() == [7, 5] and not out.dtype.is_floating)
+    ]
+    assert one_hot_like == []
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph"])
+def test_integral_float_labels_give_the_same_loss_as_integer_labels(mode):
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+    compute = MODES[mode](lambda t, p: loss(t, p))
+    np.testing.assert_allclose(
+        compute(tf.constant(LABELS.astype(np.float32)), LOGITS), compute(tf.constant(LABELS), LOGITS), rtol=1e-6
+    )
+
+
+def test_sparse_labels_on_axis_1_may_keep_a_size_1_class_axis():
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, axis=1)
+    np.testing.assert_allclose(loss(SEQ_LABELS[:, None, :], SEQ), loss(SEQ_LABELS, SEQ), rtol=1e-6)
