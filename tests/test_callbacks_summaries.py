@@ -192,3 +192,41 @@ def test_summaries_module_writes_for_a_custom_loop(tmp_path):
     summaries.close(tmp_path)
     assert summaries.loss_tag("z_loss", output="a", batch=True) == "batch/a/loss/z_loss"
     assert summaries.metric_tag("f1_score") == "metrics/f1_score"
+
+
+def test_event_file_removed_between_writes_is_noticed_and_replaced(tmp_path):
+    log_dir = tmp_path / "logs"
+    summaries.write_scalars(log_dir, summaries.TRAIN, 0, {"loss/total": 1.0})
+    shutil.rmtree(log_dir)
+    os.makedirs(log_dir)
+    with pytest.warns(RuntimeWarning, match="removed"):
+        summaries.write_scalars(log_dir, summaries.TRAIN, 1, {"loss/total": 2.0})
+    summaries.write_scalars(log_dir, summaries.TRAIN, 2, {"loss/total": 3.0})
+    summaries.close(log_dir)
+    assert tb.scalars(log_dir, "train") == {"loss/total": [(1, 2.0), (2, 3.0)]}
+
+
+def test_a_new_process_fitting_into_the_same_log_dir_continues_the_steps(tmp_path):
+    _model().fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=[LossComponentLogger(tmp_path, update_freq=1)])
+    summaries.close_all()  # what a new process sees: only the event files on disk
+    _model().fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=[LossComponentLogger(tmp_path, update_freq=1)])
+    assert _steps(tmp_path) == [0, 1, 2, 3]
+    assert _steps(tmp_path, tag="batch/loss/total") == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_writers_of_an_interrupted_fit_are_closed_when_its_callbacks_are_dropped(tmp_path):
+    import gc
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    callbacks = [LossComponentLogger(tmp_path), _At(0, interrupt, batch=0)]
+    try:
+        _model().fit(X, Y, epochs=2, batch_size=8, verbose=0, callbacks=callbacks)
+    except KeyboardInterrupt:
+        pass
+    log = summaries.open_log_dir(tmp_path)
+    assert log._runs  # the root run holds the layout; still open after the interrupted fit
+    del callbacks
+    gc.collect()
+    assert not log._runs

@@ -114,15 +114,19 @@ class _RunWriter:
     def __init__(self, root, run):
         self.path = root if run == ROOT else os.path.join(root, run)
         self.writer = None
-        self.file = None
+        self.token = self.file = None
 
     def open(self):
         tf.io.gfile.makedirs(self.path)
         token = f".{uuid.uuid4().hex[:8]}{_SUFFIX}"
         self.writer = tf.summary.create_file_writer(self.path, max_queue=1000, filename_suffix=token)
-        self.writer.flush()
-        found = tf.io.gfile.glob(os.path.join(self.path, f"*{token}"))
-        self.file = found[0] if found else None
+        self.token, self.file = token, None
+
+    def written(self):
+        """Note the event file's name once TensorFlow has created it (on the first flush)."""
+        if self.file is None:
+            found = tf.io.gfile.glob(os.path.join(self.path, f"*{self.token}"))
+            self.file = found[0] if found else None
 
     def vanished(self):
         return self.file is not None and not tf.io.gfile.exists(self.file)
@@ -146,6 +150,7 @@ class LogDir:
         self._holders = set()
         self._in_outage = False
         self._warned_nonfinite = False
+        self._ever_written = False
         self.next_epoch, self.next_batch = _steps_on_disk(self.log_dir)
 
     # -- lifetime ------------------------------------------------------------------------------
@@ -177,7 +182,8 @@ class LogDir:
             state.close()
             self._fault(f"its event file {state.path} was removed")
         if state.writer is None:
-            if not tf.io.gfile.isdir(self.log_dir):
+            if self._ever_written and not tf.io.gfile.isdir(self.log_dir):
+                # never recreate a log_dir that was removed under us: wait for it to come back
                 self._fault("the directory is gone")
                 return None
             try:
@@ -197,10 +203,12 @@ class LogDir:
                 with writer.as_default(step=step), tf.summary.record_if(True):
                     body()
                 writer.flush()
+                self._runs[run].written()
             except (tf.errors.OpError, OSError) as err:
                 self._runs[run].close()
                 self._fault(f"{type(err).__name__}: {err}")
                 return False
+            self._ever_written = True
             if self._in_outage:
                 self._in_outage = False
                 _logger.warning("kerasloss: log_dir %r can be written again; logging resumed", self.log_dir)
