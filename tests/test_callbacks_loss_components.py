@@ -1,7 +1,5 @@
 """LossComponentLogger: runs, tags, steps and values read back with TensorBoard's reader."""
 
-import warnings
-
 import keras
 import numpy as np
 import pytest

@@ -56,15 +56,21 @@ def layout():
 def _loss_config(loss, prefix=""):
     if loss is None:
         return {}
+    if isinstance(loss, str):  # compile(loss="mse")
+        return {f"{prefix}loss": loss}
     config = {f"{prefix}loss": type(loss).__name__}
     if isinstance(loss, CompositeLoss):
         for name, (part, weight) in loss.parts.items():
             config[f"{prefix}{name}/weight"] = float(weight)
             config.update(_loss_config(part, f"{prefix}{name}/"))
         return config
+    try:
+        settings = loss.get_config() or {}
+    except (AttributeError, NotImplementedError, TypeError):
+        settings = {}
     for attribute in _ATTRIBUTES:
-        if hasattr(loss, attribute):
-            value = getattr(loss, attribute)
+        if attribute in settings or hasattr(loss, attribute):
+            value = settings[attribute] if attribute in settings else getattr(loss, attribute)
             if attribute == "ignore_class":
                 value = "none" if value is None else str(value)
             config[f"{prefix}{attribute}"] = value
