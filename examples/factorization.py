@@ -8,8 +8,8 @@ one (deterministic, with a few outlier ratings; see `movielens.py`) or a real Mo
 the held-out ratings) of `--logdir` receive the loss, its component and the L2 regularization term
 that went into it; after every epoch, run `posthoc` receives RMSE and MAE on the held-out ratings,
 whichever loss was trained, and on synthetic data also `rmse_inliers` and `mae_inliers`, the same
-without the outlier ratings: there MAE's robustness shows (`--loss mae` fits the inliers better). The script ends with those figures and the command that opens the
-dashboards.
+without the outlier ratings: there MAE's robustness shows (`--loss mae` fits the inliers better).
+The script ends with those figures and the command that opens the dashboards.
 
 Examples:
     python examples/factorization.py                       # what `make demo` runs
@@ -33,11 +33,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--logdir", default="runs/factorization",
                         help="TensorBoard log dir; its train/validation/posthoc runs are replaced")
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=15, help="training epochs")
     parser.add_argument("--loss", choices=sorted(LOSSES), default="mse",
                         help="kerasloss.MeanSquaredError, RootMeanSquaredError or MeanAbsoluteError")
     parser.add_argument("--ratings", metavar="PATH",
-                        help="a MovieLens u.data (tab-separated) or ratings.csv; default: synthetic")
+                        help="a MovieLens u.data (tab-separated) or ratings.csv, "
+                             "instead of the synthetic set")
     parser.add_argument("--users", type=int, default=943, help="synthetic data: number of users")
     parser.add_argument("--items", type=int, default=1682, help="synthetic data: number of items")
     parser.add_argument("--num-ratings", type=int, default=100_000,

@@ -33,7 +33,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--logdir", default="runs/label_smoothing",
                         help="TensorBoard log dir; one run ls_<e> per smoothing value is replaced")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs")
     parser.add_argument("--label-smoothing", type=float, nargs="+", default=[0.0, 0.1],
                         metavar="E", help="one training per value")
     parser.add_argument("--held-out", type=float, default=0.3, help="share of digits held out")

@@ -36,7 +36,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--logdir", default="runs/large_catalogue",
                         help="TensorBoard log dir; its train/validation/posthoc runs are replaced")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2, help="training epochs")
     parser.add_argument("--items", type=int, default=100_000, help="catalogue size (softmax classes)")
     parser.add_argument("--topic-size", type=int, default=100, help="items per topic")
     parser.add_argument("--context", type=int, default=4, help="previous items the model sees")

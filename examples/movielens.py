@@ -6,9 +6,9 @@ differ on it:
 
     rating = clip(round(3.5 + b_user + b_item + u·v + noise), 1, 5)     (u, v: rank-`rank` factors)
 
-and a small share (`outlier_share`) of ratings replaced by the opposite end of the scale (a rating
-the model should place at 3 or above becomes a 1, one below 3 becomes a 5): the kind of rating a squared error chases and an
-absolute error shrugs off.
+and a small share (`outlier_share`, 5%) of ratings replaced by the opposite end of the scale (a
+rating the model should place at 3 or above becomes a 1, one below 3 becomes a 5): the kind of
+rating a squared error chases and an absolute error shrugs off.
 
 `load_ratings(path)` reads a real MovieLens file, with the format taken from its contents:
     u.data       tab-separated `user item rating timestamp`, no header (MovieLens 100K)
