@@ -31,7 +31,8 @@ class ComponentLoss(keras.losses.Loss):
         name: the loss name (also the name scope).
         reduction: "sum_over_batch_size" (default), "sum", "mean", "mean_with_sample_weight", or
             None / "none" for per-element values. See `kerasloss.reduction` for each formula.
-        dtype: the dtype of the returned loss; math runs in float32 (float64 for float64 inputs).
+        dtype: the dtype of the returned loss and components; math runs in float32 (float64 for
+            float64 inputs), and by default (None) the result keeps that compute dtype.
     """
 
     additive = True
@@ -39,6 +40,7 @@ class ComponentLoss(keras.losses.Loss):
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         _checks.check_reduction(reduction)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._output_dtype = None if dtype is None else self.dtype
         self._attached_metrics = []
 
     @property
@@ -80,7 +82,7 @@ class ComponentLoss(keras.losses.Loss):
         """Component name -> that term reduced exactly as the loss is (not multiplied by its weight)."""
         with keras.name_scope(self.name):
             reduced = self.evaluate(y_true, y_pred, sample_weight)[0]
-            return {name: ops.cast(value, self.dtype) for name, value in reduced.items()}
+            return {name: self._as_output(value) for name, value in reduced.items()}
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         with keras.name_scope(self.name):
@@ -88,7 +90,10 @@ class ComponentLoss(keras.losses.Loss):
             reduced, entropy, weights = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
             for metric in self._attached_metrics:
                 metric.record(reduced, entropy, weights, y_pred)
-            return ops.cast(self._total(reduced), self.dtype)
+            return self._as_output(self._total(reduced))
+
+    def _as_output(self, value):
+        return value if self._output_dtype is None else ops.cast(value, self._output_dtype)
 
     def _total(self, reduced):
         if self.additive or self.reduction not in MEAN_REDUCTIONS:
@@ -109,7 +114,7 @@ class ComponentLoss(keras.losses.Loss):
             self._attached_metrics.append(metric)
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype}
+        return {"name": self.name, "reduction": self.reduction, "dtype": self._output_dtype}
 
     def __add__(self, other):
         if not isinstance(other, ComponentLoss):

@@ -124,7 +124,7 @@ class CompositeLoss(ComponentLoss):
     def get_config(self):
         return {
             "name": self.name,
-            "dtype": self.dtype,
+            "dtype": self._output_dtype,
             "losses": {n: keras.saving.serialize_keras_object(p) for n, (p, _) in self.parts.items()},
             "weights": self.component_weights,
         }

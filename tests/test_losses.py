@@ -253,9 +253,22 @@ def test_float16_logits_whose_softmax_overflows_in_float16_give_a_finite_loss():
     np.testing.assert_allclose(value, 0.9 * 120000 + 0.1 * 60000, rtol=1e-4)
 
 
-def test_dtype_argument_sets_the_returned_dtype():
-    loss = kerasloss.MeanSquaredError(dtype="float64")
-    assert loss(REG_TRUE, REG_PRED).dtype == tf.float64
+def test_dtype_argument_sets_the_returned_dtype_of_loss_and_components():
+    loss = kerasloss.SparseCategoricalCrossentropy(label_smoothing=0.1, dtype="float64")
+    assert loss(LABELS, PROBS).dtype == tf.float64
+    assert {value.dtype for value in loss.components(LABELS, PROBS).values()} == {tf.float64}
+
+
+def test_without_dtype_float64_predictions_give_a_float64_loss():
+    loss = kerasloss.MeanSquaredError()
+    assert loss(REG_TRUE, REG_PRED.astype(np.float64)).dtype == tf.float64
+    assert loss(REG_TRUE, REG_PRED).dtype == tf.float32
+
+
+def test_default_dtype_survives_a_config_round_trip():
+    loss = kerasloss.MeanSquaredError()
+    clone = kerasloss.MeanSquaredError.from_config(loss.get_config())
+    assert clone(REG_TRUE, REG_PRED.astype(np.float64)).dtype == tf.float64
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
