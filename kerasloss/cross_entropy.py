@@ -19,6 +19,7 @@ from keras import ops
 
 from kerasloss import _checks
 from kerasloss.entropy import bernoulli_entropy_from_logits, compute_dtype_of
+from kerasloss.reduction import mean_or_zero
 from kerasloss.softmax_kernels import dense_softmax_terms, sparse_softmax_terms
 from kerasloss.terms import Terms
 
@@ -227,6 +228,6 @@ def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
             per_output["uniform_cross_entropy"] = -0.5 * (log_q + log_not_q)
         if with_entropy:
             per_output["entropy"] = -(q * log_q + (1.0 - q) * log_not_q)
-    values = {name: ops.mean(value, axis=axis) for name, value in per_output.items()}
+    values = {name: mean_or_zero(value, axis) for name, value in per_output.items()}
     entropy = values.pop("entropy", None)
     return Terms(values=values, entropy=entropy)

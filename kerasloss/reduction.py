@@ -23,6 +23,12 @@ from kerasloss._keras_compat import scale_loss_for_distribution
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 
+def mean_or_zero(x, axis=-1):
+    """mean(x, axis), but 0 (not NaN) where `axis` is empty: rank-1 inputs average over the batch."""
+    count = ops.cast(ops.shape(x)[axis], x.dtype)
+    return ops.divide_no_nan(ops.sum(x, axis=axis), count)
+
+
 def align_weights(weights, values, name="sample_weight"):
     """Give `weights` the rank of `values`: add trailing axes, or drop trailing size-1 axes.
 

@@ -9,6 +9,7 @@ from keras import ops
 
 from kerasloss import _checks
 from kerasloss.cross_entropy import prepare_predictions
+from kerasloss.reduction import mean_or_zero
 from kerasloss.terms import Terms
 
 
@@ -24,11 +25,11 @@ def _difference(y_true, y_pred):
 
 
 def squared_error_terms(y_true, y_pred):
-    return Terms(values={"squared_error": ops.mean(ops.square(_difference(y_true, y_pred)), axis=-1)})
+    return Terms(values={"squared_error": mean_or_zero(ops.square(_difference(y_true, y_pred)))})
 
 
 def absolute_error_terms(y_true, y_pred):
-    return Terms(values={"absolute_error": ops.mean(ops.abs(_difference(y_true, y_pred)), axis=-1)})
+    return Terms(values={"absolute_error": mean_or_zero(ops.abs(_difference(y_true, y_pred)))})
 
 
 def safe_sqrt(x):

@@ -535,3 +535,10 @@ def test_integral_float_labels_give_the_same_loss_as_integer_labels(mode):
 def test_sparse_labels_on_axis_1_may_keep_a_size_1_class_axis():
     loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, axis=1)
     np.testing.assert_allclose(loss(SEQ_LABELS[:, None, :], SEQ), loss(SEQ_LABELS, SEQ), rtol=1e-6)
+
+
+def test_empty_rank_1_binary_batch_gives_zero_for_loss_and_components():
+    loss = kerasloss.BinaryCrossentropy(from_logits=True, label_smoothing=0.1)
+    empty = np.zeros((0,), np.float32)
+    values = [loss(empty, empty)] + list(loss.components(empty, empty).values())
+    assert all(tuple(v.shape) == () and float(v) == 0.0 for v in values)

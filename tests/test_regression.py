@@ -120,3 +120,18 @@ def test_rmse_of_an_empty_batch_is_zero(reduction):
     loss = kerasloss.RootMeanSquaredError(reduction=reduction)
     value = loss(np.zeros((0, 2)), np.zeros((0, 2), np.float32), np.zeros((0,), np.float32))
     assert tuple(value.shape) == () and float(value) == 0.0
+
+
+@pytest.mark.parametrize("cls", [kerasloss.MeanSquaredError, kerasloss.MeanAbsoluteError, kerasloss.RootMeanSquaredError])
+def test_empty_rank_1_batch_is_zero_not_nan(cls):
+    value = cls()(np.zeros((0,), np.float32), np.zeros((0,), np.float32))
+    assert tuple(value.shape) == () and float(value) == 0.0
+
+
+@pytest.mark.parametrize("mode", ["graph", "xla"])
+def test_rank_1_inputs_average_over_their_only_axis_like_keras(mode):
+    y_true, y_pred = Y_TRUE[:, 0], Y_PRED[:, 0]
+    compiled = MODES[mode](lambda t, p: kerasloss.MeanSquaredError(reduction="sum")(t, p))
+    np.testing.assert_allclose(
+        compiled(y_true, y_pred), keras.losses.MeanSquaredError(reduction="sum")(y_true, y_pred), rtol=1e-6
+    )
