@@ -17,6 +17,7 @@ epochs show what a step costs, not a converged recommender (most items are still
 
 Examples:
     python examples/large_catalogue.py
+    python examples/large_catalogue.py --keras-baseline      # the same model with Keras' one-hot route
     python examples/large_catalogue.py --items 1000 --steps-per-epoch 3     # a quick look
 """
 
@@ -34,8 +35,10 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--logdir", default="runs/large_catalogue",
-                        help="TensorBoard log dir; its train/validation/posthoc runs are replaced")
+    parser.add_argument("--logdir",
+                        help="TensorBoard log dir; its train/validation/posthoc runs are replaced "
+                             "(default: runs/large_catalogue, with --keras-baseline "
+                             "runs/large_catalogue_keras_baseline)")
     parser.add_argument("--epochs", type=int, default=2, help="training epochs")
     parser.add_argument("--items", type=int, default=100_000, help="catalogue size (softmax classes)")
     parser.add_argument("--topic-size", type=int, default=100, help="items per topic")
@@ -50,10 +53,15 @@ def parse_args(argv=None):
     parser.add_argument("--learning-rate", type=float, default=1e-2)
     parser.add_argument("--log-every", type=int, default=5,
                         help="also log batch/loss/... every N steps (update_freq)")
+    parser.add_argument("--keras-baseline", action="store_true",
+                        help="train with Keras' CategoricalCrossentropy on a one-hot target instead "
+                             "(no z-loss, no loss components), to compare step time and peak memory")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
                         help="Keras fit verbosity (1: progress bar)")
     args = parser.parse_args(argv)
+    if args.logdir is None:
+        args.logdir = "runs/large_catalogue" + ("_keras_baseline" if args.keras_baseline else "")
     if args.epochs < 1 or args.steps_per_epoch < 1:
         parser.error("--epochs and --steps-per-epoch must be at least 1")
     if args.session_length <= args.context:
@@ -116,6 +124,32 @@ def step_timer():
     return StepTimer()
 
 
+def one_hot_keras_loss(n_items, label_smoothing):
+    """Keras' only route to label smoothing with integer labels: one-hot them inside the loss."""
+    import keras
+    from keras import ops
+
+    def one_hot_smoothed_crossentropy(y_true, y_pred):
+        target = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), n_items)
+        return keras.losses.categorical_crossentropy(
+            target, y_pred, from_logits=True, label_smoothing=label_smoothing
+        )
+
+    return one_hot_smoothed_crossentropy
+
+
+def current_rss_mib():
+    """Resident set size now (Linux /proc; None elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 def peak_rss_mib():
     """Peak resident set size of this process (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -143,61 +177,72 @@ def main(argv=None):
     )
 
     model = build_model(args.items, args.dim, args.context)
-    loss = kerasloss.SparseCategoricalCrossentropy(
-        from_logits=True, label_smoothing=args.label_smoothing, z_loss=args.z_loss
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate),
-        loss=loss,
-        metrics=kerasloss.metrics.loss_components(loss, entropy=True),
-    )
+    optimizer = keras.optimizers.Adam(args.learning_rate)
+    timer = step_timer()
+    if args.keras_baseline:
+        model.compile(optimizer=optimizer, loss=one_hot_keras_loss(args.items, args.label_smoothing))
+    else:
+        loss = kerasloss.SparseCategoricalCrossentropy(
+            from_logits=True, label_smoothing=args.label_smoothing, z_loss=args.z_loss
+        )
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=kerasloss.metrics.loss_components(loss, entropy=True),
+        )
     removed = _common.fresh_runs(args.logdir)
     if removed:
         print(f"Replacing the previous runs in {args.logdir}: {', '.join(removed)}")
-    timer = step_timer()
     posthoc = PostHocMetrics(
         args.logdir, (x_test, y_test),
         [keras.metrics.SparseTopKCategoricalAccuracy(k=10, name="top10_accuracy")],
     )
+    # The baseline gets the same held-out callbacks; only the loss and its component logging differ.
+    callbacks = [timer, PredictionEntropyLogger(args.logdir, x_test, from_logits=True), posthoc]
+    if not args.keras_baseline:
+        callbacks.append(LossComponentLogger(args.logdir, update_freq=args.log_every))
+    rss_before = current_rss_mib()
     model.fit(
         x_train, y_train,
         batch_size=args.batch_size,
         epochs=args.epochs,
         shuffle=True,
-        callbacks=[
-            timer,
-            LossComponentLogger(args.logdir, update_freq=args.log_every),
-            PredictionEntropyLogger(args.logdir, x_test, from_logits=True),
-            posthoc,
-        ],
+        callbacks=callbacks,
         verbose=args.verbose,
     )
     elapsed = time.perf_counter() - started
 
-    logged = _common.last_scalars(os.path.join(args.logdir, "train"))
-    held_out = _common.last_scalars(os.path.join(args.logdir, "validation"))
     print()
-    _common.print_table(
-        "Final train loss components (epoch means, run 'train'):", _common.loss_tags_in_order(logged)
-    )
+    logged = {}
+    if not args.keras_baseline:
+        logged = _common.last_scalars(os.path.join(args.logdir, "train"))
+        _common.print_table(
+            "Final train loss components (epoch means, run 'train'):",
+            _common.loss_tags_in_order(logged),
+        )
+    held_out = _common.last_scalars(os.path.join(args.logdir, "validation"))
+    results = {name: float(value) for name, value in posthoc.results.items()}
     _common.print_table(
         "Held-out (runs 'validation' and 'posthoc'):",
         {
             "entropy/normalized": held_out.get("entropy/normalized", float("nan")),
-            **{f"metrics/{k}": float(v) for k, v in posthoc.results.items()},
+            **{f"metrics/{name}": value for name, value in results.items()},
         },
     )
     one_hot_mib = args.batch_size * args.items * 4 / 2**20
     step_ms, peak_mib = timer.median_ms(), peak_rss_mib()
-    print(f"Catalogue {args.items:,} items, batch {args.batch_size}: logits and a one-hot target "
-          f"would each be {one_hot_mib:.0f} MiB (float32); kerasloss builds no one-hot.")
+    route = ("Keras' CategoricalCrossentropy on a one-hot target built in the step"
+             if args.keras_baseline else "kerasloss, no one-hot")
+    print(f"Catalogue {args.items:,} items, batch {args.batch_size}: the logits and a one-hot target "
+          f"would each be {one_hot_mib:.1f} MiB (float32). Loss: {route}.")
     print(f"Median training step time: {step_ms:.1f} ms (of {len(timer.durations)} steps)")
-    print(f"Peak memory (resident, ru_maxrss): {peak_mib:.0f} MiB")
+    before = f"; {rss_before:.0f} MiB before fit" if rss_before else ""
+    print(f"Peak memory (resident, ru_maxrss): {peak_mib:.0f} MiB{before}")
     print(f"Total wall time: {elapsed:.1f} s")
-    make, direct = _common.dashboard_command(os.path.dirname(os.path.normpath(args.logdir)) or ".")
+    make, _ = _common.dashboard_command(os.path.dirname(os.path.normpath(args.logdir)) or ".")
     print(f"Open the dashboards:  {make}")
     return {
-        "logged": logged, "posthoc": dict(posthoc.results), "step_ms": step_ms,
+        "logged": logged, "posthoc": results, "step_ms": step_ms, "rss_before_mib": rss_before,
         "peak_rss_mib": peak_mib, "seconds": elapsed,
     }
 

@@ -271,6 +271,19 @@ def test_large_catalogue_tiny_run_logs_and_reports_memory_and_step_time(tmp_path
     assert "Median training step time" in printed and "Peak memory" in printed
 
 
+def test_large_catalogue_keras_baseline_logs_only_held_out_figures(tmp_path, capsys):
+    logdir = tmp_path / "baseline"
+    out = large_catalogue.main([
+        "--items", "500", "--topic-size", "10", "--steps-per-epoch", "2", "--batch-size", "16",
+        "--held-out", "16", "--epochs", "1", "--verbose", "0", "--keras-baseline",
+        "--logdir", str(logdir),
+    ])
+    assert out["step_ms"] > 0
+    assert not (logdir / "train").exists()           # no loss components without a kerasloss loss
+    assert "metrics/top10_accuracy" in read_run(logdir / "posthoc")[0]
+    assert "one-hot target built in the step" in capsys.readouterr().out
+
+
 # --- make demo -----------------------------------------------------------------------------------
 
 
