@@ -391,3 +391,21 @@ def test_scalar_sample_weight_with_mean_with_sample_weight_divides_by_the_broadc
     # Keras 3.15 divides by the scalar itself (Σw over one element), not by Σw over the batch
     loss = kerasloss.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
     np.testing.assert_allclose(loss(LABELS, PROBS, 2.0), kerasloss.SparseCategoricalCrossentropy()(LABELS, PROBS), rtol=1e-6)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_fit_with_smoothed_sparse_loss_trains_like_keras_on_one_hot_labels(jit_compile):
+    x = RNG.normal(size=(16, 3)).astype(np.float32)
+    labels = RNG.integers(0, CLASSES, 16)
+    weight = RNG.uniform(0.1, 2.0, 16).astype(np.float32)
+    histories = {}
+    for name, loss, y in [
+        ("ours", kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1), labels),
+        ("keras", keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1), _one_hot(labels)),
+    ]:
+        keras.utils.set_random_seed(7)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(CLASSES)])
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss=loss, jit_compile=jit_compile)
+        histories[name] = model.fit(x, y, sample_weight=weight, epochs=3, batch_size=8, verbose=0).history["loss"]
+    assert histories["ours"][-1] < histories["ours"][0]
+    np.testing.assert_allclose(histories["ours"], histories["keras"], rtol=1e-5)

@@ -4,6 +4,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kerasloss.reduction import align_weights, element_weights, reduce_weighted
 from tests import numpy_reference as ref
@@ -88,3 +90,20 @@ def test_mean_reduction_runs_in_a_strategy_replica_context():
     with strategy.scope():
         value = strategy.run(lambda: reduce_weighted(tf.constant(VALUES)))
     np.testing.assert_allclose(strategy.reduce("SUM", value, axis=None), VALUES.mean(), rtol=1e-6)
+
+
+@settings(max_examples=20)
+@given(
+    st.lists(st.integers(0, 4), min_size=1, max_size=3),
+    st.sampled_from(ref.REDUCTIONS),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_reduction_matches_reference_on_random_shapes(shape, reduction, weighted, masked, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(0, 3, shape).astype(np.float32)
+    weight = rng.uniform(0.1, 2.0, shape[:1]).astype(np.float32) if weighted else None
+    mask = rng.uniform(size=shape) < 0.6 if masked else None
+    got = reduce_weighted(values, weight, mask, reduction)
+    np.testing.assert_allclose(got, ref.reduce(values, weight, mask, reduction), rtol=1e-5, atol=1e-6)
