@@ -381,6 +381,7 @@ def _sparse_problem(draw):
         "labels": labels,
         "logits": logits,
         "smoothing": draw(st.sampled_from([0.0, 0.1, 0.5, 1.0])),
+        "from_logits": draw(st.booleans()),
         "z_loss": draw(st.sampled_from([0.0, 1e-3])),
         "ignore_class": draw(st.sampled_from([None, 0, classes - 1])),
         "mask": rng.uniform(size=leading) < draw(st.sampled_from([0.0, 0.5, 1.0])),
@@ -393,14 +394,17 @@ def _sparse_problem(draw):
 @given(_sparse_problem())
 def test_sparse_loss_matches_reference_on_random_problems(problem):
     p = problem
+    from_logits = p["from_logits"]
+    z_loss = p["z_loss"] if from_logits else 0.0
+    scores = p["logits"] if from_logits else ref.softmax(p["logits"]).astype(np.float32)
     loss = kerasloss.SparseCategoricalCrossentropy(
-        from_logits=True, label_smoothing=p["smoothing"], z_loss=p["z_loss"],
+        from_logits=from_logits, label_smoothing=p["smoothing"], z_loss=z_loss,
         ignore_class=p["ignore_class"], reduction=p["reduction"],
     )
-    y_pred = tf.constant(p["logits"])
+    y_pred = tf.constant(scores)
     keras.src.backend.set_keras_mask(y_pred, tf.constant(~p["mask"]))
     elements, ignore_mask = ref.sparse_categorical(
-        p["labels"], p["logits"], True, p["smoothing"], p["z_loss"], ignore_class=p["ignore_class"]
+        p["labels"], scores, from_logits, p["smoothing"], z_loss, ignore_class=p["ignore_class"]
     )
     mask = ~p["mask"] if ignore_mask is None else (~p["mask"] & ignore_mask)
     expected = ref.reduce_all(elements, p["weight"], mask, p["reduction"])

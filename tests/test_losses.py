@@ -409,3 +409,29 @@ def test_fit_with_smoothed_sparse_loss_trains_like_keras_on_one_hot_labels(jit_c
         histories[name] = model.fit(x, y, sample_weight=weight, epochs=3, batch_size=8, verbose=0).history["loss"]
     assert histories["ours"][-1] < histories["ours"][0]
     np.testing.assert_allclose(histories["ours"], histories["keras"], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (kerasloss.MeanSquaredError, keras.losses.MeanSquaredError),
+        (kerasloss.MeanAbsoluteError, keras.losses.MeanAbsoluteError),
+        (kerasloss.BinaryCrossentropy, keras.losses.BinaryCrossentropy),
+    ],
+    ids=["mse", "mae", "bce"],
+)
+def test_mask_from_a_masking_layer_in_a_model_matches_keras_loss(ours, theirs):
+    x = RNG.normal(size=(3, 4, 2)).astype(np.float32)
+    x[0, 2:] = 0.0
+    x[1, 3:] = 0.0
+    y = RNG.uniform(0.0, 1.0, (3, 4, 2)).astype(np.float32)
+    inputs = keras.Input((4, 2))
+    outputs = keras.layers.Dense(2, activation="sigmoid")(keras.layers.Masking(0.0)(inputs))
+    model = keras.Model(inputs, outputs)
+    results = {}
+    for name, loss in {"ours": ours(), "keras": theirs()}.items():
+        model.compile(loss=loss)
+        results[name] = model.evaluate(x, y, verbose=0)
+    unmasked = float(theirs()(y, np.asarray(model(x))))
+    assert results["ours"] == pytest.approx(results["keras"], rel=1e-5)
+    assert results["ours"] != pytest.approx(unmasked, rel=1e-4)
