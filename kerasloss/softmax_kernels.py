@@ -1,21 +1,26 @@
 """Fused softmax cross-entropy terms from logits, with one hand-written gradient.
 
-Shapes: `logits` [N, K] (rows of class scores), `labels` [N] int32 in [0, K), `targets` [N, K].
-All terms come from one `log_softmax` pass, l = z - lse(z):
+Shapes: `logits` z [N, K] (rows of class scores), `labels` y [N] int32 in [0, K), `targets` t [N, K].
+Every term comes from the per-row log-sum-exp, lse = log Σ_k exp(z_k) (max-shifted, stable):
 
-    cross_entropy  = -l[y]              (sparse)    or  -Σ_k t_k·l_k   (dense targets t)
-    uniform        = -mean_k l_k        (cross-entropy against the uniform target 1/K)
-    lse            = max_k z_k - max_k l_k   (the log-sum-exp, exact without a second exp pass)
-    entropy        = -Σ_k p_k·l_k       (p = exp(l); logged, never differentiated)
+    cross_entropy  = lse - z_y                (sparse)  or  lse·Σt - Σ_k t_k·z_k   (dense targets)
+    uniform        = lse - mean_k z_k         (cross-entropy against the uniform target 1/K)
+    lse            = log Σ_k exp(z_k)         (z-loss is lse²)
+    entropy        = -Σ_k p_k·(z_k - lse)     (p = softmax(z); logged, never differentiated)
 
 Gradient (computed once, no autodiff through the log-sum-exp or the gather):
 
-    d/dz = p·(g_ce·Σt + g_uniform + g_lse) - g_ce·t - g_uniform/K
+    d/dz = p·(g_ce·Σt + g_uniform + g_lse) - g_uniform/K - g_ce·t
 
 where the g are the upstream gradients of each term and t is the one-hot label (sparse: added at
 [row, y] with a scatter, never materialised) or the dense target. Targets are constants.
+
+Memory: no [N, K] tensor is kept between the passes; the backward recomputes p = exp(z - lse)
+from the logits and the forward's lse (which also orders it after the forward's transients),
+so the peak is the gradient plus one transient buffer.
 """
 
+import keras
 from keras import ops
 
 from kerasloss.entropy import entropy_from_log_probs
@@ -23,37 +28,90 @@ from kerasloss.entropy import entropy_from_log_probs
 TERMS = ("cross_entropy", "uniform_cross_entropy", "lse", "entropy")
 
 
-def _shared_statistics(logits, log_probs, wanted):
-    stats = {}
+def _row_statistics(logits, wanted):
+    lse = ops.logsumexp(logits, axis=-1)
+    stats = {"lse": lse}
     if "uniform_cross_entropy" in wanted:
-        stats["uniform_cross_entropy"] = -ops.mean(log_probs, axis=-1)
-    if "lse" in wanted:
-        stats["lse"] = ops.max(logits, axis=-1) - ops.max(log_probs, axis=-1)
+        stats["uniform_cross_entropy"] = lse - ops.mean(logits, axis=-1)
     if "entropy" in wanted:
-        stats["entropy"] = entropy_from_log_probs(log_probs)
+        stats["entropy"] = entropy_from_log_probs(logits - ops.expand_dims(lse, -1))
     return stats
 
 
-def _dense_part_of_gradient(log_probs, upstream, target_mass):
+def _dense_part_of_gradient(logits, lse, upstream, target_mass):
     """p·(g_ce·Σt + g_uniform + g_lse) - g_uniform/K, with absent upstreams taken as 0."""
-    num_classes = log_probs.shape[-1]
     coefficient = 0.0
     if upstream.get("cross_entropy") is not None:
         coefficient = upstream["cross_entropy"] * target_mass
     for name in ("uniform_cross_entropy", "lse"):
         if upstream.get(name) is not None:
             coefficient = coefficient + upstream[name]
-    grad = ops.exp(log_probs) * ops.expand_dims(coefficient, -1)
+    grad = ops.exp(logits - ops.expand_dims(lse, -1)) * ops.expand_dims(coefficient, -1)
     if upstream.get("uniform_cross_entropy") is not None:
-        grad = grad - ops.expand_dims(upstream["uniform_cross_entropy"] / num_classes, -1)
+        grad = grad - ops.expand_dims(upstream["uniform_cross_entropy"] / logits.shape[-1], -1)
     return grad
 
 
-def _run(fused, logits, wanted):
-    """Call a custom-gradient function returning a tuple, and name its outputs."""
+def _tensorflow_graph_outside_xla():
+    if keras.backend.backend() != "tensorflow":
+        return False
+    from tensorflow.python.framework import ops as tf_ops
+    from tensorflow.python.ops import control_flow_util
+
+    return not control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
+
+
+def add_at_labels(grad, labels, values):
+    """grad[n, labels[n]] += values[n] for every row n, in place where the backend allows.
+
+    keras.ops.scatter_update (TensorScatterAdd) copies its whole [N, K] input in TensorFlow's
+    graph and eager modes, doubling the gradient's peak memory; there, TensorFlow's InplaceAdd on
+    the flattened gradient (a buffer this module just created) adds without a copy. XLA
+    (jit_compile) updates a scatter's operand in place by itself and has no InplaceAdd kernel, so it
+    keeps the keras.ops scatter, as do other backends and gradients of 2**31 elements or more.
+    """
+    num_rows, num_classes = ops.shape(grad)[0], grad.shape[-1]
+    rows = ops.arange(num_rows, dtype="int32")
+
+    def scatter():
+        indices = ops.stack([rows, labels], axis=1)
+        return ops.scatter_update(grad, indices, values, reduction="add")
+
+    if not _tensorflow_graph_outside_xla():
+        return scatter()
+    import tensorflow as tf
+
+    def in_place():
+        flat = tf.raw_ops.InplaceAdd(x=tf.reshape(grad, [-1]), i=rows * num_classes + labels, v=values)
+        return tf.reshape(flat, tf.shape(grad))
+
+    flat_size = tf.cast(num_rows, tf.int64) * num_classes
+    return tf.cond(flat_size < 2**31, in_place, scatter)
+
+
+def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target):
+    """Run the custom-gradient pass for the terms in `wanted` and name its outputs.
+
+    cross_entropy_of(logits, lse) gives the per-row cross-entropy, target_mass is Σt per row, and
+    subtract_target(grad, g_ce) removes g_ce·t from the gradient.
+    """
     names = [name for name in TERMS if name in wanted]
-    outputs = fused(logits)
-    terms = dict(zip(names, outputs))
+
+    @ops.custom_gradient
+    def fused(logits):
+        stats = _row_statistics(logits, wanted)
+        stats["cross_entropy"] = cross_entropy_of(logits, stats["lse"])
+
+        def grad(*upstream, **unused_variables):
+            upstream = dict(zip(names, upstream))
+            dense = _dense_part_of_gradient(logits, stats["lse"], upstream, target_mass)
+            if upstream.get("cross_entropy") is None:
+                return dense
+            return subtract_target(dense, upstream["cross_entropy"])
+
+        return tuple(stats[name] for name in names), grad
+
+    terms = dict(zip(names, fused(logits)))
     if "entropy" in terms:
         terms["entropy"] = ops.stop_gradient(terms["entropy"])
     return terms
@@ -61,48 +119,25 @@ def _run(fused, logits, wanted):
 
 def sparse_softmax_terms(logits, labels, wanted):
     """Terms in `wanted` (a subset of TERMS; cross_entropy always) for integer labels."""
-    names = [name for name in TERMS if name in wanted]
 
-    @ops.custom_gradient
-    def fused(logits):
-        log_probs = ops.log_softmax(logits, axis=-1)
-        picked = ops.take_along_axis(log_probs, ops.expand_dims(labels, -1), axis=-1)
-        stats = _shared_statistics(logits, log_probs, wanted)
-        stats["cross_entropy"] = -ops.squeeze(picked, -1)
+    def cross_entropy_of(logits, lse):
+        picked = ops.take_along_axis(logits, ops.expand_dims(labels, -1), axis=-1)
+        return lse - ops.squeeze(picked, -1)
 
-        def grad(*upstream, **unused_variables):
-            upstream = dict(zip(names, upstream))
-            dense = _dense_part_of_gradient(log_probs, upstream, 1.0)
-            if upstream.get("cross_entropy") is None:
-                return dense
-            rows = ops.arange(ops.shape(labels)[0], dtype=labels.dtype)
-            indices = ops.stack([rows, labels], axis=1)
-            return ops.scatter_update(
-                dense, indices, -ops.cast(upstream["cross_entropy"], dense.dtype), reduction="add"
-            )
+    def subtract_target(grad, upstream_ce):
+        return add_at_labels(grad, labels, -ops.cast(upstream_ce, grad.dtype))
 
-        return tuple(stats[name] for name in names), grad
-
-    return _run(fused, logits, wanted)
+    return _fused_terms(logits, wanted, cross_entropy_of, 1.0, subtract_target)
 
 
 def dense_softmax_terms(logits, targets, wanted):
     """Terms in `wanted` (a subset of TERMS; cross_entropy always) for target distributions."""
-    names = [name for name in TERMS if name in wanted]
+    target_mass = ops.sum(targets, axis=-1)
 
-    @ops.custom_gradient
-    def fused(logits):
-        log_probs = ops.log_softmax(logits, axis=-1)
-        stats = _shared_statistics(logits, log_probs, wanted)
-        stats["cross_entropy"] = -ops.sum(targets * log_probs, axis=-1)
+    def cross_entropy_of(logits, lse):
+        return lse * target_mass - ops.sum(targets * logits, axis=-1)
 
-        def grad(*upstream, **unused_variables):
-            upstream = dict(zip(names, upstream))
-            dense = _dense_part_of_gradient(log_probs, upstream, ops.sum(targets, axis=-1))
-            if upstream.get("cross_entropy") is None:
-                return dense
-            return dense - targets * ops.expand_dims(upstream["cross_entropy"], -1)
+    def subtract_target(grad, upstream_ce):
+        return grad - targets * ops.expand_dims(upstream_ce, -1)
 
-        return tuple(stats[name] for name in names), grad
-
-    return _run(fused, logits, wanted)
+    return _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target)

@@ -1,0 +1,216 @@
+"""Speed and memory of the sparse smoothed cross-entropy against Keras' routes (issue 2).
+
+Forward + backward (the loss and its gradient wrt the logits, inside `tf.function`) on logits
+[1024, 100000] float32 with integer labels and label_smoothing 0.1, in graph mode and with
+`jit_compile=True`:
+
+    ours  kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+    (b)   keras.losses.CategoricalCrossentropy(label_smoothing=0.1) on one_hot(labels) built inside
+    (c)   keras.losses.SparseCategoricalCrossentropy (no smoothing)
+    (d)   a bare softmax of the same logits (the floor for producing a gradient of that size)
+
+Times are medians of interleaved repetitions in one process; memory is the growth of peak resident
+memory while one call runs, each variant in a fresh process. Also prints the other losses against
+their `keras.losses` counterparts. Run: `make bench` or `python benchmarks/bench_losses.py`.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kerasloss  # noqa: E402
+
+SMOOTHING = 0.1
+ROUTES = ("ours", "b_keras_one_hot", "c_keras_sparse", "d_softmax")
+
+
+def route(name, num_classes):
+    """A function (labels, logits) -> (loss, gradient wrt logits) for one route."""
+    if name == "d_softmax":
+        return lambda labels, logits: (tf.constant(0.0), tf.nn.softmax(logits))
+    if name == "ours":
+        loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING)
+        target = lambda labels: labels  # noqa: E731
+    elif name == "b_keras_one_hot":
+        loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING)
+        target = lambda labels: tf.one_hot(labels, num_classes)  # noqa: E731
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        target = lambda labels: labels  # noqa: E731
+
+    def loss_and_gradient(labels, logits):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            value = loss(target(labels), logits)
+        return value, tape.gradient(value, logits)
+
+    return loss_and_gradient
+
+
+def inputs(rows, num_classes, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = tf.constant(rng.normal(size=(rows, num_classes)).astype("float32"))
+    labels = tf.constant(rng.integers(0, num_classes, size=rows).astype("int32"))
+    return labels, logits
+
+
+def compiled(fn, jit):
+    return tf.function(fn, jit_compile=jit)
+
+
+def time_routes(rows, num_classes, repeats, jit):
+    labels, logits = inputs(rows, num_classes)
+    functions = {name: compiled(route(name, num_classes), jit) for name in ROUTES}
+    for fn in functions.values():  # trace and warm up
+        for _ in range(2):
+            _block(fn(labels, logits))
+    samples = {name: [] for name in ROUTES}
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            _block(fn(labels, logits))
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+
+
+def _block(outputs):
+    """Wait for every output by reading one element (a full .numpy() would copy [N, K] buffers)."""
+    for tensor in outputs:
+        tf.reshape(tensor, [-1])[:1].numpy()
+
+
+def _resident_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def peak_growth_mib(name, rows, num_classes, jit):
+    """Run in a fresh process: growth of peak RSS (VmHWM) over the RSS before the call."""
+    code = (
+        "import sys, json; sys.path.insert(0, %r);"
+        "import bench_losses as b;"
+        "print(json.dumps(b._measure_peak(%r, %d, %d, %r)))"
+        % (os.path.dirname(os.path.abspath(__file__)), name, rows, num_classes, jit)
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"memory run of {name} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _measure_peak(name, rows, num_classes, jit):
+    """Warm up on 8 rows (libraries, kernels), reset the peak (clear_refs 5), measure the first
+    full-size call: its tracing plus the buffers it holds at its peak."""
+    fn = compiled(route(name, num_classes), jit)
+    _block(fn(*inputs(8, num_classes)))
+    labels, logits = inputs(rows, num_classes)
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    before = _resident_kib("VmRSS")
+    _block(fn(labels, logits))
+    return (_resident_kib("VmHWM") - before) / 1024
+
+
+def regression_and_dense_ratios(repeats):
+    """Other kerasloss losses against their keras.losses counterparts (forward + backward)."""
+    rng = np.random.default_rng(1)
+    y_reg = tf.constant(rng.normal(size=(4096, 256)).astype("float32"))
+    p_reg = tf.constant(rng.normal(size=(4096, 256)).astype("float32"))
+    y_cls = tf.constant(rng.dirichlet(np.ones(1000), size=1024).astype("float32"))
+    z_cls = tf.constant(rng.normal(size=(1024, 1000)).astype("float32"))
+    y_bin = tf.constant(rng.integers(0, 2, size=(4096, 256)).astype("float32"))
+    pairs = {
+        "MeanSquaredError": (kerasloss.MeanSquaredError(), keras.losses.MeanSquaredError(), y_reg, p_reg),
+        "MeanAbsoluteError": (kerasloss.MeanAbsoluteError(), keras.losses.MeanAbsoluteError(), y_reg, p_reg),
+        "CategoricalCrossentropy": (
+            kerasloss.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
+            keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
+            y_cls, z_cls,
+        ),
+        "BinaryCrossentropy": (
+            kerasloss.BinaryCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
+            keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
+            y_bin, p_reg,
+        ),
+    }
+
+    def gradient_fn(loss):
+        @tf.function
+        def fn(y, p):
+            with tf.GradientTape() as tape:
+                tape.watch(p)
+                value = loss(y, p)
+            return value, tape.gradient(value, p)
+
+        return fn
+
+    ratios = {}
+    for label, (ours, theirs, y, p) in pairs.items():
+        fns = {"ours": gradient_fn(ours), "keras": gradient_fn(theirs)}
+        for fn in fns.values():
+            _block(fn(y, p))
+        samples = {key: [] for key in fns}
+        for _ in range(repeats):
+            for key, fn in fns.items():
+                start = time.perf_counter()
+                _block(fn(y, p))
+                samples[key].append(time.perf_counter() - start)
+        ratios[label] = statistics.median(samples["ours"]) / statistics.median(samples["keras"])
+    return ratios
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1024)
+    parser.add_argument("--classes", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+
+    print(f"logits [{args.rows}, {args.classes}] float32, label_smoothing {SMOOTHING}, "
+          f"medians of {args.repeats} interleaved runs (ms)")
+    table = {}
+    for mode, jit in (("graph", False), ("XLA", True)):
+        times = time_routes(args.rows, args.classes, args.repeats, jit)
+        memory = {}
+        if not args.skip_memory:
+            memory = {name: peak_growth_mib(name, args.rows, args.classes, jit) for name in ("ours", "b_keras_one_hot")}
+        table[mode] = (times, memory)
+        print(f"\n{mode}: " + "  ".join(f"{name} {ms:.1f}" for name, ms in times.items()))
+        if memory:
+            print(f"{mode} peak memory growth (MiB): " + "  ".join(f"{k} {v:.0f}" for k, v in memory.items()))
+
+    targets = {
+        "(b) time / ours": ((lambda t, m: t["b_keras_one_hot"] / t["ours"]), ">= 1.5", ">= 1.5"),
+        "ours / (c) time": ((lambda t, m: t["ours"] / t["c_keras_sparse"]), "<= 1.0", "<= 1.0"),
+        "ours / (d) time": ((lambda t, m: t["ours"] / t["d_softmax"]), "<= 3.0", "<= 1.4"),
+        "peak memory growth ours / (b)": (
+            (lambda t, m: m["ours"] / m["b_keras_one_hot"] if m else float("nan")), "<= 0.75", "<= 0.6",
+        ),
+    }
+    print("\n| ratio | graph mode | target | XLA | target |\n|---|---|---|---|---|")
+    for label, (ratio, graph_target, xla_target) in targets.items():
+        graph = ratio(*table["graph"])
+        xla = ratio(*table["XLA"])
+        print(f"| {label} | {graph:.2f} | {graph_target} | {xla:.2f} | {xla_target} |")
+
+    print("\nother losses, forward + backward, time ours / keras.losses (target <= 1.05):")
+    for label, ratio in regression_and_dense_ratios(args.repeats).items():
+        print(f"  {label}: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
