@@ -6,15 +6,16 @@ runs and tags as the callbacks, written by the chief only.
 
     python examples/multi_worker.py --logdir runs/multi_worker
 
-launches two worker processes on 127.0.0.1 (each with its own `TF_CONFIG` and a free port), and a
-single-worker run of the same loop on the same global batches, then prints both runs' epoch values
+launches two worker processes on 127.0.0.1 (each with its own `TF_CONFIG` and a free port), runs
+the same loop on the same global batches in a single worker meanwhile, then prints both runs' epoch values
 and their largest relative difference. `tensorboard --logdir runs/multi_worker` shows the chief's
 runs `train` and `posthoc`. Worker 1 writes no event file.
 
 Modes (the launcher calls the script again in the others):
-    (default)               launch both workers and the single-worker comparison, compare
+    (default)               launch both workers, run the single-worker comparison meanwhile
+                            (in the launcher's own process), compare
     --role worker --index i one worker of the cluster (TF_CONFIG set by the launcher)
-    --role single           the same loop under the default strategy
+    --role single           the same loop under the default strategy, alone
     --role probe-fit        one worker trying Keras' `fit` under the strategy (see --probe-fit)
 """
 
@@ -121,9 +122,13 @@ def _quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    # Two workers on a shared CPU: one thread pool each keeps them from starving one another.
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(2)
+    # Processes sharing a CPU: small thread pools keep them from starving one another (only
+    # possible before TensorFlow starts; a process that already ran TensorFlow keeps its pools).
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(2)
+    except RuntimeError:
+        pass
     return tf
 
 
@@ -204,7 +209,11 @@ def max_relative_difference(a_epochs, b_epochs):
 
 
 def launch(log_dir, epochs, timeout=50.0, probe=False):
-    """Run both workers and the single-worker comparison; return everything as one dict."""
+    """Run both workers, and meanwhile the single-worker comparison in this process.
+
+    Returns every role's results, the wall time and the largest relative difference between the
+    chief's epoch values and the single worker's.
+    """
     scratch = tempfile.mkdtemp(prefix="kerasloss_mw_")
     ports = free_ports(2)
     started = time.monotonic()
@@ -214,18 +223,20 @@ def launch(log_dir, epochs, timeout=50.0, probe=False):
                {"TF_CONFIG": tf_config(ports, i)}, index=i)
         for i in range(2)
     ]
-    if not probe:
-        # the comparison logs to scratch: the user's log_dir only ever holds the chief's files
-        processes.append(_spawn("single", os.path.join(scratch, "single_logs"),
-                                os.path.join(scratch, "single.json"), epochs))
-    _wait(processes, timeout)
-    results = {"wall_seconds": time.monotonic() - started, "scratch": scratch}
+    results = {"scratch": scratch}
+    try:
+        if not probe:
+            # the comparison logs to scratch: the user's log_dir only ever holds the chief's files
+            tf = _quiet_tensorflow()
+            results["single"] = train(tf.distribute.get_strategy(),
+                                      os.path.join(scratch, "single_logs"), epochs)
+    finally:
+        _wait(processes, max(timeout - (time.monotonic() - started), 1.0))
+    results["wall_seconds"] = time.monotonic() - started
     for i in range(2):
         with open(os.path.join(scratch, f"worker{i}.json")) as f:
             results[f"worker{i}"] = json.load(f)
     if not probe:
-        with open(os.path.join(scratch, "single.json")) as f:
-            results["single"] = json.load(f)
         results["max_relative_difference"] = max_relative_difference(
             results["worker0"]["epochs"], results["single"]["epochs"]
         )
