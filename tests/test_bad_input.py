@@ -1,7 +1,10 @@
 """Every bad-input row of issue 2: a ValueError/TypeError whose message names the argument."""
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from keras.src.backend import set_keras_mask
 
 import kerasloss
 
@@ -134,8 +137,6 @@ def test_composite_list_weights_of_another_length_are_refused():
 
 
 def test_composite_part_that_is_not_a_kerasloss_loss_is_refused():
-    import keras
-
     with pytest.raises(TypeError, match=r"losses\['a'\] must be a kerasloss loss"):
         kerasloss.CompositeLoss({"a": keras.losses.MeanSquaredError()})
 
@@ -156,9 +157,6 @@ def test_unknown_entropy_kind_is_refused():
 
 
 def test_keras_mask_that_cannot_align_with_the_loss_names_the_mask():
-    import tensorflow as tf
-    from keras.src.backend import set_keras_mask
-
     y_pred = tf.fill((2, 3), 0.5)
     set_keras_mask(y_pred, tf.ones((2, 3), tf.bool))
     with pytest.raises(ValueError, match=r"the Keras mask of y_pred shape \(2, 3\) does not broadcast .* \(2,\)"):

@@ -1,5 +1,7 @@
 """Every loss survives get_config/from_config and a .keras round trip with no custom_objects."""
 
+import inspect
+
 import keras
 import numpy as np
 import pytest
@@ -79,3 +81,10 @@ def test_restored_composite_keeps_its_part_names_and_weights(tmp_path):
 ])
 def test_every_class_is_registered_under_the_kerasloss_package(cls):
     assert keras.saving.get_registered_name(cls) == f"kerasloss>{cls.__name__}"
+
+
+@pytest.mark.parametrize("case", list(LOSSES))
+def test_get_config_names_every_constructor_argument(case):
+    loss = LOSSES[case][0]()
+    arguments = set(inspect.signature(type(loss).__init__).parameters) - {"self"}
+    assert set(loss.get_config()) == arguments
