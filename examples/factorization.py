@@ -167,8 +167,8 @@ def main(argv=None):
     )
     make, direct = _common.dashboard_command(os.path.dirname(os.path.normpath(args.logdir)) or ".")
     print(f"TensorBoard logs: {args.logdir}/{{{','.join(_common.RUNS)}}}")
-    print(f"Open the dashboards:  {make}")
-    print(f"  (or: {direct}, then http://127.0.0.1:6006)")
+    print(f"TensorBoard without make: {direct}")
+    print(f"Open the dashboards (http://127.0.0.1:6006):  {make}")
     return {"logged": logged, "posthoc": results, "seconds": elapsed}
 
 

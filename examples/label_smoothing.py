@@ -180,8 +180,8 @@ def main(argv=None):
         print(f"  {row:<{width}}{cells}")
     make, direct = _common.dashboard_command(args.logdir)
     print(f"TensorBoard logs: {args.logdir}/{{{','.join(runs)}}}/{{{','.join(_common.RUNS)}}}")
-    print(f"Open the dashboards:  {make}   (HParams tab compares the runs)")
-    print(f"  (or: {direct}, then http://127.0.0.1:6006)")
+    print(f"TensorBoard without make: {direct}")
+    print(f"Open the dashboards (http://127.0.0.1:6006, HParams compares the runs):  {make}")
     return {"runs": results, "seconds": elapsed}
 
 

@@ -240,7 +240,7 @@ def main(argv=None):
     print(f"Peak memory (resident, ru_maxrss): {peak_mib:.0f} MiB{before}")
     print(f"Total wall time: {elapsed:.1f} s")
     make, _ = _common.dashboard_command(os.path.dirname(os.path.normpath(args.logdir)) or ".")
-    print(f"Open the dashboards:  {make}")
+    print(f"Open the dashboards (http://127.0.0.1:6006):  {make}")
     return {
         "logged": logged, "posthoc": results, "step_ms": step_ms, "rss_before_mib": rss_before,
         "peak_rss_mib": peak_mib, "seconds": elapsed,
