@@ -1,14 +1,50 @@
 """What the examples share: quiet TensorFlow, fresh log runs, reading logs back, the dashboard command."""
 
+import contextlib
 import os
 import shutil
 import sys
+import tempfile
 
 # Before TensorFlow is imported anywhere: its C++ INFO lines would bury Keras' progress bar.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RUNS = ("train", "validation", "posthoc")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@contextlib.contextmanager
+def quiet_tensorflow_start():
+    """Hold back what TensorFlow's C++ runtime prints to stderr while it starts.
+
+    Recent TensorFlow builds log oneDNN/CUDA INFO lines through absl before TF_CPP_MIN_LOG_LEVEL is
+    read, so the variable cannot hide them. The held-back text is replayed if starting fails.
+    Use around the first `import keras` and the first op (which initialises the devices).
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def start_keras():
+    """`import keras` with the runtime's start-up lines held back (see `quiet_tensorflow_start`)."""
+    with quiet_tensorflow_start():
+        import keras
+
+        keras.ops.convert_to_numpy(keras.ops.zeros(()))   # the first op initialises the devices
+    return keras
 
 
 def fresh_runs(log_dir, runs=RUNS):

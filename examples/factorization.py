@@ -100,7 +100,7 @@ def build_model(n_users, n_items, dim, l2, global_mean):
 def main(argv=None):
     args = parse_args(argv)
     started = time.perf_counter()
-    import keras
+    keras = _common.start_keras()
 
     import kerasloss
     from kerasloss.callbacks import LossComponentLogger, PostHocMetrics
@@ -151,7 +151,8 @@ def main(argv=None):
     elapsed = time.perf_counter() - started
 
     print()
-    print(f"Trained {model.name} with kerasloss.{type(loss).__name__} for {args.epochs} epochs "
+    print(f"Trained {model.name} with kerasloss.{type(loss).__name__} for {args.epochs} "
+          f"epoch{'s' if args.epochs != 1 else ''} "
           f"in {elapsed:.1f} s.")
     logged = _common.last_scalars(os.path.join(args.logdir, "train"))
     results = {name: float(value) for callback in posthoc for name, value in callback.results.items()}

@@ -160,6 +160,7 @@ def train_one(args, label_smoothing, data):
 def main(argv=None):
     args = parse_args(argv)
     started = time.perf_counter()
+    _common.start_keras()
     data = load_digits(args.held_out, args.seed)
     print(f"Digits: {len(data[0])} train, {len(data[1])} held out, 10 classes")
     results = {run_name(e): train_one(args, e, data) for e in args.label_smoothing}

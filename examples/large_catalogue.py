@@ -159,7 +159,7 @@ def peak_rss_mib():
 def main(argv=None):
     args = parse_args(argv)
     started = time.perf_counter()
-    import keras
+    keras = _common.start_keras()
 
     import kerasloss
     from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger
