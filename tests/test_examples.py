@@ -291,8 +291,9 @@ def test_large_catalogue_keras_baseline_logs_only_held_out_figures(tmp_path, cap
 def test_make_demo_runs_end_to_end_and_prints_the_dashboard_command(tmp_path):
     command = ["make", "demo", "EPOCHS=1", f"LOGDIR={tmp_path}"]
     if not os.path.exists(os.path.join(REPO, ".venv", ".installed")):
-        # Outside `make test` (which installs first): run the demo recipe on the current venv.
+        # Outside `make test` (which installs first): the demo recipe, on this interpreter.
         command[1:1] = ["-o", ".venv/.installed"]
+        command.append(f"PY={sys.executable}")
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=170)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Final train loss components" in result.stdout
