@@ -113,6 +113,15 @@ def test_load_ratings_reads_ratings_csv_with_half_stars(tmp_path):
     np.testing.assert_array_equal(data.items, [0, 1, 1])
 
 
+def test_load_ratings_reads_movielens_1m_ratings_dat(tmp_path):
+    path = tmp_path / "ratings.dat"
+    path.write_text("1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n")
+    data = movielens.load_ratings(str(path))
+    assert (len(data), data.n_users, data.n_items) == (3, 2, 2)
+    np.testing.assert_array_equal(data.ratings, [5, 3, 4])
+    np.testing.assert_array_equal(data.items, [1, 0, 1])
+
+
 def test_load_ratings_rejects_other_files(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("hello world\n")
