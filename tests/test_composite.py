@@ -40,7 +40,8 @@ def test_composite_total_is_the_weighted_sum_of_its_parts():
 
 
 def test_composite_total_equals_weighted_sum_of_its_components():
-    loss = kerasloss.CompositeLoss([kerasloss.MeanSquaredError(), kerasloss.RootMeanSquaredError()], [0.3, 0.7])
+    parts = [kerasloss.MeanSquaredError(), kerasloss.RootMeanSquaredError()]
+    loss = kerasloss.CompositeLoss(parts, [0.3, 0.7])
     components = loss.components(Y_TRUE, Y_PRED, WEIGHT)
     total = sum(w * float(components[k]) for k, w in loss.component_weights.items())
     np.testing.assert_allclose(loss(Y_TRUE, Y_PRED, WEIGHT), total, rtol=1e-6)

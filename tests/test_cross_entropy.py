@@ -143,7 +143,9 @@ def test_ignored_positions_are_zero_in_every_per_element_component():
 def test_all_ignored_batch_gives_zero_not_nan_for_loss_and_components(label_shape):
     labels = np.full(label_shape, 3)
     logits = RNG.normal(size=(4, 5)).astype(np.float32)
-    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, ignore_class=3, label_smoothing=0.1, z_loss=0.1)
+    loss = kerasloss.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=3, label_smoothing=0.1, z_loss=0.1
+    )
     assert float(loss(labels, logits)) == 0.0
     assert all(float(v) == 0.0 for v in loss.components(labels, logits).values())
 
@@ -161,7 +163,9 @@ def test_labels_shaped_b_and_b1_give_the_same_loss_with_ignore_class():
 @pytest.mark.parametrize("mode", list(MODES))
 def test_ignored_positions_get_zero_gradient(mode):
     labels = np.array([1, -1, 0])
-    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1, label_smoothing=0.2, z_loss=0.1)
+    loss = kerasloss.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=-1, label_smoothing=0.2, z_loss=0.1
+    )
     _, grad = _value_and_gradient(loss, labels, LOGITS[:3], mode)
     assert np.all(grad[1] == 0.0)
     assert np.all(np.abs(grad[[0, 2]]).sum(-1) > 0)
@@ -193,7 +197,8 @@ EMPTY_CASES = {
 def test_empty_batch_gives_scalar_zero_for_loss_and_components(case, reduction):
     loss, y_true, y_pred = EMPTY_CASES[case]()
     loss = type(loss).from_config({**loss.get_config(), "reduction": reduction})
-    values = [loss(y_true, y_pred, np.zeros((0,), np.float32))] + list(loss.components(y_true, y_pred).values())
+    values = [loss(y_true, y_pred, np.zeros((0,), np.float32))]
+    values += list(loss.components(y_true, y_pred).values())
     for value in values:
         assert tuple(value.shape) == ()
         assert float(value) == 0.0
@@ -261,8 +266,8 @@ EXTREME_CASES = {
         np.eye(2, dtype=np.float32)[[0, 1]], np.array([[-1e4, 1e4], [1e4, -1e4]], np.float32),
     ),
     "binary_logits_1e4": (
-        kerasloss.BinaryCrossentropy(from_logits=True, label_smoothing=0.1), np.array([[1.0, 0.0]], np.float32),
-        np.array([[-1e4, 1e4]], np.float32),
+        kerasloss.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
+        np.array([[1.0, 0.0]], np.float32), np.array([[-1e4, 1e4]], np.float32),
     ),
 }
 
@@ -293,7 +298,9 @@ def test_extreme_wrong_logits_gradient_is_softmax_minus_target(mode):
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
 def test_sparse_gradient_is_softmax_minus_smoothed_target(smoothing, mode):
-    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=smoothing, reduction="sum")
+    loss = kerasloss.SparseCategoricalCrossentropy(
+        from_logits=True, label_smoothing=smoothing, reduction="sum"
+    )
     _, grad = _value_and_gradient(loss, LABELS, LOGITS, mode)
     np.testing.assert_allclose(grad, ref.smoothed_softmax_gradient(ONE_HOT, LOGITS, smoothing), atol=1e-5)
 
@@ -316,7 +323,8 @@ def test_categorical_gradient_on_axis_1_is_softmax_minus_smoothed_target(mode):
 def test_z_loss_gradient_is_twice_lse_times_softmax(mode):
     loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, z_loss=0.1, reduction="sum")
     _, grad = _value_and_gradient(loss, LABELS, LOGITS, mode)
-    expected = ref.smoothed_softmax_gradient(ONE_HOT, LOGITS) + 0.1 * 2 * ref.logsumexp(LOGITS)[:, None] * ref.softmax(LOGITS)
+    z_gradient = 2 * ref.logsumexp(LOGITS)[:, None] * ref.softmax(LOGITS)
+    expected = ref.smoothed_softmax_gradient(ONE_HOT, LOGITS) + 0.1 * z_gradient
     np.testing.assert_allclose(grad, expected, atol=1e-4)
 
 
@@ -332,7 +340,9 @@ def test_binary_gradient_is_sigmoid_minus_smoothed_target_over_outputs(mode):
 
 FD_CASES = {
     "sparse_logits": lambda: (
-        kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2, z_loss=0.05, dtype="float64"),
+        kerasloss.SparseCategoricalCrossentropy(
+            from_logits=True, label_smoothing=0.2, z_loss=0.05, dtype="float64"
+        ),
         LABELS[:4], RNG.normal(size=(4, 5)),
     ),
     "sparse_probs": lambda: (
@@ -340,7 +350,9 @@ FD_CASES = {
         LABELS[:4], RNG.uniform(0.1, 1.0, (4, 5)),
     ),
     "categorical_soft_logits": lambda: (
-        kerasloss.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2, z_loss=0.05, dtype="float64"),
+        kerasloss.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=0.2, z_loss=0.05, dtype="float64"
+        ),
         ref.softmax(RNG.normal(size=(4, 5))), RNG.normal(size=(4, 5)),
     ),
     "categorical_probs": lambda: (
@@ -532,7 +544,9 @@ def test_integral_float_labels_give_the_same_loss_as_integer_labels(mode):
     loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
     compute = MODES[mode](lambda t, p: loss(t, p))
     np.testing.assert_allclose(
-        compute(tf.constant(LABELS.astype(np.float32)), LOGITS), compute(tf.constant(LABELS), LOGITS), rtol=1e-6
+        compute(tf.constant(LABELS.astype(np.float32)), LOGITS),
+        compute(tf.constant(LABELS), LOGITS),
+        rtol=1e-6,
     )
 
 

@@ -318,7 +318,8 @@ KERAS_TWINS = {
         LABELS, LOGITS,
     ),
     "scce_probs": (
-        kerasloss.SparseCategoricalCrossentropy(), keras.losses.SparseCategoricalCrossentropy(), LABELS, PROBS,
+        kerasloss.SparseCategoricalCrossentropy(), keras.losses.SparseCategoricalCrossentropy(),
+        LABELS, PROBS,
     ),
 }
 
@@ -390,7 +391,8 @@ def test_docstring_examples_give_the_documented_values(expression, expected):
 def test_scalar_sample_weight_with_mean_with_sample_weight_divides_by_the_broadcast_weight_sum():
     # Keras 3.15 divides by the scalar itself (Σw over one element), not by Σw over the batch
     loss = kerasloss.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
-    np.testing.assert_allclose(loss(LABELS, PROBS, 2.0), kerasloss.SparseCategoricalCrossentropy()(LABELS, PROBS), rtol=1e-6)
+    unweighted_mean = kerasloss.SparseCategoricalCrossentropy()(LABELS, PROBS)
+    np.testing.assert_allclose(loss(LABELS, PROBS, 2.0), unweighted_mean, rtol=1e-6)
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
@@ -401,12 +403,16 @@ def test_fit_with_smoothed_sparse_loss_trains_like_keras_on_one_hot_labels(jit_c
     histories = {}
     for name, loss, y in [
         ("ours", kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1), labels),
-        ("keras", keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1), _one_hot(labels)),
+        (
+            "keras", keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
+            _one_hot(labels),
+        ),
     ]:
         keras.utils.set_random_seed(7)
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(CLASSES)])
         model.compile(optimizer=keras.optimizers.SGD(0.5), loss=loss, jit_compile=jit_compile)
-        histories[name] = model.fit(x, y, sample_weight=weight, epochs=3, batch_size=8, verbose=0).history["loss"]
+        history = model.fit(x, y, sample_weight=weight, epochs=3, batch_size=8, verbose=0)
+        histories[name] = history.history["loss"]
     assert histories["ours"][-1] < histories["ours"][0]
     np.testing.assert_allclose(histories["ours"], histories["keras"], rtol=1e-5)
 

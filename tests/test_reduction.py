@@ -23,7 +23,9 @@ def test_reduction_matches_reference(reduction, weighted, masked):
     weight = WEIGHT if weighted else None
     mask = MASK if masked else None
     np.testing.assert_allclose(
-        reduce_weighted(VALUES, weight, mask, reduction), ref.reduce(VALUES, weight, mask, reduction), rtol=1e-6
+        reduce_weighted(VALUES, weight, mask, reduction),
+        ref.reduce(VALUES, weight, mask, reduction),
+        rtol=1e-6,
     )
 
 
@@ -50,7 +52,8 @@ def test_mean_with_sample_weight_divides_by_the_weight_sum():
 
 
 def test_mean_with_sample_weight_without_weights_is_the_plain_mean():
-    np.testing.assert_allclose(reduce_weighted(VALUES, reduction="mean_with_sample_weight"), VALUES.mean(), rtol=1e-6)
+    value = reduce_weighted(VALUES, reduction="mean_with_sample_weight")
+    np.testing.assert_allclose(value, VALUES.mean(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean", "mean_with_sample_weight"])

@@ -122,7 +122,9 @@ def test_rmse_of_an_empty_batch_is_zero(reduction):
     assert tuple(value.shape) == () and float(value) == 0.0
 
 
-@pytest.mark.parametrize("cls", [kerasloss.MeanSquaredError, kerasloss.MeanAbsoluteError, kerasloss.RootMeanSquaredError])
+@pytest.mark.parametrize(
+    "cls", [kerasloss.MeanSquaredError, kerasloss.MeanAbsoluteError, kerasloss.RootMeanSquaredError]
+)
 def test_empty_rank_1_batch_is_zero_not_nan(cls):
     value = cls()(np.zeros((0,), np.float32), np.zeros((0,), np.float32))
     assert tuple(value.shape) == () and float(value) == 0.0

@@ -13,7 +13,9 @@ X = RNG.normal(size=(8, 3)).astype(np.float32)
 
 LOSSES = {
     "mse": (lambda: kerasloss.MeanSquaredError(reduction="sum"), RNG.normal(size=(8, 2))),
-    "rmse": (lambda: kerasloss.RootMeanSquaredError(reduction="mean_with_sample_weight"), RNG.normal(size=(8, 2))),
+    "rmse": (
+        lambda: kerasloss.RootMeanSquaredError(reduction="mean_with_sample_weight"), RNG.normal(size=(8, 2)),
+    ),
     "mae": (lambda: kerasloss.MeanAbsoluteError(name="l1"), RNG.normal(size=(8, 2))),
     "bce": (
         lambda: kerasloss.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
@@ -24,15 +26,19 @@ LOSSES = {
         np.eye(2, dtype=np.float32)[RNG.integers(0, 2, 8)],
     ),
     "scce": (
-        lambda: kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1, ignore_class=1),
+        lambda: kerasloss.SparseCategoricalCrossentropy(
+            from_logits=True, label_smoothing=0.1, ignore_class=1
+        ),
         RNG.integers(0, 2, 8),
     ),
     "composite": (
-        lambda: kerasloss.MeanSquaredError() + 0.5 * kerasloss.RootMeanSquaredError(), RNG.normal(size=(8, 2)),
+        lambda: kerasloss.MeanSquaredError() + 0.5 * kerasloss.RootMeanSquaredError(),
+        RNG.normal(size=(8, 2)),
     ),
     "composite_dict": (
         lambda: kerasloss.CompositeLoss(
-            {"fit": kerasloss.MeanAbsoluteError(), "scale": kerasloss.MeanSquaredError()}, {"fit": 1.0, "scale": 0.1}
+            {"fit": kerasloss.MeanAbsoluteError(), "scale": kerasloss.MeanSquaredError()},
+            {"fit": 1.0, "scale": 0.1},
         ),
         RNG.normal(size=(8, 2)),
     ),
