@@ -151,21 +151,18 @@ def main(argv=None):
     elapsed = time.perf_counter() - started
 
     print()
-    print(f"Trained {model.name} with kerasloss.{type(loss).__name__} for {args.epochs} "
-          f"epoch{'s' if args.epochs != 1 else ''} "
-          f"in {elapsed:.1f} s.")
+    epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
+    print(f"Trained {model.name} with kerasloss.{type(loss).__name__} for {epochs} in {elapsed:.1f} s.")
     logged = _common.last_scalars(os.path.join(args.logdir, "train"))
     results = {name: float(value) for callback in posthoc for name, value in callback.results.items()}
     _common.print_table(
         "Final train loss components (epoch means, as logged in run 'train'):",
         _common.loss_tags_in_order(logged),
     )
-    _common.print_table(
-        f"Post-hoc metrics on the {len(held_out):,} held-out ratings (run 'posthoc'"
-        + (f"; *_inliers: the {int((~held_out.outlier).sum()):,} that are not outliers):"
-           if held_out.outlier.any() else "):"),
-        results,
-    )
+    title = f"Post-hoc metrics on the {len(held_out):,} held-out ratings (run 'posthoc')"
+    if held_out.outlier.any():
+        title += f"; *_inliers: the {int((~held_out.outlier).sum()):,} that are not outliers"
+    _common.print_table(title + ":", results)
     make, direct = _common.dashboard_command(os.path.dirname(os.path.normpath(args.logdir)) or ".")
     print(f"TensorBoard logs: {args.logdir}/{{{','.join(_common.RUNS)}}}")
     print(f"TensorBoard without make: {direct}")
