@@ -92,6 +92,7 @@ def macro_precision_recall():
 
 
 def run_name(label_smoothing):
+    """The run of one smoothing value: ls_0.0, ls_0.1, ls_0.05, ls_1.0."""
     return f"ls_{label_smoothing:g}" if label_smoothing not in (0.0, 1.0) else f"ls_{label_smoothing:.1f}"
 
 
