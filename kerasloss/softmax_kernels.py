@@ -15,9 +15,8 @@ Gradient (computed once, no autodiff through the log-sum-exp or the gather):
 where the g are the upstream gradients of each term and t is the one-hot label (sparse: added at
 [row, y] with a scatter, never materialised) or the dense target. Targets are constants.
 
-Memory: no [N, K] tensor is kept between the passes; the backward recomputes p = exp(z - lse)
-from the logits and the forward's lse (which also orders it after the forward's transients),
-so the peak is the gradient plus one transient buffer.
+Memory and speed (see `_shifted_logits`): one [N, K] buffer beyond the logits serves both passes,
+and the sparse one-hot term is added in place (`add_at_labels`).
 """
 
 import keras
@@ -28,17 +27,42 @@ from kerasloss.entropy import entropy_from_log_probs
 TERMS = ("cross_entropy", "uniform_cross_entropy", "lse", "entropy")
 
 
-def _row_statistics(logits, wanted):
-    lse = ops.logsumexp(logits, axis=-1)
-    stats = {"lse": lse}
+def _shifted_logits(logits):
+    """(shifted, offset) with log p = shifted - offset, chosen for the backend's memory behaviour.
+
+    TensorFlow graph/eager: shifted = log_softmax(z) (one fused kernel), offset = None (0). The
+    backward turns that very buffer into the gradient in place (exp, scale, shift), so one [N, K]
+    buffer serves both passes. XLA and other backends: shifted = z, offset = lse(z); XLA fuses the
+    reductions and recomputes p = exp(z - lse) inside the gradient's fusion, keeping nothing.
+    """
+    if _tensorflow_graph_outside_xla():
+        return ops.log_softmax(logits, axis=-1), None
+    return logits, ops.logsumexp(logits, axis=-1)
+
+
+def _row_statistics(logits, shifted, offset, wanted):
+    """uniform, lse and entropy per row from log p = shifted - offset (offset None means 0)."""
+    stats = {}
+    if "lse" in wanted:
+        if offset is None:
+            # initial=-inf keeps empty batches legal in eager mode
+            lowest = float("-inf")
+            stats["lse"] = ops.max(logits, axis=-1, initial=lowest) - ops.max(shifted, axis=-1, initial=lowest)
+        else:
+            stats["lse"] = offset
     if "uniform_cross_entropy" in wanted:
-        stats["uniform_cross_entropy"] = lse - ops.mean(logits, axis=-1)
+        mean = ops.mean(shifted, axis=-1)
+        stats["uniform_cross_entropy"] = -mean if offset is None else offset - mean
     if "entropy" in wanted:
-        stats["entropy"] = entropy_from_log_probs(logits - ops.expand_dims(lse, -1))
+        stats["entropy"] = entropy_from_log_probs(_log_probs(shifted, offset))
     return stats
 
 
-def _dense_part_of_gradient(logits, lse, upstream, target_mass):
+def _log_probs(shifted, offset):
+    return shifted if offset is None else shifted - ops.expand_dims(offset, -1)
+
+
+def _dense_part_of_gradient(shifted, offset, upstream, target_mass):
     """p·(g_ce·Σt + g_uniform + g_lse) - g_uniform/K, with absent upstreams taken as 0."""
     coefficient = 0.0
     if upstream.get("cross_entropy") is not None:
@@ -46,9 +70,9 @@ def _dense_part_of_gradient(logits, lse, upstream, target_mass):
     for name in ("uniform_cross_entropy", "lse"):
         if upstream.get(name) is not None:
             coefficient = coefficient + upstream[name]
-    grad = ops.exp(logits - ops.expand_dims(lse, -1)) * ops.expand_dims(coefficient, -1)
+    grad = ops.exp(_log_probs(shifted, offset)) * ops.expand_dims(coefficient, -1)
     if upstream.get("uniform_cross_entropy") is not None:
-        grad = grad - ops.expand_dims(upstream["uniform_cross_entropy"] / logits.shape[-1], -1)
+        grad = grad - ops.expand_dims(upstream["uniform_cross_entropy"] / shifted.shape[-1], -1)
     return grad
 
 
@@ -92,19 +116,20 @@ def add_at_labels(grad, labels, values):
 def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target):
     """Run the custom-gradient pass for the terms in `wanted` and name its outputs.
 
-    cross_entropy_of(logits, lse) gives the per-row cross-entropy, target_mass is Σt per row, and
-    subtract_target(grad, g_ce) removes g_ce·t from the gradient.
+    cross_entropy_of(shifted, offset) gives the per-row cross-entropy, target_mass is Σt per row,
+    and subtract_target(grad, g_ce) removes g_ce·t from the gradient.
     """
     names = [name for name in TERMS if name in wanted]
 
     @ops.custom_gradient
     def fused(logits):
-        stats = _row_statistics(logits, wanted)
-        stats["cross_entropy"] = cross_entropy_of(logits, stats["lse"])
+        shifted, offset = _shifted_logits(logits)
+        stats = _row_statistics(logits, shifted, offset, wanted)
+        stats["cross_entropy"] = cross_entropy_of(shifted, offset)
 
         def grad(*upstream, **unused_variables):
             upstream = dict(zip(names, upstream))
-            dense = _dense_part_of_gradient(logits, stats["lse"], upstream, target_mass)
+            dense = _dense_part_of_gradient(shifted, offset, upstream, target_mass)
             if upstream.get("cross_entropy") is None:
                 return dense
             return subtract_target(dense, upstream["cross_entropy"])
@@ -120,9 +145,9 @@ def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target)
 def sparse_softmax_terms(logits, labels, wanted):
     """Terms in `wanted` (a subset of TERMS; cross_entropy always) for integer labels."""
 
-    def cross_entropy_of(logits, lse):
-        picked = ops.take_along_axis(logits, ops.expand_dims(labels, -1), axis=-1)
-        return lse - ops.squeeze(picked, -1)
+    def cross_entropy_of(shifted, offset):
+        picked = -ops.squeeze(ops.take_along_axis(shifted, ops.expand_dims(labels, -1), axis=-1), -1)
+        return picked if offset is None else offset + picked
 
     def subtract_target(grad, upstream_ce):
         return add_at_labels(grad, labels, -ops.cast(upstream_ce, grad.dtype))
@@ -134,8 +159,9 @@ def dense_softmax_terms(logits, targets, wanted):
     """Terms in `wanted` (a subset of TERMS; cross_entropy always) for target distributions."""
     target_mass = ops.sum(targets, axis=-1)
 
-    def cross_entropy_of(logits, lse):
-        return lse * target_mass - ops.sum(targets * logits, axis=-1)
+    def cross_entropy_of(shifted, offset):
+        picked = -ops.sum(targets * shifted, axis=-1)
+        return picked if offset is None else offset * target_mass + picked
 
     def subtract_target(grad, upstream_ce):
         return grad - targets * ops.expand_dims(upstream_ce, -1)
