@@ -34,27 +34,32 @@ SMOOTHING = 0.1
 ROUTES = ("ours", "b_keras_one_hot", "c_keras_sparse", "d_softmax")
 
 
+def loss_and_gradient(loss, target=lambda y: y):
+    """A function (y, predictions) -> (loss, gradient wrt the predictions); `target` maps y first."""
+
+    def fn(y, predictions):
+        with tf.GradientTape() as tape:
+            tape.watch(predictions)
+            value = loss(target(y), predictions)
+        return value, tape.gradient(value, predictions)
+
+    return fn
+
+
 def route(name, num_classes):
     """A function (labels, logits) -> (loss, gradient wrt logits) for one route."""
     if name == "d_softmax":
         return lambda labels, logits: (tf.constant(0.0), tf.nn.softmax(logits))
     if name == "ours":
-        loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING)
-        target = lambda labels: labels  # noqa: E731
-    elif name == "b_keras_one_hot":
-        loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING)
-        target = lambda labels: tf.one_hot(labels, num_classes)  # noqa: E731
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        target = lambda labels: labels  # noqa: E731
-
-    def loss_and_gradient(labels, logits):
-        with tf.GradientTape() as tape:
-            tape.watch(logits)
-            value = loss(target(labels), logits)
-        return value, tape.gradient(value, logits)
-
-    return loss_and_gradient
+        return loss_and_gradient(
+            kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING)
+        )
+    if name == "b_keras_one_hot":
+        return loss_and_gradient(
+            keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
+            lambda labels: tf.one_hot(labels, num_classes),
+        )
+    return loss_and_gradient(keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
 
 def inputs(rows, num_classes, seed=0):
@@ -68,19 +73,23 @@ def compiled(fn, jit):
     return tf.function(fn, jit_compile=jit)
 
 
-def time_routes(rows, num_classes, repeats, jit):
-    labels, logits = inputs(rows, num_classes)
-    functions = {name: compiled(route(name, num_classes), jit) for name in ROUTES}
-    for fn in functions.values():  # trace and warm up
+def interleaved_medians(functions, args, repeats):
+    """{name: median ms} of each function called on `args`, interleaved, after two warm-up calls."""
+    for fn in functions.values():
         for _ in range(2):
-            _block(fn(labels, logits))
-    samples = {name: [] for name in ROUTES}
+            _block(fn(*args))
+    samples = {name: [] for name in functions}
     for _ in range(repeats):
         for name, fn in functions.items():
             start = time.perf_counter()
-            _block(fn(labels, logits))
+            _block(fn(*args))
             samples[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+
+
+def time_routes(rows, num_classes, repeats, jit):
+    functions = {name: compiled(route(name, num_classes), jit) for name in ROUTES}
+    return interleaved_medians(functions, inputs(rows, num_classes), repeats)
 
 
 def _block(outputs):
@@ -147,28 +156,14 @@ def regression_and_dense_ratios(repeats):
         ),
     }
 
-    def gradient_fn(loss):
-        @tf.function
-        def fn(y, p):
-            with tf.GradientTape() as tape:
-                tape.watch(p)
-                value = loss(y, p)
-            return value, tape.gradient(value, p)
-
-        return fn
-
     ratios = {}
     for label, (ours, theirs, y, p) in pairs.items():
-        fns = {"ours": gradient_fn(ours), "keras": gradient_fn(theirs)}
-        for fn in fns.values():
-            _block(fn(y, p))
-        samples = {key: [] for key in fns}
-        for _ in range(repeats):
-            for key, fn in fns.items():
-                start = time.perf_counter()
-                _block(fn(y, p))
-                samples[key].append(time.perf_counter() - start)
-        ratios[label] = statistics.median(samples["ours"]) / statistics.median(samples["keras"])
+        functions = {
+            "ours": tf.function(loss_and_gradient(ours)),
+            "keras": tf.function(loss_and_gradient(theirs)),
+        }
+        times = interleaved_medians(functions, (y, p), repeats)
+        ratios[label] = times["ours"] / times["keras"]
     return ratios
 
 
