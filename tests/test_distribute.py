@@ -72,6 +72,7 @@ def _mirrored_main():
     import numpy as np
 
     import kerasloss
+    from kerasloss.callbacks import LossComponentLogger
     from kerasloss.distribute import CustomLoopLogger
     from kerasloss.metrics import loss_components
 
@@ -108,7 +109,7 @@ def _mirrored_main():
                 values.append(self.inner(y_true[part], y_pred[part], weight))
             return sum(values) / self.parts
 
-    def fit(strategy, split=False):
+    def fit(strategy, split=False, log_dir=None):
         """One model, one independent sub-network per case: a single trace serves every loss
         (that is what makes this test affordable), and no weight is shared, so each case's
         trajectory depends on its own loss only."""
@@ -126,11 +127,14 @@ def _mirrored_main():
             model = keras.Model(inputs, outputs)
             model.compile(keras.optimizers.SGD(0.05), loss=losses, metrics=metrics)
         labels = {name: targets[task][0] for name, (_, task) in CASES.items()}
+        callbacks = [] if log_dir is None else [LossComponentLogger(log_dir)]
         history = model.fit(x, labels, sample_weight=weights, batch_size=GLOBAL_BATCH,
-                            epochs=EPOCHS, shuffle=False, verbose=0)
+                            epochs=EPOCHS, shuffle=False, verbose=0, callbacks=callbacks)
         return history.history
 
-    runs = {"single": fit(one_device), "mirrored": fit(mirrored),
+    log_dir = sys.argv[sys.argv.index("--log-dir") + 1]
+    runs = {"single": fit(one_device, log_dir=os.path.join(log_dir, "fit_single")),
+            "mirrored": fit(mirrored, log_dir=os.path.join(log_dir, "fit_mirrored")),
             "split_reference": fit(one_device, split=True)}
     results = {"replicas": mirrored.num_replicas_in_sync, "cases": {}}
     for name in CASES:
@@ -176,7 +180,6 @@ def _mirrored_main():
         logger.close()
         return {"epochs": epochs, "posthoc": posthoc}
 
-    log_dir = sys.argv[sys.argv.index("--log-dir") + 1]
     results["custom_loop"] = {
         "single": custom_loop(one_device, os.path.join(log_dir, "single")),
         "mirrored": custom_loop(mirrored, os.path.join(log_dir, "mirrored")),
@@ -241,6 +244,33 @@ def test_split_reference_equals_global_mean_for_example_count_losses(mirrored):
     # sanity of the reference itself: with equal halves, the mean of halves is the global mean
     runs = mirrored["cases"]["sparse"]
     assert _max_relative(runs["split_reference"], runs["single"]) <= TOLERANCE
+
+
+def _logged(log_dir, run="train"):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import tensorboard_reader
+    finally:
+        sys.path.pop(0)
+    return {tag: [value for _, value in points]
+            for tag, points in tensorboard_reader.scalars(log_dir, run).items()}
+
+
+def test_loss_component_logger_under_mirrored_strategy_logs_the_single_device_values(mirrored):
+    single = _logged(os.path.join(mirrored["log_dir"], "fit_single"))
+    multi = _logged(os.path.join(mirrored["log_dir"], "fit_mirrored"))
+    assert set(multi) == set(single)
+    assert {"loss/total", "sparse/loss/cross_entropy", "rmse/loss/squared_error"} <= set(multi)
+    compared = [tag for tag in single if tag.split("/")[0] not in PER_REPLICA and tag != "loss/total"]
+    assert max(_relative(a, b) for tag in compared for a, b in zip(multi[tag], single[tag])) <= TOLERANCE
+
+
+def test_loss_component_logger_under_mirrored_strategy_logs_the_history(mirrored):
+    logged = _logged(os.path.join(mirrored["log_dir"], "fit_mirrored"))
+    for case, runs in mirrored["cases"].items():
+        for key, values in runs["mirrored"].items():
+            if key.startswith("loss/"):
+                assert logged[f"{case}/{key}"] == pytest.approx(values, rel=1e-6), (case, key)
 
 
 def test_custom_loop_logger_reduces_replicas_to_the_single_device_values(mirrored):
