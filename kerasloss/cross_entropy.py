@@ -195,14 +195,6 @@ def categorical_terms(
     return _finish(raw, leading)
 
 
-def _binary_cross_entropy_from_logits(target, logits):
-    """max(z, 0) - z·t + log(1 + exp(-|z|)), written with `where` so the gradient at z = 0 is exact."""
-    positive = ops.greater_equal(logits, 0.0)
-    relu = ops.where(positive, logits, 0.0)
-    negative_abs = ops.where(positive, -logits, logits)
-    return relu - logits * target + ops.log1p(ops.exp(negative_abs))
-
-
 def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, with_entropy=False):
     """Terms for binary targets y_true in [0, 1] and scores y_pred, averaged over `axis`.
 
@@ -214,9 +206,11 @@ def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
         y_true = ops.expand_dims(y_true, -1)
     _checks.check_broadcastable(y_true, y_pred)
     if from_logits:
-        per_output = {"cross_entropy": _binary_cross_entropy_from_logits(y_true, y_pred)}
+        # binary cross-entropy from logits is softplus(z) - z·t; both components share softplus(z)
+        softplus = ops.softplus(y_pred)
+        per_output = {"cross_entropy": softplus - y_pred * y_true}
         if label_smoothing > 0:
-            per_output["uniform_cross_entropy"] = _binary_cross_entropy_from_logits(0.5, y_pred)
+            per_output["uniform_cross_entropy"] = softplus - 0.5 * y_pred
         if with_entropy:
             per_output["entropy"] = bernoulli_entropy_from_logits(y_pred)
     else:
