@@ -335,3 +335,20 @@ def test_multi_worker_example_matches_single_worker_and_only_the_chief_writes(tm
 
 if __name__ == "__main__" and "--mirrored" in sys.argv:
     _mirrored_main()
+
+
+@pytest.mark.skipif(not os.environ.get("KERASLOSS_PROBE_FIT"), reason=(
+    "Keras 3's fit fails under MultiWorkerMirroredStrategy (keras-team/keras#20585; checked with "
+    "TF 2.21 / Keras 3.15.1), so the callbacks are tested under MirroredStrategy and the custom "
+    "loop covers multi-worker. Set KERASLOSS_PROBE_FIT=1 to re-check (about 25 s)."))
+def test_keras_fit_under_multi_worker_strategy_still_fails_upstream(tmp_path):
+    """When this fails, Keras' fit works multi-worker: add the callbacks to the multi-worker test."""
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    try:
+        import multi_worker
+    finally:
+        sys.path.pop(0)
+    results = multi_worker.launch(str(tmp_path / "logs"), epochs=1, timeout=120.0, probe=True)
+    for worker in ("worker0", "worker1"):
+        assert not results[worker]["fit_works"], results[worker]
+        assert "PerReplica" in results[worker]["error"]

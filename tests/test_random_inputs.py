@@ -225,7 +225,7 @@ def test_empty_batch_gives_a_scalar_0_for_the_loss_and_every_component(family, r
         assert component.shape == () and component == 0.0, name
 
 
-@pytest.mark.parametrize("label_dtype", ["int32", "int64"])
+@pytest.mark.parametrize("label_dtype", ["int32", "int64", "float64"])
 def test_labels_above_2_pow_24_stay_exact(label_dtype):
     # float32 has 24 mantissa bits: 2**24 + 1 would become 2**24 if a label were ever cast to it
     classes = 2**24 + 3
