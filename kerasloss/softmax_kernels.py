@@ -27,7 +27,7 @@ from kerasloss.entropy import entropy_from_log_probs
 TERMS = ("cross_entropy", "uniform_cross_entropy", "lse", "entropy")
 
 
-def _shifted_logits(logits):
+def _shifted_logits(logits, tensorflow_graph):
     """(shifted, offset) with log p = shifted - offset, chosen for the backend's memory behaviour.
 
     TensorFlow graph/eager: shifted = log_softmax(z) (one fused kernel), offset = None (0). The
@@ -35,7 +35,7 @@ def _shifted_logits(logits):
     buffer serves both passes. XLA and other backends: shifted = z, offset = lse(z); XLA fuses the
     reductions and recomputes p = exp(z - lse) inside the gradient's fusion, keeping nothing.
     """
-    if _tensorflow_graph_outside_xla():
+    if tensorflow_graph:
         return ops.log_softmax(logits, axis=-1), None
     return logits, ops.logsumexp(logits, axis=-1)
 
@@ -76,7 +76,12 @@ def _dense_part_of_gradient(shifted, offset, upstream, target_mass):
     return grad
 
 
-def _tensorflow_graph_outside_xla():
+def tensorflow_graph_outside_xla():
+    """True when tracing or running TensorFlow ops outside an XLA cluster (graph or eager mode).
+
+    Decided once, in the forward pass: the backward of a jit-compiled forward may be traced
+    outside the XLA context yet still be compiled by XLA, so it must follow the forward's choice.
+    """
     if keras.backend.backend() != "tensorflow":
         return False
     from tensorflow.python.framework import ops as tf_ops
@@ -85,7 +90,7 @@ def _tensorflow_graph_outside_xla():
     return not control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
 
 
-def add_at_labels(grad, labels, values):
+def add_at_labels(grad, labels, values, in_place):
     """grad[n, labels[n]] += values[n] for every row n, in place where the backend allows.
 
     keras.ops.scatter_update (TensorScatterAdd) copies its whole [N, K] input in TensorFlow's
@@ -101,29 +106,30 @@ def add_at_labels(grad, labels, values):
         indices = ops.stack([rows, labels], axis=1)
         return ops.scatter_update(grad, indices, values, reduction="add")
 
-    if not _tensorflow_graph_outside_xla():
+    if not in_place:
         return scatter()
     import tensorflow as tf
 
-    def in_place():
+    def add_in_place():
         flat = tf.raw_ops.InplaceAdd(x=tf.reshape(grad, [-1]), i=rows * num_classes + labels, v=values)
         return tf.reshape(flat, tf.shape(grad))
 
     flat_size = tf.cast(num_rows, tf.int64) * num_classes
-    return tf.cond(flat_size < 2**31, in_place, scatter)
+    return tf.cond(flat_size < 2**31, add_in_place, scatter)
 
 
 def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target):
     """Run the custom-gradient pass for the terms in `wanted` and name its outputs.
 
     cross_entropy_of(shifted, offset) gives the per-row cross-entropy, target_mass is Σt per row,
-    and subtract_target(grad, g_ce) removes g_ce·t from the gradient.
+    and subtract_target(grad, g_ce, tensorflow_graph) removes g_ce·t from the gradient.
     """
     names = [name for name in TERMS if name in wanted]
 
     @ops.custom_gradient
     def fused(logits):
-        shifted, offset = _shifted_logits(logits)
+        tensorflow_graph = tensorflow_graph_outside_xla()
+        shifted, offset = _shifted_logits(logits, tensorflow_graph)
         stats = _row_statistics(logits, shifted, offset, wanted)
         stats["cross_entropy"] = cross_entropy_of(shifted, offset)
 
@@ -132,7 +138,7 @@ def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target)
             dense = _dense_part_of_gradient(shifted, offset, upstream, target_mass)
             if upstream.get("cross_entropy") is None:
                 return dense
-            return subtract_target(dense, upstream["cross_entropy"])
+            return subtract_target(dense, upstream["cross_entropy"], tensorflow_graph)
 
         return tuple(stats[name] for name in names), grad
 
@@ -149,8 +155,8 @@ def sparse_softmax_terms(logits, labels, wanted):
         picked = -ops.squeeze(ops.take_along_axis(shifted, ops.expand_dims(labels, -1), axis=-1), -1)
         return picked if offset is None else offset + picked
 
-    def subtract_target(grad, upstream_ce):
-        return add_at_labels(grad, labels, -ops.cast(upstream_ce, grad.dtype))
+    def subtract_target(grad, upstream_ce, tensorflow_graph):
+        return add_at_labels(grad, labels, -ops.cast(upstream_ce, grad.dtype), tensorflow_graph)
 
     return _fused_terms(logits, wanted, cross_entropy_of, 1.0, subtract_target)
 
@@ -163,7 +169,7 @@ def dense_softmax_terms(logits, targets, wanted):
         picked = -ops.sum(targets * shifted, axis=-1)
         return picked if offset is None else offset * target_mass + picked
 
-    def subtract_target(grad, upstream_ce):
+    def subtract_target(grad, upstream_ce, tensorflow_graph):
         return grad - targets * ops.expand_dims(upstream_ce, -1)
 
     return _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target)
