@@ -52,6 +52,11 @@ CASES = {
     "composite": (
         "kerasloss.MeanSquaredError() + 0.5 * kerasloss.MeanAbsoluteError()", "regression",
     ),
+    # "sum" is not divided by the replica count (as in Keras): replicas' sums add up to the global sum
+    "sparse_sum": (
+        "kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1, reduction='sum')",
+        "sparse",
+    ),
 }
 # Losses whose mean is normalised per replica by something other than the example count.
 PER_REPLICA = ("rmse", "sparse_ignore_class", "sparse_mean_with_sample_weight")
