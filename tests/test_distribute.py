@@ -150,7 +150,6 @@ def _mirrored_main():
                   if key == mine[0] or key.startswith(mine[1])}
             for run, history in runs.items()
         }
-    results["total"] = {run: history["loss"] for run, history in runs.items()}
 
     def custom_loop(strategy, log_dir):
         keras.utils.set_random_seed(5)
