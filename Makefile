@@ -27,6 +27,7 @@ demo: install
 bench: install
 	$(PY) benchmarks/bench_losses.py
 	$(PY) benchmarks/bench_callbacks.py
+	$(PY) benchmarks/bench_scale.py
 
 dashboard: install
 	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT)
