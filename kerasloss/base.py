@@ -90,12 +90,13 @@ class ComponentLoss(keras.losses.Loss):
             reduced, entropy, weights = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
             for metric in self._attached_metrics:
                 metric.record(reduced, entropy, weights, y_pred)
-            return self._as_output(self._total(reduced))
+            return self._as_output(self.total_from_components(reduced))
 
     def _as_output(self, value):
         return value if self._output_dtype is None else ops.cast(value, self._output_dtype)
 
-    def _total(self, reduced):
+    def total_from_components(self, reduced):
+        """The loss value `__call__` returns, from the reduced components of the same call."""
         if self.additive or self.reduction not in MEAN_REDUCTIONS:
             return self.combine(reduced)
         # Mean reductions come divided by the replica count (tf.distribute). A non-additive total

@@ -43,10 +43,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kerasloss._keras_compat import scale_loss_for_distribution, unscale_loss_for_distribution
+from kerasloss._keras_compat import scale_loss_for_distribution
 from kerasloss.base import ComponentLoss
 from kerasloss.callbacks import summaries
-from kerasloss.metrics import loss_components
+from kerasloss.metrics import LossValue, loss_components
 
 RUNS = (summaries.TRAIN, summaries.VALIDATION)
 
@@ -55,33 +55,6 @@ def is_chief(strategy=None):
     """True on the one worker that writes logs (always True without a multi-worker strategy)."""
     strategy = strategy or tf.distribute.get_strategy()
     return bool(strategy.extended.should_save_summary)
-
-
-class _LossTotal(keras.metrics.Metric):
-    """Running mean of a kerasloss loss's total per call (the `loss` Keras' `fit` logs), fed by it."""
-
-    wants_entropy = False
-
-    def __init__(self, loss, name=summaries.loss_tag(summaries.TOTAL)):
-        super().__init__(name=name)
-        self.loss = loss
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total", aggregation="sum")
-        self.weight = self.add_variable(shape=(), initializer="zeros", name="weight", aggregation="sum")
-
-    def record(self, reduced, entropy, weights, y_pred):
-        batch = ops.cast(ops.shape(y_pred)[0], "float32")
-        value = ops.cast(unscale_loss_for_distribution(self.loss._total(reduced)), "float32")
-        self.accumulate(value * batch, batch)
-
-    def accumulate(self, weighted_total, weight):
-        self.total.assign_add(ops.cast(weighted_total, "float32"))
-        self.weight.assign_add(ops.cast(weight, "float32"))
-
-    def update_state(self, *args, **kwargs):
-        raise TypeError(f"{self.name} is fed by its loss; call the loss instead")
-
-    def result(self):
-        return ops.divide_no_nan(self.total, self.weight)
 
 
 class CustomLoopLogger:
@@ -120,11 +93,10 @@ class CustomLoopLogger:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.chief = is_chief(self.strategy)
         with self.strategy.scope():
-            self._total = _LossTotal(loss)
-            loss.attach_metric(self._total)
+            self._total = LossValue(loss, name=summaries.loss_tag(summaries.TOTAL)).feed_from(loss)
             self._metrics = loss_components(loss, entropy=entropy,
                                             normalize_entropy=normalize_entropy)
-            self._regularization = _LossTotal(loss, name=summaries.loss_tag(summaries.REGULARIZATION))
+            self._regularization = keras.metrics.Mean(name=summaries.loss_tag(summaries.REGULARIZATION))
         if self.chief:
             summaries.check_writable(self.log_dir)
         self._used_regularization = False
@@ -144,7 +116,7 @@ class CustomLoopLogger:
             return ops.cast(0.0, "float32")
         value = ops.cast(ops.sum(ops.stack([ops.cast(l, "float32") for l in losses])), "float32")
         batch = ops.cast(batch_size, "float32")
-        self._regularization.accumulate(value * batch, batch)
+        self._regularization.update_state(value, sample_weight=batch)
         # the same examples already count in the total's weight, from the loss's own call
         self._total.accumulate(value * batch, 0.0)
         return scale_loss_for_distribution(value)

@@ -35,9 +35,16 @@ class _RunningMean(keras.metrics.Metric):
         self.weight = self.add_variable(shape=(), initializer="zeros", name="weight", aggregation="sum")
         self._fed_by_loss = False
 
-    def _accumulate(self, weighted_total, weight):
+    def accumulate(self, weighted_total, weight):
+        """Add a weighted total and its weight to the running mean."""
         self.total.assign_add(ops.cast(weighted_total, self.dtype))
         self.weight.assign_add(ops.cast(weight, self.dtype))
+
+    def feed_from(self, loss):
+        """Let `loss` update this metric from each of its calls; `update_state` then does nothing."""
+        self._fed_by_loss = True
+        loss.attach_metric(self)
+        return self
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if not self._fed_by_loss:
@@ -72,7 +79,7 @@ class LossComponent(_RunningMean):
     def record(self, reduced, entropy, weights, y_pred):
         batch = ops.cast(ops.shape(y_pred)[0], self.dtype)
         value = unscale_loss_for_distribution(reduced[self.component])
-        self._accumulate(value * batch, batch)
+        self.accumulate(value * batch, batch)
 
     def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
         reduced = self.loss.components(y_true, y_pred, sample_weight)
@@ -110,10 +117,9 @@ class LossValue(_RunningMean):
 
     def record(self, reduced, entropy, weights, y_pred):
         batch = ops.cast(ops.shape(y_pred)[0], self.dtype)
-        # `_total` is exactly what the loss returned to Keras (RMSE: the root of this replica's mean)
-        total = self.loss._total(reduced) if hasattr(self.loss, "_total") else self.loss.combine(reduced)
+        total = self.loss.total_from_components(reduced)  # RMSE: the root of this replica's mean
         value = unscale_loss_for_distribution(ops.cast(total, self.dtype))
-        self._accumulate(value * batch, batch)
+        self.accumulate(value * batch, batch)
 
     def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
         self.record(self.loss.components(y_true, y_pred, sample_weight), None, None, y_pred)
@@ -149,10 +155,10 @@ class PredictionEntropy(_RunningMean):
             entropy = entropy / entropy_scale(self.kind, y_pred.shape[self.axis])
         entropy = ops.cast(entropy, self.dtype)
         if weights is None:
-            self._accumulate(ops.sum(entropy), ops.size(entropy))
+            self.accumulate(ops.sum(entropy), ops.size(entropy))
         else:
             weights = ops.broadcast_to(ops.cast(weights, self.dtype), ops.shape(entropy))
-            self._accumulate(ops.sum(entropy * weights), ops.sum(weights))
+            self.accumulate(ops.sum(entropy * weights), ops.sum(weights))
 
     def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
         entropy = self._per_example(y_pred)
@@ -201,7 +207,4 @@ def loss_components(loss, entropy=False, normalize_entropy=False):
             raise ValueError(f"entropy=True needs a classification loss, got {loss.name}")
         kind = "binary" if isinstance(loss, BinaryCrossentropy) else "categorical"
         metrics.append(PredictionEntropy(loss.from_logits, kind, normalize_entropy, loss.axis))
-    for metric in metrics:
-        metric._fed_by_loss = True
-        loss.attach_metric(metric)
-    return metrics
+    return [metric.feed_from(loss) for metric in metrics]
