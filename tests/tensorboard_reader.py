@@ -59,3 +59,13 @@ def histograms(log_dir, run, tag):
 def event_files(log_dir, run):
     path = os.path.join(os.fspath(log_dir), run)
     return sorted(name for name in os.listdir(path) if "tfevents" in name)
+
+
+def hparams_metrics(log_dir, run="."):
+    """{(group, tag): display name} of the metrics in the hparams experiment config of `run`."""
+    from tensorboard.plugins.hparams import metadata
+
+    accumulator = load(log_dir).GetAccumulator(run)
+    content = accumulator.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content
+    experiment = metadata.parse_experiment_plugin_data(content)
+    return {(m.name.group, m.name.tag): m.display_name for m in experiment.metric_infos}

@@ -83,6 +83,70 @@ def test_posthoc_vector_metric_and_regression_metric(tmp_path):
     assert {"metrics/f1_score/0", "metrics/f1_score/1", "metrics/f1_score/2", "metrics/root_mean_squared_error"} == set(tags)
     assert [s for s, _ in tags["metrics/root_mean_squared_error"]] == [1]
     assert len(callback.results["f1_score"]) == 3
+    assert {("posthoc", f"metrics/f1_score/{i}") for i in range(3)} <= set(tb.hparams_metrics(tmp_path))
+
+
+def _constant_model():
+    """Predicts 0 for every input and never learns (learning rate 0)."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(keras.optimizers.SGD(0.0), loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("as_dataset", [False, True], ids=["numpy", "dataset"])
+def test_posthoc_passes_sample_weights_to_the_metrics(tmp_path, as_dataset):
+    x = np.zeros((4, 1), "float32")
+    y = np.array([[1.0], [2.0], [3.0], [4.0]], "float32")
+    w = np.array([1.0, 0.0, 0.0, 3.0], "float32")
+    data = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(3) if as_dataset else (x, y, w)
+    callback = PostHocMetrics(tmp_path, data, [keras.metrics.MeanAbsoluteError(), keras.metrics.RootMeanSquaredError()],
+                              batch_size=3)
+    _constant_model().fit(x, y, epochs=1, verbose=0, callbacks=[callback])
+    # |0 - y| weighted by w: (1·1 + 3·4) / (1 + 3);  RMSE: sqrt((1·1 + 3·16) / 4)
+    assert callback.results == pytest.approx({"mean_absolute_error": 3.25, "root_mean_squared_error": 3.5})
+    tags = tb.scalars(tmp_path, "posthoc")
+    assert tags["metrics/mean_absolute_error"] == [(0, pytest.approx(3.25))]
+    assert tags["metrics/root_mean_squared_error"] == [(0, pytest.approx(3.5))]
+
+
+def test_held_out_entropy_mean_is_weighted_by_sample_weight(tmp_path):
+    model = _model()
+    w = np.random.default_rng(2).uniform(0, 2, size=len(X)).astype("float32")
+    callback = PredictionEntropyLogger(tmp_path, (X, Y, w), from_logits=True, batch_size=16)
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[callback])
+    h = _numpy_entropy(model.predict(X, verbose=0))
+    logged = tb.scalars(tmp_path, "validation")["entropy/mean"][0][1]
+    np.testing.assert_allclose(logged, (w * h).sum() / w.sum(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda d: PostHocMetrics(d, (X, Y), 3), TypeError, "metrics must be a Keras metric or a list of them, got 3"),
+    (lambda d: PostHocMetrics(d, (X, Y), {"acc": "accuracy"}), TypeError, "metrics must be a Keras metric or a list"),
+    (lambda d: PostHocMetrics(d, (X, Y), ["no_such_metric"]), ValueError,
+     "metrics must name Keras metrics, got the unknown name 'no_such_metric'"),
+    (lambda d: PostHocMetrics(d, (X, Y), [keras.metrics.Precision(name="p"), keras.metrics.Recall(name="p")]),
+     ValueError, r"metrics must have distinct names .* got \['p'\] more than once"),
+    (lambda d: PostHocMetrics(d, (X, None, Y), ["accuracy"]), ValueError, "data must be .* without None in the middle"),
+    (lambda d: PostHocMetrics(d, "x.npy", ["accuracy"]), TypeError, "data must be arrays"),
+    (lambda d: PostHocMetrics(d, (X, Y[:5]), ["accuracy"]), TypeError, "data must be arrays .* of equal length"),
+    (lambda d: PostHocMetrics(d, tf.data.Dataset.from_tensors((X, Y, Y, Y)), ["accuracy"]), ValueError,
+     "data must yield x, .x, y. or .x, y, sample_weight., got a dataset of 4-tuples"),
+    (lambda d: PostHocMetrics(d, (X, Y), ["accuracy"], batch_size=0), ValueError,
+     "batch_size must be a positive int, got 0"),
+    (lambda d: PredictionEntropyLogger(d, X, histogram_size=0), ValueError,
+     "histogram_size must be a positive int, got 0"),
+    (lambda d: PredictionEntropyLogger(d, X, histogram_size=1.5), ValueError,
+     "histogram_size must be a positive int, got 1.5"),
+    (lambda d: PredictionEntropyLogger(d, X, output=0), TypeError,
+     "output must be the name of one of the model's outputs or None, got 0"),
+    (lambda d: PredictionEntropyLogger(d, X, batch_size=-1), ValueError,
+     "batch_size must be a positive int, got -1"),
+], ids=["metrics-int", "metrics-dict", "metric-name", "metric-names-clash", "data-none-label", "data-str",
+        "data-lengths", "dataset-4-tuples", "batch-size", "histogram-size-0", "histogram-size-float", "output",
+        "entropy-batch-size"])
+def test_bad_arguments_are_refused_at_construction_naming_the_argument(tmp_path, make, error, message):
+    with pytest.raises(error, match=message):
+        make(tmp_path)
 
 
 def test_posthoc_adds_nothing_to_the_training_step(tmp_path):

@@ -182,6 +182,32 @@ def test_hparams_record_the_loss_configuration_once_per_log_dir(tmp_path):
     assert values["ignore_class"].string_value == "none"
 
 
+def test_hparams_list_the_metrics_of_every_callback_on_the_log_dir_whatever_their_order(tmp_path):
+    callbacks = [
+        LossComponentLogger(tmp_path),  # its on_train_begin runs before the others register
+        PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()], every_n_epochs=0),
+        PredictionEntropyLogger(tmp_path, X, from_logits=True),
+    ]
+    _model().fit(X, Y, epochs=1, verbose=0, validation_data=(X, Y), callbacks=callbacks)
+    assert set(tb.hparams_metrics(tmp_path)) == {
+        ("train", "loss/total"),
+        ("validation", "loss/total"),
+        ("posthoc", "metrics/sparse_categorical_accuracy"),
+        ("validation", "entropy/mean"),
+    }
+    # every listed metric is a tag that was written in its run
+    written = tb.all_scalars(tmp_path)
+    assert all(tag in written[run] for run, tag in tb.hparams_metrics(tmp_path))
+
+
+def test_hparams_list_only_the_metrics_of_the_callbacks_used(tmp_path):
+    callback = PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()])
+    _model().fit(X, Y, epochs=1, verbose=0, callbacks=[callback])
+    assert tb.hparams_metrics(tmp_path) == {
+        ("posthoc", "metrics/sparse_categorical_accuracy"): "held-out sparse_categorical_accuracy"
+    }
+
+
 def test_summaries_module_writes_for_a_custom_loop(tmp_path):
     summaries.write_scalars(tmp_path, summaries.TRAIN, 7, {summaries.loss_tag("total"): 0.5})
     summaries.write_histogram(tmp_path, summaries.VALIDATION, summaries.entropy_tag("per_example"), [0.1, 0.2], 7)
@@ -230,3 +256,17 @@ def test_writers_of_an_interrupted_fit_are_closed_when_its_callbacks_are_dropped
     del callbacks
     gc.collect()
     assert not log._runs
+
+
+def test_writers_closed_while_a_function_is_traced_leave_nothing_in_its_graph(tmp_path):
+    # the garbage collector runs the callbacks' finalizers at any point, e.g. while Keras traces
+    # the train step of the next fit: closing must not trace a flush of a writer that is gone
+    summaries.write_scalars(tmp_path, summaries.TRAIN, 0, {"loss/total": 1.0})
+
+    @tf.function
+    def step(x):
+        summaries.close(tmp_path)
+        return x + 1.0
+
+    assert float(step(tf.constant(1.0))) == 2.0
+    assert float(step(tf.constant(2.0))) == 3.0

@@ -34,18 +34,24 @@ def _get(base, path, body=None):
         return json.loads(response.read())
 
 
-@pytest.fixture
-def logged(tmp_path):
+def _fit(log_dir, label_smoothing, epochs):
     x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
     y = np.random.default_rng(1).integers(0, 3, size=32)
-    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
-    history = model.fit(x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[
-        LossComponentLogger(tmp_path),
-        PredictionEntropyLogger(tmp_path, x, from_logits=True),
-        PostHocMetrics(tmp_path, (x, y), [keras.metrics.SparseCategoricalAccuracy()]),
+    return model.fit(x, y, epochs=epochs, verbose=0, validation_data=(x, y), callbacks=[
+        LossComponentLogger(log_dir),
+        PredictionEntropyLogger(log_dir, x, from_logits=True),
+        PostHocMetrics(log_dir, (x, y), [keras.metrics.SparseCategoricalAccuracy()]),
     ]).history
+
+
+@pytest.fixture
+def logged(tmp_path):
+    """Two log_dirs under one parent, as a user compares label smoothing 0.1 and 0.0."""
+    history = _fit(tmp_path / "ls0.1", 0.1, epochs=2)
+    _fit(tmp_path / "ls0.0", 0.0, epochs=1)
     return tmp_path, history
 
 
@@ -64,20 +70,21 @@ def test_tensorboard_serves_runs_scalars_layout_and_hparams(logged):
         while time.monotonic() < deadline:
             try:
                 runs = _get(base, "/data/runs")
-                if {"train", "validation", "posthoc"} <= set(runs):
+                if len(runs) >= 8:  # "ls0.x/." , train, validation, posthoc of both
                     break
             except OSError:
                 pass
             assert server.poll() is None, "tensorboard exited"
             time.sleep(0.5)
-        assert {"train", "validation", "posthoc"} <= set(runs)
+        assert {f"{d}/{r}" for d in ("ls0.1", "ls0.0") for r in ("train", "validation", "posthoc")} <= set(runs)
 
         tags = _get(base, "/data/plugin/scalars/tags")
-        assert {"loss/total", "loss/cross_entropy", "loss/uniform_cross_entropy", "entropy/mean"} <= set(tags["train"])
-        assert {"loss/total", "entropy/mean", "entropy/normalized"} <= set(tags["validation"])
-        assert set(tags["posthoc"]) == {"metrics/sparse_categorical_accuracy"}
+        assert {"loss/total", "loss/cross_entropy", "loss/uniform_cross_entropy", "entropy/mean"} <= set(
+            tags["ls0.1/train"])
+        assert {"loss/total", "entropy/mean", "entropy/normalized"} <= set(tags["ls0.1/validation"])
+        assert set(tags["ls0.1/posthoc"]) == {"metrics/sparse_categorical_accuracy"}
 
-        query = urllib.parse.urlencode({"run": "train", "tag": "loss/cross_entropy"})
+        query = urllib.parse.urlencode({"run": "ls0.1/train", "tag": "loss/cross_entropy"})
         points = _get(base, f"/data/plugin/scalars/scalars?{query}")
         assert [p[1] for p in points] == [0, 1]
         np.testing.assert_allclose([p[2] for p in points], history["loss/cross_entropy"], rtol=1e-6)
@@ -90,7 +97,22 @@ def test_tensorboard_serves_runs_scalars_layout_and_hparams(logged):
         names = {info["name"] for info in experiment["hparamInfos"]}
         assert {"loss", "label_smoothing", "from_logits", "z_loss", "ignore_class"} <= names
         metrics = {(m["name"]["group"], m["name"]["tag"]) for m in experiment["metricInfos"]}
-        assert {("train", "loss/total"), ("validation", "loss/total")} <= metrics
+        held_out = {("posthoc", "metrics/sparse_categorical_accuracy"), ("validation", "entropy/mean")}
+        assert {("train", "loss/total"), ("validation", "loss/total")} | held_out <= metrics
+
+        # the HParams table: one row per label_smoothing, with the held-out accuracy and entropy
+        groups = _get(base, "/data/plugin/hparams/session_groups", {
+            "experimentName": "", "startIndex": 0, "sliceSize": 10,
+            "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+            "colParams": [{"hparam": "label_smoothing"}]
+            + [{"metric": {"group": group, "tag": tag}} for group, tag in sorted(held_out)],
+        })["sessionGroups"]
+        rows = {
+            round(g["hparams"]["label_smoothing"], 6): {(v["name"]["group"], v["name"]["tag"])
+                                                         for v in g["metricValues"]}
+            for g in groups
+        }
+        assert set(rows) == {0.0, 0.1} and all(held_out <= row for row in rows.values())
     finally:
         server.kill()
         server.wait(timeout=30)

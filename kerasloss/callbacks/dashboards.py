@@ -9,6 +9,10 @@ Custom scalars ("Custom Scalars" tab):
 
 HParams ("HParams" tab), from the compiled loss (per output `<output>/` and per part `<part>/`):
     loss (class name), label_smoothing, from_logits, z_loss, ignore_class ("none" when None)
+and as metrics the tags the callbacks on this log_dir registered (`LogDir.add_hparams_metrics`):
+    train, validation  loss/total                  (LossComponentLogger)
+    validation         [<output>/]entropy/mean     (PredictionEntropyLogger)
+    posthoc            metrics/<name>[/<i>]        (PostHocMetrics)
 """
 
 import time
@@ -89,7 +93,11 @@ def loss_hparams(model):
 
 
 def write_once(log, model):
-    """Write the layout and the hparams record into `log` (a `summaries.LogDir`) unless already there."""
+    """Write the layout and the hparams record into `log` (a `summaries.LogDir`) unless already there.
+
+    The record's metrics are those registered with `log` so far: call it once every callback on
+    the log_dir has registered (the callbacks do at their first `on_epoch_begin`).
+    """
     if getattr(log, "_dashboards_written", False) or log.has_root_record():
         log._dashboards_written = True
         return
@@ -97,8 +105,8 @@ def write_once(log, model):
     blobs = [custom_scalar_summary.pb(layout()).SerializeToString()]
     if hparams:
         metrics = [
-            hp.Metric(summaries.loss_tag(summaries.TOTAL), group=run, display_name=f"{run} loss")
-            for run in (summaries.TRAIN, summaries.VALIDATION)
+            hp.Metric(tag, group=run, display_name=display_name)
+            for (run, tag), display_name in log.hparams_metrics.items()
         ]
         config = hp_summary.hparams_config_pb([hp.HParam(name) for name in hparams], metrics)
         blobs.append(config.SerializeToString())

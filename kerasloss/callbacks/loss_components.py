@@ -48,12 +48,15 @@ class LossComponentLogger(LoggingCallback):
         self._batch_offset = 0
         self._warned_missing = False
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
+    def _setup(self):
         self._outputs = output_losses(self.model)
         self._regularized = has_regularization(self.model)
         first_step = global_step(self.model) + 1
         self._batch_offset = max(0, self.log.next_batch - first_step)
+
+    def hparams_metrics(self):
+        tag = summaries.loss_tag(summaries.TOTAL)
+        return [(run, tag, f"{run} loss") for run in (summaries.TRAIN, summaries.VALIDATION)]
 
     # -- from logs to tags ---------------------------------------------------------------------
     def _loss_values(self, logs, prefix=""):

@@ -1,10 +1,12 @@
 """`PostHocMetrics`: judge the model on held-out data, outside the training step.
 
 At the end of every `every_n_epochs`-th epoch and always at train end (unless that epoch was just
-evaluated), one inference pass over `(x, y)` updates the given Keras metrics (reset first); run
-`posthoc` gets `metrics/<metric.name>` at step = epoch (a vector result, e.g. `F1Score` without
-`average`, gives `metrics/<name>/<i>` per entry). `.results` holds the last values. Nothing is added
-to the training step: the metrics are not compiled into the model.
+evaluated), one inference pass over `(x, y[, sample_weight])` updates the given Keras metrics
+(reset first; `sample_weight` goes to their `update_state`); run `posthoc` gets
+`metrics/<metric.name>` at step = epoch (a vector result, e.g. `F1Score` without `average`, gives
+`metrics/<name>/<i>` per entry). `.results` holds the last values. Nothing is added to the training
+step: the metrics are not compiled into the model. At train begin one batch is evaluated once to
+check the labels and learn the result sizes (the HParams record lists every `metrics/` tag).
 """
 
 import keras
@@ -21,9 +23,10 @@ class PostHocMetrics(LoggingCallback):
 
     Args:
         log_dir: the TensorBoard log directory (run `posthoc`).
-        data: `(x, y)` (or `(x, y, sample_weight)`) NumPy data, or a batched `tf.data.Dataset` of
-            `(x, y[, sample_weight])`.
-        metrics: Keras metrics (instances or names, e.g. `keras.metrics.F1Score(average="macro")`).
+        data: `(x, y)` or `(x, y, sample_weight)` NumPy data, or a batched `tf.data.Dataset` of
+            `(x, y[, sample_weight])`; the weights go to every metric's `update_state`.
+        metrics: Keras metrics (instances or names, e.g. `keras.metrics.F1Score(average="macro")`),
+            with distinct names.
         every_n_epochs: also evaluate at the end of every n-th epoch (0: only at train end).
         batch_size: batch size for NumPy `data`.
 
@@ -33,29 +36,54 @@ class PostHocMetrics(LoggingCallback):
 
     def __init__(self, log_dir, data, metrics, every_n_epochs=1, *, batch_size=256):
         super().__init__(log_dir)
-        if isinstance(metrics, (keras.metrics.Metric, str)):
-            metrics = [metrics]
-        if not metrics:
-            raise ValueError(f"metrics must name at least one Keras metric, got {metrics!r}")
-        self.metrics = [keras.metrics.get(m) if isinstance(m, str) else m for m in metrics]
-        for metric in self.metrics:
-            if not isinstance(metric, keras.metrics.Metric):
-                raise TypeError(f"metrics must be keras.metrics.Metric instances, got {metric!r}")
+        self.metrics = _metric_list(metrics)
         if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 0:
             raise ValueError(f"every_n_epochs must be a non-negative int, got {every_n_epochs!r}")
         self.every_n_epochs = every_n_epochs
         self._data = as_dataset(data, batch_size)
         self.results = {}
         self._update = self._update_model = None
+        self._sizes = None
         self._last_epoch = None
         self._evaluated_epoch = None
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
+    def _setup(self):
         if self._update is None or self._update_model is not self.model:
             # kept across fits: a new tf.function would be traced again at every fit
             self._update, self._update_model = self._update_pass(), self.model
+            self._sizes = self._result_sizes()
         self._last_epoch = self._evaluated_epoch = None
+
+    def hparams_metrics(self):
+        tags = []
+        for metric in self.metrics:
+            tag, size = summaries.metric_tag(metric.name), self._sizes[metric.name]
+            if size is None:
+                tags.append((tag, metric.name))
+            else:
+                tags += [(f"{tag}/{i}", f"{metric.name}[{i}]") for i in range(size)]
+        return [(summaries.POSTHOC, tag, f"held-out {name}") for tag, name in tags]
+
+    def _result_sizes(self):
+        """{metric name: None (scalar) or vector length}, from one batch (also checks the labels
+        before the first training step); the metrics are reset afterwards."""
+        seen = False
+        for batch in self._data.take(1):
+            self._update(*self._batch(batch))
+            seen = True
+        sizes = {}
+        for metric in self.metrics:
+            size = int(np.size(keras.ops.convert_to_numpy(metric.result()))) if seen else 1
+            sizes[metric.name] = None if size == 1 else size
+            metric.reset_state()
+        return sizes
+
+    @staticmethod
+    def _batch(batch):
+        x, y, weight = split(batch)
+        if y is None:
+            raise ValueError("PostHocMetrics needs labels: data must be (x, y) or yield (x, y)")
+        return x, y, weight
 
     def _update_pass(self):
         predict = inference(self.model)
@@ -72,11 +100,7 @@ class PostHocMetrics(LoggingCallback):
         for metric in self.metrics:
             metric.reset_state()
         for batch in self._data:
-            x, y = split(batch)
-            if y is None:
-                raise ValueError("PostHocMetrics needs labels: data must be (x, y) or yield (x, y)")
-            weight = batch[2] if isinstance(batch, tuple) and len(batch) > 2 else None
-            self._update(x, y, weight)
+            self._update(*self._batch(batch))
         results = {}
         for metric in self.metrics:
             value = np.asarray(keras.ops.convert_to_numpy(metric.result()), dtype=np.float64)
@@ -106,3 +130,31 @@ class PostHocMetrics(LoggingCallback):
                 self._log(self._last_epoch)
         finally:
             super().on_train_end(logs)
+
+
+def _metric_list(metrics):
+    """`metrics` (a metric, a name, or a sequence of those) as a list of Keras metric instances."""
+    if isinstance(metrics, (keras.metrics.Metric, str)):
+        metrics = [metrics]
+    if isinstance(metrics, dict) or not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"metrics must be a Keras metric or a list of them, got {metrics!r}")
+    if not metrics:
+        raise ValueError(f"metrics must name at least one Keras metric, got {metrics!r}")
+    out = []
+    for metric in metrics:
+        if isinstance(metric, str):
+            try:
+                metric = keras.metrics.get(metric)
+            except ValueError:
+                raise ValueError(f"metrics must name Keras metrics, got the unknown name {metric!r}") from None
+        if not isinstance(metric, keras.metrics.Metric):
+            raise TypeError(f"metrics must be keras.metrics.Metric instances, got {metric!r}")
+        out.append(metric)
+    names = [metric.name for metric in out]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(
+            f"metrics must have distinct names (their results and tags are keyed by name), got "
+            f"{duplicates} more than once; pass name=... to tell them apart"
+        )
+    return out

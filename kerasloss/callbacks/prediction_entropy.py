@@ -3,6 +3,7 @@
 Every `every_n_epochs` epochs (step = epoch), one inference pass over `data`, run `validation`:
 
     entropy/mean         = mean_i H(x_i)                  H = `kerasloss.prediction_entropy`, nats
+                           (Σ_i w_i H(x_i) / Σ_i w_i when `data` is (x, y, sample_weight))
     entropy/normalized   = entropy/mean / log K           (log 2 for kind="binary")
     entropy/per_example  = histogram of H(x_i) over the first `histogram_size` examples
 
@@ -29,7 +30,8 @@ class PredictionEntropyLogger(LoggingCallback):
 
     Args:
         log_dir: the TensorBoard log directory.
-        data: held-out inputs x, or (x, y), or a batched `tf.data.Dataset` (labels are ignored).
+        data: held-out inputs x, (x, y) or (x, y, sample_weight), or a batched `tf.data.Dataset` of
+            those (labels are not used; sample weights weight `entropy/mean`).
         from_logits: whether the model outputs logits (else probabilities).
         kind: "categorical" (softmax over the last axis) or "binary" (sigmoid outputs).
         every_n_epochs: evaluate at the end of every n-th epoch.
@@ -46,13 +48,19 @@ class PredictionEntropyLogger(LoggingCallback):
         if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
             raise ValueError(f"every_n_epochs must be a positive int, got {every_n_epochs!r}")
         self.every_n_epochs = every_n_epochs
+        if output is not None and not isinstance(output, str):
+            raise TypeError(f"output must be the name of one of the model's outputs or None, got {output!r}")
         self.output = output
-        self.histogram_size = int(histogram_size)
+        if isinstance(histogram_size, bool) or not isinstance(histogram_size, int) or histogram_size < 1:
+            raise ValueError(f"histogram_size must be a positive int, got {histogram_size!r}")
+        self.histogram_size = histogram_size
         self._data = as_dataset(data, batch_size)
         self._predict = self._predict_model = None
 
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
+    def hparams_metrics(self):
+        return [(summaries.VALIDATION, summaries.entropy_tag("mean", self.output), "held-out entropy")]
+
+    def _setup(self):
         names = list(getattr(self.model, "output_names", None) or [])
         if self.output is None and len(names) > 1:
             raise ValueError(
@@ -93,13 +101,23 @@ class PredictionEntropyLogger(LoggingCallback):
         return tf.function(entropy, reduce_retracing=True)
 
     def held_out_entropy(self):
-        """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`."""
-        total, count, kept, sample, classes = 0.0, 0, 0, [], None
+        """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`.
+
+        The mean is weighted by `sample_weight` when `data` has one; the sample is not.
+        """
+        total, count, kept, sample, classes = 0.0, 0.0, 0, [], None
         for batch in self._data:
-            h, classes = self._predict(split(batch)[0])
-            h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64).reshape(-1)
-            total += float(h.sum())
-            count += h.size
+            x, _, weight = split(batch)
+            h, classes = self._predict(x)
+            h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64)
+            if weight is None:
+                weight = np.ones_like(h)
+            else:  # (batch,) weights over (batch, ...) entropies, as Keras weights a loss
+                weight = np.asarray(ops.convert_to_numpy(weight), dtype=np.float64)
+                weight = np.broadcast_to(weight.reshape(weight.shape + (1,) * (h.ndim - weight.ndim)), h.shape)
+            total += float((weight * h).sum())
+            count += float(weight.sum())
+            h = h.reshape(-1)
             if kept < self.histogram_size:
                 sample.append(h[: self.histogram_size - kept])
                 kept += len(sample[-1])

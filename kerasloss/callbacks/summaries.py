@@ -134,10 +134,13 @@ class _RunWriter:
     def close(self):
         writer, self.writer, self.file = self.writer, None, None
         if writer is not None:
-            try:
-                writer.close()
-            except (tf.errors.OpError, OSError):
-                pass
+            # eagerly: a finalizer may close us while Keras traces a train step, and a flush
+            # traced into that graph would run later on a writer already gone
+            with tf.init_scope():
+                try:
+                    writer.close()
+                except (tf.errors.OpError, OSError):
+                    pass
 
 
 class LogDir:
@@ -151,6 +154,7 @@ class LogDir:
         self._in_outage = False
         self._warned_nonfinite = False
         self._ever_written = False
+        self.hparams_metrics = {}  # {(run, tag): display name}, see `add_hparams_metrics`
         self.next_epoch, self.next_batch = _steps_on_disk(self.log_dir)
 
     # -- lifetime ------------------------------------------------------------------------------
@@ -171,6 +175,16 @@ class LogDir:
             for run in self._runs.values():
                 run.close()
             self._runs.clear()
+
+    def add_hparams_metrics(self, metrics):
+        """Register [(run, tag, display name)] as metrics of this log_dir's hparams record.
+
+        Every callback registers the tags it writes before the record is written (see
+        `dashboards.write_once`), so the HParams table lists all of them.
+        """
+        with self._lock:
+            for run, tag, display_name in metrics:
+                self.hparams_metrics.setdefault((run, tag), display_name)
 
     # -- writing -------------------------------------------------------------------------------
     def _writer(self, run):
