@@ -238,9 +238,11 @@ def test_labels_above_2_pow_24_stay_exact(label_dtype):
     value = float(loss(labels, logits))
     log_probs = ref.log_softmax(logits)
     expected = 0.9 * -log_probs[0, label] + 0.1 * -log_probs[0].mean()
-    assert value == pytest.approx(expected, rel=1e-5)
+    # A float32 sum over 2**24 classes is good to ~1e-4 relative; a label rounded to 2**24 would
+    # pick the -5 logit instead of the +5 one, 10 nats away, so 1e-3 still tells the two apart.
+    assert value == pytest.approx(expected, rel=1e-3)
     components = loss.components(labels, logits)
-    assert float(components["cross_entropy"]) == pytest.approx(-log_probs[0, label], rel=1e-5)
+    assert float(components["cross_entropy"]) == pytest.approx(-log_probs[0, label], rel=1e-3)
 
 
 @pytest.mark.parametrize("cls", [kerasloss.MeanSquaredError, kerasloss.MeanAbsoluteError,
