@@ -184,8 +184,3 @@ def test_custom_loop_logger_unwritable_log_dir_is_an_error_naming_it(tmp_path):
     with pytest.raises(ValueError, match=re.escape(f"log_dir {log_dir!r} cannot be written")):
         CustomLoopLogger(kerasloss.MeanSquaredError(), log_dir)
 
-
-def test_custom_loop_logger_total_is_fed_by_the_loss_only(tmp_path):
-    logger = CustomLoopLogger(kerasloss.MeanSquaredError(), tmp_path)
-    with pytest.raises(TypeError, match="loss/total is fed by its loss; call the loss instead"):
-        logger._total.update_state(X, X)
