@@ -1,8 +1,10 @@
 """docs/bad_input.md: every refusal listed there is covered by a test that exists.
 
-The table's last column names a test (`tests/<file>.py::<test name>`) for each row. The first test
-below reads the table and checks each named test is defined. The rest cover the rows that no other
-module tests: refusals of the metrics, the callbacks' arguments and `kerasloss.distribute`.
+The table's last column names a test (`tests/<file>.py::<test name>`, the function of a parametrized
+test followed by its case ids outside the backticks) for each row. The first test below reads the
+table and checks each named test is defined. The rest cover the rows that no other module tests:
+refusals of the losses' and `CompositeLoss`'s arguments, `prediction_entropy`, the metrics, the
+callbacks' arguments and `kerasloss.distribute`.
 """
 
 import os
@@ -81,7 +83,18 @@ def test_composite_negative_weight_is_refused():
         kerasloss.CompositeLoss({"a": kerasloss.MeanSquaredError()}, {"a": -1})
 
 
-# ---- metrics ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["x", None, True])
+def test_composite_weight_that_is_not_a_number_is_refused(value):
+    with pytest.raises(TypeError, match=r"weights\['a'\] must be a non-negative number, got"):
+        kerasloss.CompositeLoss({"a": kerasloss.MeanSquaredError()}, {"a": value})
+
+
+# ---- entropy and metrics -------------------------------------------------------------------------
+
+
+def test_prediction_entropy_refuses_integer_predictions():
+    with pytest.raises(TypeError, match="y_pred must be a floating-point tensor .*got dtype int32"):
+        kerasloss.prediction_entropy(np.ones((2, 2), np.int32))
 
 
 def test_loss_component_metric_refuses_other_losses():
@@ -117,6 +130,11 @@ def test_log_dir_that_is_not_a_path_is_refused(log_dir):
 def test_entropy_logger_every_n_epochs_must_be_a_positive_int(tmp_path, value):
     with pytest.raises(ValueError, match="every_n_epochs must be a positive int, got"):
         PredictionEntropyLogger(tmp_path, X, every_n_epochs=value)
+
+
+def test_entropy_logger_refuses_an_unknown_kind(tmp_path):
+    with pytest.raises(ValueError, match="kind must be one of .*got 'poisson'"):
+        PredictionEntropyLogger(tmp_path, X, kind="poisson")
 
 
 def test_entropy_logger_output_must_be_one_of_the_model_outputs(tmp_path):
