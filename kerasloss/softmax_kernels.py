@@ -39,23 +39,46 @@ def tensorflow_graph_outside_xla():
     return not control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
 
 
-def _log_sum_exp_and_probabilities(logits, tensorflow_graph):
+# Smallest softmax probability whose log is exact enough to recover lse from (float32 normals
+# reach 1e-38; below, the max-based formula takes over).
+_SMALLEST_RELIABLE_PROBABILITY = 1e-30
+
+
+def _log_sum_exp_and_probabilities(logits, tensorflow_graph, labels=None):
     """(lse [N], a function giving p = softmax(z) [N, K] for the backward pass).
 
-    TensorFlow graph/eager: p = softmax(z), one fused kernel, kept for the backward, and
-    lse = max_k z_k - log max_k p_k (max p ≥ 1/K never underflows): one [N, K] pass and two reads,
-    where an unfused log-sum-exp and a recomputed exp would be four [N, K] passes.
+    TensorFlow graph/eager: p = softmax(z), one fused kernel, kept for the backward, and lse read
+    off it without another [N, K] pass where possible: lse = z_y - log p_y at the labels (sparse),
+    else (dense targets, or a label probability below 1e-30 anywhere in the batch)
+    lse = max_k z_k - log max_k p_k (max p ≥ 1/K never underflows), two reads. An unfused
+    log-sum-exp and a recomputed exp would be four [N, K] passes.
     XLA and other backends: lse = logsumexp(z) and p = exp(z - lse) recomputed in the backward;
     XLA fuses both into their consumers, so no [N, K] tensor lives between the passes.
     """
-    if tensorflow_graph:
-        probs = ops.softmax(logits, axis=-1)
+    if not tensorflow_graph:
+        lse = ops.logsumexp(logits, axis=-1)
+        return lse, lambda: ops.exp(logits - ops.expand_dims(lse, -1))
+    probs = ops.softmax(logits, axis=-1)
+
+    def from_the_maximum():
         # `initial` keeps empty batches legal in eager mode (TensorFlow refuses an empty max)
         top_logit = ops.max(logits, axis=-1, initial=float("-inf"))
-        lse = top_logit - ops.log(ops.max(probs, axis=-1, initial=0.0))
-        return lse, lambda: probs
-    lse = ops.logsumexp(logits, axis=-1)
-    return lse, lambda: ops.exp(logits - ops.expand_dims(lse, -1))
+        return top_logit - ops.log(ops.max(probs, axis=-1, initial=0.0))
+
+    if labels is None:
+        return from_the_maximum(), lambda: probs
+    label_probs = _at_labels(probs, labels)
+
+    def from_the_labels():
+        return _at_labels(logits, labels) - ops.log(label_probs)
+
+    reliable = ops.all(ops.greater_equal(label_probs, _SMALLEST_RELIABLE_PROBABILITY))
+    return ops.cond(reliable, from_the_labels, from_the_maximum), lambda: probs
+
+
+def _at_labels(values, labels):
+    """values[n, labels[n]] for every row n."""
+    return ops.squeeze(ops.take_along_axis(values, ops.expand_dims(labels, -1), axis=-1), -1)
 
 
 def _row_statistics(logits, lse, probabilities, wanted):
@@ -111,18 +134,19 @@ def add_at_labels(grad, labels, values, in_place):
     return tf.cond(flat_size < 2**31, add_in_place, scatter)
 
 
-def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target):
+def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target, labels=None):
     """Run the custom-gradient pass for the terms in `wanted` and name its outputs.
 
     cross_entropy_of(logits, lse) gives the per-row cross-entropy, target_mass is Σt per row,
-    and subtract_target(grad, g_ce, in_place) removes g_ce·t from the gradient.
+    and subtract_target(grad, g_ce, in_place) removes g_ce·t from the gradient. `labels` (sparse)
+    let lse be read off the softmax at the labels.
     """
     names = [name for name in TERMS if name in wanted]
 
     @ops.custom_gradient
     def fused(logits):
         tensorflow_graph = tensorflow_graph_outside_xla()
-        lse, probabilities = _log_sum_exp_and_probabilities(logits, tensorflow_graph)
+        lse, probabilities = _log_sum_exp_and_probabilities(logits, tensorflow_graph, labels)
         stats = _row_statistics(logits, lse, probabilities, wanted)
         stats["cross_entropy"] = cross_entropy_of(logits, lse)
 
@@ -145,12 +169,12 @@ def sparse_softmax_terms(logits, labels, wanted):
     """Terms in `wanted` (a subset of TERMS; cross_entropy always) for integer labels."""
 
     def cross_entropy_of(logits, lse):
-        return lse - ops.squeeze(ops.take_along_axis(logits, ops.expand_dims(labels, -1), axis=-1), -1)
+        return lse - _at_labels(logits, labels)
 
     def subtract_target(grad, upstream_ce, in_place):
         return add_at_labels(grad, labels, -ops.cast(upstream_ce, grad.dtype), in_place)
 
-    return _fused_terms(logits, wanted, cross_entropy_of, 1.0, subtract_target)
+    return _fused_terms(logits, wanted, cross_entropy_of, 1.0, subtract_target, labels)
 
 
 def dense_softmax_terms(logits, targets, wanted):

@@ -65,3 +65,17 @@ def test_in_place_label_term_leaves_inputs_untouched_and_repeats_exactly():
     second = gradient(tf.constant(labels), z).numpy()
     np.testing.assert_array_equal(z.numpy(), logits)
     np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("label_logit", [0.0, -100.0], ids=["lse-from-labels", "lse-from-maximum"])
+def test_graph_mode_lse_is_exact_whether_read_at_the_labels_or_the_maximum(label_logit):
+    """A label probability below 1e-30 (exp(-100)) switches lse to max z - log max p."""
+    logits = np.zeros((2, 4), np.float32)
+    logits[:, 1] = label_logit
+    logits[1, 3] = 3.0
+    labels = np.array([1, 1], np.int32)
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, z_loss=0.5)
+    components = tf.function(loss.components)(tf.constant(labels), tf.constant(logits))
+    lse = np.log(np.exp(logits.astype(np.float64)).sum(-1))
+    np.testing.assert_allclose(components["cross_entropy"], np.mean(lse - label_logit), rtol=1e-6)
+    np.testing.assert_allclose(components["z_loss"], np.mean(lse**2), rtol=1e-6)
