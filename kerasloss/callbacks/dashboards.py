@@ -31,28 +31,20 @@ METRICS_CHART_REGEX = r"^metrics/"
 _ATTRIBUTES = ("label_smoothing", "from_logits", "z_loss", "ignore_class")
 
 
+def _category(title, chart_title, tag_regex):
+    """A custom-scalars category holding one multiline chart of the tags matching `tag_regex`."""
+    chart = layout_pb2.Chart(
+        title=chart_title, multiline=layout_pb2.MultilineChartContent(tag=[tag_regex])
+    )
+    return layout_pb2.Category(title=title, chart=[chart])
+
+
 def layout():
     """The custom-scalars `Layout` proto: a "Loss components" chart over train and validation."""
     return layout_pb2.Layout(
         category=[
-            layout_pb2.Category(
-                title="Loss components",
-                chart=[
-                    layout_pb2.Chart(
-                        title="loss/ tags, train and validation",
-                        multiline=layout_pb2.MultilineChartContent(tag=[LOSS_CHART_REGEX]),
-                    ),
-                ],
-            ),
-            layout_pb2.Category(
-                title="Post-hoc metrics",
-                chart=[
-                    layout_pb2.Chart(
-                        title="metrics/ tags",
-                        multiline=layout_pb2.MultilineChartContent(tag=[METRICS_CHART_REGEX]),
-                    ),
-                ],
-            ),
+            _category("Loss components", "loss/ tags, train and validation", LOSS_CHART_REGEX),
+            _category("Post-hoc metrics", "metrics/ tags", METRICS_CHART_REGEX),
         ]
     )
 
