@@ -24,6 +24,15 @@ from kerasloss.losses import BinaryCrossentropy, register
 from kerasloss.reduction import align_weights
 
 
+def _as_loss(loss):
+    """`loss` (or its serialized config) as a kerasloss loss, else TypeError."""
+    if isinstance(loss, dict):
+        loss = keras.saving.deserialize_keras_object(loss)
+    if not isinstance(loss, ComponentLoss):
+        raise TypeError(f"loss must be a kerasloss loss, got {type(loss).__name__}")
+    return loss
+
+
 class _RunningMean(keras.metrics.Metric):
     """State: a weighted total and the total weight; result = total / weight (0 when empty)."""
 
@@ -54,8 +63,27 @@ class _RunningMean(keras.metrics.Metric):
         return ops.divide_no_nan(self.total, self.weight)
 
 
+class _LossMean(_RunningMean):
+    """A running mean of one value per batch of a kerasloss loss, weighted by batch size."""
+
+    def __init__(self, loss, name, dtype):
+        super().__init__(name=name, dtype=dtype)
+        self.loss = loss
+
+    def accumulate_batch(self, value, y_pred):
+        """Add this replica's batch `value` (unscaled), weighted by the batch size."""
+        batch = ops.cast(ops.shape(y_pred)[0], self.dtype)
+        self.accumulate(unscale_loss_for_distribution(value) * batch, batch)
+
+    def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
+        self.record(self.loss.components(y_true, y_pred, sample_weight), None, None, y_pred)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "loss": keras.saving.serialize_keras_object(self.loss)}
+
+
 @register
-class LossComponent(_RunningMean):
+class LossComponent(_LossMean):
     """Epoch mean of one component of a kerasloss loss, named `loss/<component>`.
 
     Args:
@@ -64,38 +92,24 @@ class LossComponent(_RunningMean):
     """
 
     def __init__(self, loss, component, name=None, dtype=None):
-        if isinstance(loss, dict):
-            loss = keras.saving.deserialize_keras_object(loss)
-        if not isinstance(loss, ComponentLoss):
-            raise TypeError(f"loss must be a kerasloss loss, got {type(loss).__name__}")
+        loss = _as_loss(loss)
         if component not in loss.component_weights:
             raise ValueError(
                 f"component must be one of {sorted(loss.component_weights)} for {loss.name}, "
                 f"got {component!r}"
             )
-        super().__init__(name=name or f"loss/{component}", dtype=dtype)
-        self.loss, self.component = loss, component
+        super().__init__(loss, name or f"loss/{component}", dtype)
+        self.component = component
 
     def record(self, reduced, entropy, weights, y_pred):
-        batch = ops.cast(ops.shape(y_pred)[0], self.dtype)
-        value = unscale_loss_for_distribution(reduced[self.component])
-        self.accumulate(value * batch, batch)
-
-    def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
-        reduced = self.loss.components(y_true, y_pred, sample_weight)
-        self.record(reduced, None, None, y_pred)
+        self.accumulate_batch(reduced[self.component], y_pred)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "component": self.component,
-            "loss": keras.saving.serialize_keras_object(self.loss),
-        }
+        return {**super().get_config(), "component": self.component}
 
 
 @register
-class LossValue(_RunningMean):
+class LossValue(_LossMean):
     """Epoch mean of a kerasloss loss's own value, named `loss/<loss.name>`.
 
     Returned by `loss_components` for a non-additive loss (RootMeanSquaredError), whose value is not
@@ -108,24 +122,12 @@ class LossValue(_RunningMean):
     """
 
     def __init__(self, loss, name=None, dtype=None):
-        if isinstance(loss, dict):
-            loss = keras.saving.deserialize_keras_object(loss)
-        if not isinstance(loss, ComponentLoss):
-            raise TypeError(f"loss must be a kerasloss loss, got {type(loss).__name__}")
-        super().__init__(name=name or f"loss/{loss.name}", dtype=dtype)
-        self.loss = loss
+        loss = _as_loss(loss)
+        super().__init__(loss, name or f"loss/{loss.name}", dtype)
 
     def record(self, reduced, entropy, weights, y_pred):
-        batch = ops.cast(ops.shape(y_pred)[0], self.dtype)
         total = self.loss.total_from_components(reduced)  # RMSE: the root of this replica's mean
-        value = unscale_loss_for_distribution(ops.cast(total, self.dtype))
-        self.accumulate(value * batch, batch)
-
-    def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
-        self.record(self.loss.components(y_true, y_pred, sample_weight), None, None, y_pred)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "loss": keras.saving.serialize_keras_object(self.loss)}
+        self.accumulate_batch(ops.cast(total, self.dtype), y_pred)
 
 
 @register
@@ -136,6 +138,8 @@ class PredictionEntropy(_RunningMean):
         from_logits, kind, normalize, axis: as in `kerasloss.prediction_entropy`.
     """
 
+    wants_entropy = True
+
     def __init__(self, from_logits=False, kind="categorical", normalize=False, axis=-1,
                  name="entropy", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -143,7 +147,6 @@ class PredictionEntropy(_RunningMean):
         self.kind = _checks.check_choice("kind", kind, KINDS)
         self.normalize = bool(normalize)
         self.axis = axis
-        self.wants_entropy = True
 
     def _per_example(self, y_pred):
         return prediction_entropy(y_pred, self.from_logits, self.kind, self.axis, self.normalize)
