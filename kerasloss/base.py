@@ -114,6 +114,11 @@ class ComponentLoss(keras.losses.Loss):
         if metric not in self._attached_metrics:
             self._attached_metrics.append(metric)
 
+    @property
+    def attached_metrics(self):
+        """The metrics this loss updates from its calls (see `attach_metric`), in attach order."""
+        return tuple(self._attached_metrics)
+
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, "dtype": self._output_dtype}
 

@@ -78,7 +78,7 @@ class PredictionEntropyLogger(LoggingCallback):
         for output, loss, _ in output_losses(self.model):
             if self.output is not None and output != self.output:
                 continue
-            for metric in getattr(loss, "_attached_metrics", []):
+            for metric in getattr(loss, "attached_metrics", ()):
                 if isinstance(metric, PredictionEntropy):
                     return f"{log_prefix(output)}{metric.name}", metric.normalize
         return None
