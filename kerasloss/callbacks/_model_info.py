@@ -5,8 +5,6 @@ such access is here, with a fallback.
 
 import keras
 
-from kerasloss.base import ComponentLoss
-
 
 def output_losses(model):
     """[(output name or None, loss object, loss weight)]: one entry (name None) for one output."""
@@ -29,10 +27,6 @@ def output_losses(model):
 def log_prefix(output):
     """The prefix Keras gives an output's metrics in the logs: "" or "<output>_"."""
     return f"{output}_" if output else ""
-
-
-def component_loss(loss):
-    return loss if isinstance(loss, ComponentLoss) else None
 
 
 def has_regularization(model):
