@@ -18,7 +18,11 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss.entropy import bernoulli_entropy_from_logits, compute_dtype_of
+from kerasloss.entropy import (
+    bernoulli_entropy_from_logits,
+    compute_dtype_of,
+    entropy_from_log_probs,
+)
 from kerasloss.reduction import mean_or_zero
 from kerasloss.softmax_kernels import dense_softmax_terms, sparse_softmax_terms
 from kerasloss.terms import Terms
@@ -77,7 +81,7 @@ def _probability_terms(log_probs, cross_entropy, wanted):
     if "uniform_cross_entropy" in wanted:
         terms["uniform_cross_entropy"] = -ops.mean(log_probs, axis=-1)
     if "entropy" in wanted:
-        terms["entropy"] = -ops.sum(ops.exp(log_probs) * log_probs, axis=-1)
+        terms["entropy"] = entropy_from_log_probs(log_probs)
     return terms
 
 
