@@ -2,7 +2,8 @@
 
 Every check raises `ValueError` or `TypeError` naming the argument, the value received and what
 was expected, at the earliest point the information exists (construction for arguments, the
-first call for tensor shapes and dtypes).
+first call for tensor shapes and dtypes). `prepare_predictions` also casts y_pred to the dtype
+every loss and entropy computes in.
 """
 
 import numbers
@@ -57,6 +58,15 @@ def check_float_predictions(y_pred):
         raise TypeError(
             f"y_pred must be a floating-point tensor (probabilities or logits), got dtype {dtype}"
         )
+
+
+def prepare_predictions(y_pred):
+    """y_pred, checked by `check_float_predictions`, in its compute dtype: float64 stays float64,
+    every other float (16-bit included) is computed in float32."""
+    y_pred = keras.ops.convert_to_tensor(y_pred)
+    check_float_predictions(y_pred)
+    compute_dtype = "float64" if keras.backend.standardize_dtype(y_pred.dtype) == "float64" else "float32"
+    return keras.ops.cast(y_pred, compute_dtype)
 
 
 def check_broadcastable(y_true, y_pred):

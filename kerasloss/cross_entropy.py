@@ -18,21 +18,10 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss.entropy import (
-    bernoulli_entropy_from_logits,
-    compute_dtype_of,
-    entropy_from_log_probs,
-)
+from kerasloss.entropy import bernoulli_entropy_from_logits, entropy_from_log_probs
 from kerasloss.reduction import mean_or_zero
 from kerasloss.softmax_kernels import dense_softmax_terms, sparse_softmax_terms
 from kerasloss.terms import Terms
-
-
-def prepare_predictions(y_pred):
-    """y_pred as a float tensor in its compute dtype (16-bit floats are computed in float32)."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    _checks.check_float_predictions(y_pred)
-    return ops.cast(y_pred, compute_dtype_of(y_pred))
 
 
 def _class_axis(y_pred, axis):
@@ -162,7 +151,7 @@ def sparse_categorical_terms(
 
     With `ignore_class`, positions labelled so are masked out (mask False, terms 0).
     """
-    y_pred = prepare_predictions(y_pred)
+    y_pred = _checks.prepare_predictions(y_pred)
     axis = _class_axis(y_pred, axis)
     labels, valid, bad = sparse_labels(y_true, y_pred, axis, ignore_class)
     rows, leading = _to_rows(y_pred, axis)
@@ -184,7 +173,7 @@ def categorical_terms(
     y_true, y_pred, from_logits=False, label_smoothing=0.0, z_loss=0.0, axis=-1, with_entropy=False,
 ):
     """Terms for target distributions y_true (one-hot or soft) and scores y_pred, same shape."""
-    y_pred = prepare_predictions(y_pred)
+    y_pred = _checks.prepare_predictions(y_pred)
     axis = _class_axis(y_pred, axis)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     _checks.check_same_shape(y_true, y_pred, "categorical cross-entropy (one-hot or soft labels)")
@@ -204,7 +193,7 @@ def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
 
     Per output: cross_entropy = -(t log q + (1-t) log(1-q)), uniform = the same with t = 1/2.
     """
-    y_pred = prepare_predictions(y_pred)
+    y_pred = _checks.prepare_predictions(y_pred)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = ops.expand_dims(y_true, -1)

@@ -27,11 +27,6 @@ def bernoulli_entropy_from_logits(logits):
     return q * ops.softplus(-logits) + (1.0 - q) * ops.softplus(logits)
 
 
-def compute_dtype_of(y_pred):
-    """float64 stays float64; every other float (16-bit included) is computed in float32."""
-    return "float64" if keras.backend.standardize_dtype(y_pred.dtype) == "float64" else "float32"
-
-
 def entropy_scale(kind, num_classes):
     """The maximum entropy: log K for a categorical over K classes, log 2 for a binary output."""
     return math.log(2.0) if kind == "binary" else math.log(max(num_classes or 2, 2))
@@ -56,9 +51,7 @@ def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, n
     0.6931...
     """
     _checks.check_choice("kind", kind, KINDS)
-    y_pred = ops.convert_to_tensor(y_pred)
-    _checks.check_float_predictions(y_pred)
-    y_pred = ops.cast(y_pred, compute_dtype_of(y_pred))
+    y_pred = _checks.prepare_predictions(y_pred)
     eps = keras.config.epsilon()
     if kind == "categorical":
         if from_logits:

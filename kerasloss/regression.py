@@ -8,13 +8,12 @@
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss.cross_entropy import prepare_predictions
 from kerasloss.reduction import mean_or_zero
 from kerasloss.terms import Terms
 
 
 def _difference(y_true, y_pred):
-    y_pred = prepare_predictions(y_pred)
+    y_pred = _checks.prepare_predictions(y_pred)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = ops.expand_dims(y_true, -1)
