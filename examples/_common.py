@@ -1,5 +1,7 @@
-"""What the examples share: quiet TensorFlow, fresh log runs, reading logs back, the dashboard command."""
+"""What the examples share: quiet TensorFlow, their argument parser, fresh log runs, reading logs
+back, the dashboard command."""
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -47,11 +49,18 @@ def start_keras():
     return keras
 
 
+def argument_parser(doc):
+    """An argument parser described by the first paragraph of `doc` that shows every default."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+
+
 def fresh_runs(log_dir, runs=RUNS):
     """Remove the runs a previous invocation left in `log_dir`, so TensorBoard shows one run each.
 
     Only `log_dir/<run>` for the given runs and the event files directly in `log_dir` are removed.
-    Returns the runs that were removed.
+    Says which runs it replaces, and returns them.
     """
     removed = []
     for run in runs:
@@ -63,6 +72,8 @@ def fresh_runs(log_dir, runs=RUNS):
         for name in os.listdir(log_dir):
             if name.startswith("events.out.tfevents."):
                 os.remove(os.path.join(log_dir, name))
+    if removed:
+        print(f"Replacing the previous runs in {log_dir}: {', '.join(removed)}")
     return removed
 
 

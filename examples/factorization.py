@@ -17,7 +17,6 @@ Examples:
     python examples/factorization.py --ratings ml-100k/u.data --epochs 20
 """
 
-import argparse
 import os
 import time
 
@@ -27,10 +26,7 @@ LOSSES = {"mse": "MeanSquaredError", "rmse": "RootMeanSquaredError", "mae": "Mea
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = _common.argument_parser(__doc__)
     parser.add_argument("--logdir", default="runs/factorization",
                         help="TensorBoard log dir; its train/validation/posthoc runs are replaced")
     parser.add_argument("--epochs", type=int, default=15, help="training epochs")
@@ -117,9 +113,7 @@ def main(argv=None):
         loss=loss,
         metrics=kerasloss.metrics.loss_components(loss),
     )
-    removed = _common.fresh_runs(args.logdir)
-    if removed:
-        print(f"Replacing the previous runs in {args.logdir}: {', '.join(removed)}")
+    _common.fresh_runs(args.logdir)
     posthoc = [
         PostHocMetrics(
             args.logdir,

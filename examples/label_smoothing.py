@@ -19,7 +19,6 @@ Examples:
     python examples/label_smoothing.py --label-smoothing 0.0 0.05 0.2 --epochs 60
 """
 
-import argparse
 import os
 import time
 
@@ -27,10 +26,7 @@ import _common
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = _common.argument_parser(__doc__)
     parser.add_argument("--logdir", default="runs/label_smoothing",
                         help="TensorBoard log dir; one run ls_<e> per smoothing value is replaced")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs")
@@ -105,9 +101,7 @@ def train_one(args, label_smoothing, data):
 
     x_train, x_test, y_train, y_test = data
     run_dir = os.path.join(args.logdir, run_name(label_smoothing))
-    removed = _common.fresh_runs(run_dir)
-    if removed:
-        print(f"Replacing the previous runs in {run_dir}: {', '.join(removed)}")
+    _common.fresh_runs(run_dir)
 
     keras.utils.set_random_seed(args.seed)          # same initial weights for every smoothing
     model = keras.Sequential(

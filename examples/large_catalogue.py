@@ -21,7 +21,6 @@ Examples:
     python examples/large_catalogue.py --items 1000 --steps-per-epoch 3     # a quick look
 """
 
-import argparse
 import os
 import resource
 import time
@@ -31,10 +30,7 @@ import numpy as np
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = _common.argument_parser(__doc__)
     parser.add_argument("--logdir",
                         help="TensorBoard log dir; its train/validation/posthoc runs are replaced "
                              "(default: runs/large_catalogue, with --keras-baseline "
@@ -190,9 +186,7 @@ def main(argv=None):
             loss=loss,
             metrics=kerasloss.metrics.loss_components(loss, entropy=True),
         )
-    removed = _common.fresh_runs(args.logdir)
-    if removed:
-        print(f"Replacing the previous runs in {args.logdir}: {', '.join(removed)}")
+    _common.fresh_runs(args.logdir)
     posthoc = PostHocMetrics(
         args.logdir, (x_test, y_test),
         [keras.metrics.SparseTopKCategoricalAccuracy(k=10, name="top10_accuracy")],
