@@ -3,7 +3,7 @@
 import os
 
 from tensorboard.backend.event_processing import plugin_event_multiplexer as multiplexer_lib
-from tensorboard.backend.event_processing.event_accumulator import TENSORS
+from tensorboard.backend.event_processing.event_accumulator import TENSORS, EventAccumulator
 from tensorboard.util import tensor_util
 
 
@@ -21,12 +21,17 @@ def runs(log_dir):
 
 def scalars(log_dir, run):
     """{tag: [(step, value), ...]} of the scalar tags of `run` (tf.summary v2 writes tensors)."""
-    multiplexer = load(log_dir)
-    return _scalars(multiplexer, run)
+    return _scalars(load(log_dir).GetAccumulator(run))
 
 
-def _scalars(multiplexer, run):
-    accumulator = multiplexer.GetAccumulator(run)
+def read_run(run_dir):
+    """(scalars {tag: [(step, value)]}, accumulator) of the one run in `run_dir`."""
+    accumulator = EventAccumulator(os.fspath(run_dir), size_guidance={TENSORS: 0})
+    accumulator.Reload()
+    return _scalars(accumulator), accumulator
+
+
+def _scalars(accumulator):
     out = {}
     for tag in accumulator.Tags()[TENSORS]:
         if accumulator.SummaryMetadata(tag).plugin_data.plugin_name != "scalars":
@@ -38,7 +43,7 @@ def _scalars(multiplexer, run):
 def all_scalars(log_dir):
     """{run: {tag: [(step, value)]}} for every run."""
     multiplexer = load(log_dir)
-    return {run: _scalars(multiplexer, run) for run in multiplexer.Runs()}
+    return {run: _scalars(multiplexer.GetAccumulator(run)) for run in multiplexer.Runs()}
 
 
 def plugin_tags(log_dir, run, plugin_name):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import metadata as hparams_metadata
-from tensorboard.util import tensor_util
+
+from tensorboard_reader import read_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "examples"))
@@ -23,22 +24,6 @@ TINY_FACTORIZATION = [
     "--users", "30", "--items", "40", "--num-ratings", "500", "--batch-size", "64",
     "--epochs", "2", "--verbose", "0",
 ]
-
-
-def read_run(run_dir):
-    """(scalars {tag: [(step, value)]}, accumulator) of one run, read with TensorBoard's reader."""
-    accumulator = event_accumulator.EventAccumulator(
-        os.fspath(run_dir), size_guidance={event_accumulator.TENSORS: 0}
-    )
-    accumulator.Reload()
-    scalars = {}
-    for tag in accumulator.Tags()[event_accumulator.TENSORS]:
-        if accumulator.SummaryMetadata(tag).plugin_data.plugin_name == "scalars":
-            scalars[tag] = [
-                (event.step, float(tensor_util.make_ndarray(event.tensor_proto)))
-                for event in accumulator.Tensors(tag)
-            ]
-    return scalars, accumulator
 
 
 def session_hparams(run_dir):
