@@ -251,11 +251,8 @@ def test_split_reference_equals_global_mean_for_example_count_losses(mirrored):
 
 
 def _logged(log_dir, run="train"):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    try:
-        import tensorboard_reader
-    finally:
-        sys.path.pop(0)
+    import tensorboard_reader
+
     return {tag: [value for _, value in points]
             for tag, points in tensorboard_reader.scalars(log_dir, run).items()}
 
@@ -314,15 +311,21 @@ def test_custom_loop_logger_writes_the_callbacks_tags(mirrored):
     assert posthoc.Tags()["tensors"] == ["metrics/accuracy"]
 
 
-def test_multi_worker_example_matches_single_worker_and_only_the_chief_writes(tmp_path):
-    """Two worker processes (TF_CONFIG, free ports) against one, within a minute."""
-    import time
-
+def _multi_worker_example():
+    """The examples/multi_worker.py module (its launcher runs the worker processes)."""
     sys.path.insert(0, os.path.join(ROOT, "examples"))
     try:
         import multi_worker
     finally:
         sys.path.pop(0)
+    return multi_worker
+
+
+def test_multi_worker_example_matches_single_worker_and_only_the_chief_writes(tmp_path):
+    """Two worker processes (TF_CONFIG, free ports) against one, within a minute."""
+    import time
+
+    multi_worker = _multi_worker_example()
     log_dir = tmp_path / "logs"
     started = time.monotonic()
     results = multi_worker.launch(str(log_dir), epochs=2, timeout=58.0)
@@ -347,11 +350,7 @@ if __name__ == "__main__" and "--mirrored" in sys.argv:
     "loop covers multi-worker. Set KERASLOSS_PROBE_FIT=1 to re-check (about 25 s)."))
 def test_keras_fit_under_multi_worker_strategy_still_fails_upstream(tmp_path):
     """When this fails, Keras' fit works multi-worker: add the callbacks to the multi-worker test."""
-    sys.path.insert(0, os.path.join(ROOT, "examples"))
-    try:
-        import multi_worker
-    finally:
-        sys.path.pop(0)
+    multi_worker = _multi_worker_example()
     results = multi_worker.launch(str(tmp_path / "logs"), epochs=1, timeout=120.0, probe=True)
     for worker in ("worker0", "worker1"):
         assert not results[worker]["fit_works"], results[worker]
