@@ -37,6 +37,14 @@ def check_non_negative(name, value):
     return float(value)
 
 
+def check_int_at_least(name, value, minimum):
+    """A plain int (not a bool) >= `minimum`, 0 ("non-negative") or 1 ("positive")."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{name} must be a {kind} int, got {value!r}")
+    return value
+
+
 def check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")

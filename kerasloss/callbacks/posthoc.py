@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import as_dataset, inference, split
@@ -37,9 +38,7 @@ class PostHocMetrics(LoggingCallback):
     def __init__(self, log_dir, data, metrics, every_n_epochs=1, *, batch_size=256):
         super().__init__(log_dir)
         self.metrics = _metric_list(metrics)
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 0:
-            raise ValueError(f"every_n_epochs must be a non-negative int, got {every_n_epochs!r}")
-        self.every_n_epochs = every_n_epochs
+        self.every_n_epochs = _checks.check_int_at_least("every_n_epochs", every_n_epochs, 0)
         self._data = as_dataset(data, batch_size)
         self.results = {}
         self._update = self._update_model = None

@@ -45,15 +45,11 @@ class PredictionEntropyLogger(LoggingCallback):
         super().__init__(log_dir)
         self.kind = _checks.check_choice("kind", kind, KINDS)
         self.from_logits = bool(from_logits)
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
-            raise ValueError(f"every_n_epochs must be a positive int, got {every_n_epochs!r}")
-        self.every_n_epochs = every_n_epochs
+        self.every_n_epochs = _checks.check_int_at_least("every_n_epochs", every_n_epochs, 1)
         if output is not None and not isinstance(output, str):
             raise TypeError(f"output must be the name of one of the model's outputs or None, got {output!r}")
         self.output = output
-        if isinstance(histogram_size, bool) or not isinstance(histogram_size, int) or histogram_size < 1:
-            raise ValueError(f"histogram_size must be a positive int, got {histogram_size!r}")
-        self.histogram_size = histogram_size
+        self.histogram_size = _checks.check_int_at_least("histogram_size", histogram_size, 1)
         self._data = as_dataset(data, batch_size)
         self._predict = self._predict_model = None
 
