@@ -114,7 +114,7 @@ class CustomLoopLogger:
         losses = list(losses)
         if not losses:
             return ops.cast(0.0, "float32")
-        value = ops.cast(ops.sum(ops.stack([ops.cast(l, "float32") for l in losses])), "float32")
+        value = ops.sum(ops.stack([ops.cast(l, "float32") for l in losses]))
         batch = ops.cast(batch_size, "float32")
         self._regularization.update_state(value, sample_weight=batch)
         # the same examples already count in the total's weight, from the loss's own call
