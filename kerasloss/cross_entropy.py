@@ -9,8 +9,9 @@ Each function returns `Terms` (see `kerasloss.terms`) with these per-element com
 
 so that label smoothing e, which trains against (1-e)·y + e·u, gives the loss
 (1-e)·cross_entropy + e·uniform_cross_entropy (+ z_loss weight · z_loss). From logits the
-softmax terms come from one fused log-softmax pass (`kerasloss.softmax_kernels`); from
-probabilities, p is normalised over the class axis and clipped to [ε, 1-ε] as Keras does.
+softmax terms come from one log-sum-exp pass with a hand-written gradient
+(`kerasloss.softmax_kernels`); from probabilities, p is normalised over the class axis and clipped
+to [ε, 1-ε] as Keras does.
 """
 
 import keras
