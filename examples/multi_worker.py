@@ -143,13 +143,13 @@ def run_role(args):
         result = train(strategy, args.logdir, args.epochs)
         result["replicas"] = strategy.num_replicas_in_sync
     else:
-        result = probe_fit(tf, args.logdir)
+        result = probe_fit(tf)
     result["seconds"] = {"import": imported - started, "total": time.monotonic() - started}
     with open(args.result, "w") as f:
         json.dump(result, f)
 
 
-def probe_fit(tf, log_dir):
+def probe_fit(tf):
     """Try Keras' `fit` under MultiWorkerMirroredStrategy; report success or the error."""
     import keras
 
