@@ -1,11 +1,25 @@
-"""The few private Keras helpers we rely on, imported in one place.
+"""The few private Keras and TensorFlow helpers we rely on, imported in one place.
 
 Keras keeps the mask attribute and the `tf.distribute` loss scaling private; we reuse them so that
-our losses reduce exactly as `keras.losses` do under masks and distribution strategies.
+our losses reduce exactly as `keras.losses` do under masks and distribution strategies. TensorFlow
+keeps private whether ops are being built for an XLA cluster (`in_xla_context`).
 """
+
+import keras
 
 from keras.src.backend.common.masking import get_keras_mask
 from keras.src.losses.loss import scale_loss_for_distribution
 from keras.src.losses.loss import unscale_loss_for_distribution
 
-__all__ = ["get_keras_mask", "scale_loss_for_distribution", "unscale_loss_for_distribution"]
+
+def in_xla_context():
+    """True while TensorFlow ops are being built for XLA (inside a `jit_compile=True` function)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    from tensorflow.python.framework import ops as tf_ops
+    from tensorflow.python.ops import control_flow_util
+
+    return control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
+
+
+__all__ = ["in_xla_context", "get_keras_mask", "scale_loss_for_distribution", "unscale_loss_for_distribution"]

@@ -46,7 +46,7 @@ from keras import ops
 from kerasloss._keras_compat import scale_loss_for_distribution
 from kerasloss.base import ComponentLoss
 from kerasloss.callbacks import summaries
-from kerasloss.metrics import LossValue, loss_components
+from kerasloss.metrics import LossValue, PredictionEntropy, loss_components
 
 RUNS = (summaries.TRAIN, summaries.VALIDATION)
 
@@ -70,7 +70,7 @@ class CustomLoopLogger:
         log_dir: the directory holding the runs, as for the callbacks.
         run: "train" (default) or "validation": the run the epoch values go to.
         entropy: also log `entropy/mean` (classification losses).
-        normalize_entropy: that entropy divided by log K (or log 2).
+        normalize_entropy: log that entropy divided by log K (or log 2), as `entropy/normalized`.
         strategy: the strategy; default: the one in scope now.
 
     Tags (the callbacks' scheme): `loss/total`, `loss/<component>` for each component of the loss,
@@ -127,7 +127,10 @@ class CustomLoopLogger:
         """Tag -> float epoch value so far, reduced over every replica and worker (collective)."""
         values = {self._total.name: self._total.result()}
         for metric in self._metrics:
-            tag = summaries.entropy_tag("mean") if metric.name == "entropy" else metric.name
+            if isinstance(metric, PredictionEntropy):
+                tag = summaries.entropy_tag("normalized" if metric.normalize else "mean")
+            else:
+                tag = metric.name
             values[tag] = metric.result()
         if self._used_regularization:
             values[self._regularization.name] = self._regularization.result()
@@ -172,8 +175,8 @@ class CustomLoopLogger:
             metric.reset_state()
         for x, y in self.strategy.experimental_distribute_dataset(data):
             update(x, y)
-        results = {name: float(ops.mean(m.result())) for name, m in zip(names, clones)}
-        self._write(summaries.POSTHOC, {summaries.metric_tag(n): v for n, v in results.items()}, epoch)
+        results = {name: summaries.metric_result(m) for name, m in zip(names, clones)}
+        self._write(summaries.POSTHOC, summaries.metric_scalars(results), epoch)
         return results
 
     def _write(self, run, values, step):

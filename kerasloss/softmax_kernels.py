@@ -22,6 +22,8 @@ formulas above.
 import keras
 from keras import ops
 
+from kerasloss._keras_compat import in_xla_context
+
 TERMS = ("cross_entropy", "uniform_cross_entropy", "lse", "entropy")
 
 
@@ -31,12 +33,7 @@ def tensorflow_graph_outside_xla():
     Decided once, in the forward pass: the backward of a jit-compiled forward may be traced
     outside the XLA context yet still be compiled by XLA, so it must follow the forward's choice.
     """
-    if keras.backend.backend() != "tensorflow":
-        return False
-    from tensorflow.python.framework import ops as tf_ops
-    from tensorflow.python.ops import control_flow_util
-
-    return not control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
+    return keras.backend.backend() == "tensorflow" and not in_xla_context()
 
 
 # Smallest softmax probability whose log is exact enough to recover lse from (float32 normals

@@ -355,3 +355,4 @@ def test_keras_fit_under_multi_worker_strategy_still_fails_upstream(tmp_path):
     for worker in ("worker0", "worker1"):
         assert not results[worker]["fit_works"], results[worker]
         assert "PerReplica" in results[worker]["error"]
+

@@ -90,8 +90,8 @@ def write_once(log, model):
     The record's metrics are those registered with `log` so far: call it once every callback on
     the log_dir has registered (the callbacks do at their first `on_epoch_begin`).
     """
-    if getattr(log, "_dashboards_written", False) or log.has_root_record():
-        log._dashboards_written = True
+    if log.dashboards_written or log.has_root_record():
+        log.dashboards_written = True
         return
     hparams = loss_hparams(model)
     blobs = [custom_scalar_summary.pb(layout()).SerializeToString()]
@@ -103,4 +103,4 @@ def write_once(log, model):
         config = hp_summary.hparams_config_pb([hp.HParam(name) for name in hparams], metrics)
         blobs.append(config.SerializeToString())
         blobs.append(hp_summary.hparams_pb(hparams, start_time_secs=time.time()).SerializeToString())
-    log._dashboards_written = log.write_raw(summaries.ROOT, 0, blobs)
+    log.dashboards_written = log.write_raw(summaries.ROOT, 0, blobs)

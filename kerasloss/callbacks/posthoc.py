@@ -100,21 +100,11 @@ class PostHocMetrics(LoggingCallback):
             metric.reset_state()
         for batch in self._data:
             self._update(*self._batch(batch))
-        results = {}
-        for metric in self.metrics:
-            value = np.asarray(keras.ops.convert_to_numpy(metric.result()), dtype=np.float64)
-            results[metric.name] = float(value) if value.size == 1 else value.reshape(-1).tolist()
-        self.results = results
-        return results
+        self.results = {metric.name: summaries.metric_result(metric) for metric in self.metrics}
+        return self.results
 
     def _log(self, epoch):
-        results = self.evaluate()
-        values = {}
-        for name, value in results.items():
-            if isinstance(value, list):
-                values.update({f"{summaries.metric_tag(name)}/{i}": v for i, v in enumerate(value)})
-            else:
-                values[summaries.metric_tag(name)] = value
+        values = summaries.metric_scalars(self.evaluate())
         self.log.write_scalars(summaries.POSTHOC, self.epoch_step(epoch), values)
         self._evaluated_epoch = epoch
 

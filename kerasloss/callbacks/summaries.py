@@ -44,6 +44,7 @@ import threading
 import uuid
 import warnings
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -81,6 +82,23 @@ def entropy_tag(stat, output=None):
 def metric_tag(name):
     """`metrics/<name>`: a post-hoc metric, never part of a training step."""
     return f"metrics/{name}"
+
+
+def metric_scalars(results):
+    """{tag: value} of post-hoc results {name: number or list}: a vector gets `metrics/<name>/<i>`."""
+    values = {}
+    for name, value in results.items():
+        if isinstance(value, list):
+            values.update({f"{metric_tag(name)}/{i}": v for i, v in enumerate(value)})
+        else:
+            values[metric_tag(name)] = value
+    return values
+
+
+def metric_result(metric):
+    """A Keras metric's result as a float, or a list of floats for a vector result."""
+    value = np.asarray(keras.ops.convert_to_numpy(metric.result()), dtype=np.float64)
+    return float(value) if value.size == 1 else value.reshape(-1).tolist()
 
 
 def is_batch_tag(tag):
@@ -155,6 +173,7 @@ class LogDir:
         self._warned_nonfinite = False
         self._ever_written = False
         self.hparams_metrics = {}  # {(run, tag): display name}, see `add_hparams_metrics`
+        self.dashboards_written = False  # set by `dashboards.write_once`
         self.next_epoch, self.next_batch = _steps_on_disk(self.log_dir)
 
     # -- lifetime ------------------------------------------------------------------------------
