@@ -68,21 +68,24 @@ def macro_precision_recall():
     import keras
     from keras import ops
 
-    class MacroPrecision(keras.metrics.F1Score):
-        def __init__(self, name="precision_macro", **kwargs):
-            super().__init__(average="macro", name=name, **kwargs)
+    class MacroRate(keras.metrics.F1Score):
+        """mean over classes of tp / (tp + errors), errors = the counter named by `errors`."""
+
+        errors, default_name = None, None
+
+        def __init__(self, name=None, **kwargs):
+            kwargs["average"] = "macro"  # also when rebuilt from a config that names it
+            super().__init__(name=name or self.default_name, **kwargs)
 
         def result(self):
-            tp, fp = self.true_positives, self.false_positives
-            return ops.mean(ops.divide_no_nan(tp, tp + fp))
+            tp = self.true_positives
+            return ops.mean(ops.divide_no_nan(tp, tp + getattr(self, self.errors)))
 
-    class MacroRecall(keras.metrics.F1Score):
-        def __init__(self, name="recall_macro", **kwargs):
-            super().__init__(average="macro", name=name, **kwargs)
+    class MacroPrecision(MacroRate):
+        errors, default_name = "false_positives", "precision_macro"
 
-        def result(self):
-            tp, fn = self.true_positives, self.false_negatives
-            return ops.mean(ops.divide_no_nan(tp, tp + fn))
+    class MacroRecall(MacroRate):
+        errors, default_name = "false_negatives", "recall_macro"
 
     return MacroPrecision(), MacroRecall()
 
