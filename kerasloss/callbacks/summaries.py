@@ -48,17 +48,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-TRAIN = "train"
-VALIDATION = "validation"
-POSTHOC = "posthoc"
-ROOT = "."
-RUNS = (TRAIN, VALIDATION, POSTHOC)
-
-TOTAL = "total"
-REGULARIZATION = "regularization"
-BATCH_PREFIX = "batch/"
-LOSS_PREFIX = "loss/"
-ENTROPY_STATS = ("mean", "normalized", "per_example")
+from kerasloss.callbacks.tags import (  # noqa: F401  (re-exported: summaries.TRAIN, ...)
+    BATCH_PREFIX,
+    ENTROPY_STATS,
+    LOSS_PREFIX,
+    POSTHOC,
+    REGULARIZATION,
+    ROOT,
+    RUNS,
+    TOTAL,
+    TRAIN,
+    VALIDATION,
+)
 
 _SUFFIX = ".kerasloss.v2"
 _logger = logging.getLogger("kerasloss")

@@ -1,0 +1,162 @@
+"""From the values TensorBoard's data provider returns to the series the "kerasloss" tab draws.
+
+Pure Python and NumPy: the plugin's routes read the provider, these functions shape the result.
+Values of one log_dir (a *group*) come as {role: {tag: [(step, value), ...]}}, role in
+("train", "validation", "posthoc").
+
+The loss panel of one output (the whole model when `output` is None) stacks, at every step where
+`[<output>/]loss/total` is logged,
+
+    band_k = w_k · [<output>/]loss/<component k>          (multi-output, whole model:
+                                                            band_o = λ_o · <o>/loss/total)
+    band_regularization = loss/regularization             (whole model only, when logged)
+    band_unexplained = total − Σ bands                    (only when it is not float noise)
+
+so the bands add up to `loss/total` at every step; share_k = band_k / total.
+"""
+
+import numpy as np
+
+from kerasloss.callbacks import tags
+from kerasloss.tensorboard_plugin import metadata
+
+UNEXPLAINED = "unexplained"
+_NOISE = 1e-4  # |total − Σ bands| below this × max |total| is float32 rounding, not a band
+
+
+def _tag(output, name):
+    return f"{output}/{tags.LOSS_PREFIX}{name}" if output else f"{tags.LOSS_PREFIX}{name}"
+
+
+def loss_parts(role_scalars):
+    """{output or None: [component names]} of the loss tags logged in any train/validation run."""
+    parts = {}
+    for role in (tags.TRAIN, tags.VALIDATION):
+        for tag in role_scalars.get(role, {}):
+            parsed = metadata.parse_tag(tag)
+            if parsed and parsed[0] == "loss":
+                _, output, name = parsed
+                names = parts.setdefault(output, [])
+                if name not in (tags.TOTAL, tags.REGULARIZATION) and name not in names:
+                    names.append(name)
+    return parts
+
+
+def _addends(output, parts, record):
+    """[(band name, tag, weight or None)] adding up (with regularization) to the output's total."""
+    multi = any(o is not None for o in parts)
+    entries = {entry.get("output"): entry for entry in (record or {}).get("outputs", [])}
+    if output is None and multi:
+        return [
+            (o, _tag(o, tags.TOTAL), entries[o]["loss_weight"] if o in entries else None)
+            for o in parts if o is not None
+        ]
+    weights = entries.get(output, {}).get("weights", {})
+    names = parts.get(output, [])
+    if weights:  # the record says which logged tags are terms of the sum (not a LossValue)
+        names = [name for name in names if name in weights]
+    return [(name, _tag(output, name), weights.get(name)) for name in names]
+
+
+def _aligned(points, steps):
+    by_step = dict(points)
+    return np.array([by_step.get(step, np.nan) for step in steps], dtype=np.float64)
+
+
+def estimate_weights(rows_x, rows_y):
+    """Least-squares w with X·w ≈ y over the rows without NaN (the weights are constant per run)."""
+    x, y = np.asarray(rows_x, dtype=np.float64), np.asarray(rows_y, dtype=np.float64)
+    keep = np.isfinite(x).all(axis=1) & np.isfinite(y)
+    if not keep.any():
+        return np.ones(x.shape[1])
+    return np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
+
+
+def loss_panel(role_scalars, output, parts, record):
+    """The stacked bands of one output in runs train and validation (see the module docstring)."""
+    addends = _addends(output, parts, record)
+    roles = [role for role in (tags.TRAIN, tags.VALIDATION)
+             if _tag(output, tags.TOTAL) in role_scalars.get(role, {})]
+    data = {}
+    for role in roles:
+        scalars = role_scalars[role]
+        steps = [step for step, _ in scalars[_tag(output, tags.TOTAL)]]
+        total = _aligned(scalars[_tag(output, tags.TOTAL)], steps)
+        regularization = None
+        if output is None and _tag(None, tags.REGULARIZATION) in scalars:
+            regularization = _aligned(scalars[_tag(None, tags.REGULARIZATION)], steps)
+        terms = np.stack([_aligned(scalars.get(tag, []), steps) for _, tag, _ in addends], axis=1) \
+            if addends else np.zeros((len(steps), 0))
+        data[role] = (steps, total, regularization, terms)
+
+    estimated = any(weight is None for _, _, weight in addends)
+    if estimated and addends:
+        xs = np.concatenate([data[r][3] for r in roles]) if roles else np.zeros((0, len(addends)))
+        ys = np.concatenate([
+            data[r][1] - (np.nan_to_num(data[r][2]) if data[r][2] is not None else 0.0) for r in roles
+        ]) if roles else np.zeros(0)
+        fitted = estimate_weights(xs, ys) if len(ys) else np.ones(len(addends))
+        weights = [float(f) if w is None else w for (_, _, w), f in zip(addends, fitted)]
+    else:
+        weights = [w for _, _, w in addends]
+
+    runs = {}
+    for role in roles:
+        steps, total, regularization, terms = data[role]
+        bands = [
+            {"name": name, "tag": tag, "weight": weights[i], "values": _listed(weights[i] * terms[:, i])}
+            for i, (name, tag, _) in enumerate(addends)
+        ]
+        stacked = np.nansum(terms * np.asarray(weights), axis=1) if addends else np.zeros(len(steps))
+        if regularization is not None:
+            bands.append({"name": tags.REGULARIZATION, "tag": _tag(None, tags.REGULARIZATION),
+                          "weight": 1.0, "values": _listed(regularization)})
+            stacked = stacked + np.nan_to_num(regularization)
+        rest = total - stacked
+        scale = np.nanmax(np.abs(total)) if len(total) and np.isfinite(total).any() else 0.0
+        if len(rest) and np.nanmax(np.abs(rest), initial=0.0) > _NOISE * scale + 1e-12:
+            bands.append({"name": UNEXPLAINED, "tag": None, "weight": 1.0, "values": _listed(rest)})
+        runs[role] = {"steps": steps, "total": _listed(total), "bands": bands}
+    return {
+        "output": output,
+        "total_tag": _tag(output, tags.TOTAL),
+        "weights_source": "estimated" if estimated else "logged",
+        "runs": runs,
+    }
+
+
+def loss_panels(role_scalars, record=None):
+    """One `loss_panel` per output: the whole model first, then each output (multi-output)."""
+    parts = loss_parts(role_scalars)
+    outputs = ([None] if parts else []) + sorted(o for o in parts if o is not None)
+    panels = [loss_panel(role_scalars, output, parts, record) for output in outputs]
+    return [panel for panel in panels if panel["runs"]]
+
+
+def lines(role_scalars, kind, roles=(tags.TRAIN, tags.VALIDATION)):
+    """{role: {tag: [[step, value]]}} of the tags of `kind` ("entropy", "diagnostics", "metrics")."""
+    found = {}
+    for role in roles:
+        for tag, points in sorted(role_scalars.get(role, {}).items()):
+            parsed = metadata.parse_tag(tag)
+            if parsed and parsed[0] == kind:
+                found.setdefault(role, {})[tag] = [[step, number(value)] for step, value in points]
+    return found
+
+
+def number(value):
+    """A float for JSON: NaN and ±inf become None (the chart leaves a gap)."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _listed(values):
+    return [number(v) for v in values]
+
+
+def histogram_series(points):
+    """[(step, array [k, 3] of (left, right, count))] -> [{"step", "buckets": [[l, r, c]]}]."""
+    return [
+        {"step": step, "buckets": [[float(l), float(r), float(c)] for l, r, c in np.asarray(buckets)]}
+        for step, buckets in points
+    ]
