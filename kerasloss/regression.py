@@ -1,25 +1,32 @@
 """Per-element regression terms: the pure functions behind the regression losses.
 
-    squared_error  = mean_j (y_j - ŷ_j)²     (mean over the last axis, as keras.losses)
-    absolute_error = mean_j |y_j - ŷ_j|
-    root           = sqrt(x), with gradient 0 (not ∞) at x = 0
+Each mean is over the last axis (as keras.losses), e = y_pred − y_true, ε = keras.config.epsilon():
+
+    squared_error             = mean e²
+    absolute_error            = mean |e|
+    quadratic, linear         = mean ½·min(|e|, δ)²,  mean δ·(|e| − min(|e|, δ))   (Huber, they add up
+                                to mean ½e² where |e| ≤ δ, δ|e| − ½δ² elsewhere)
+    log_cosh                  = mean e + softplus(−2e) − log 2
+    absolute_percentage_error = 100 · mean |e| / max(|y_true|, ε)
+    squared_log_error         = mean (log(max(y_pred, ε) + 1) − log(max(y_true, ε) + 1))²
+    cosine_similarity         = Σ_axis y_true·y_pred / (‖y_true‖·‖y_pred‖), each 1/‖·‖ at most 1/ε
+    root                      = sqrt(x), with gradient 0 (not ∞) at x = 0
+
+Inputs are prepared by `kerasloss._pairs.aligned` (integer predictions become float32).
 """
 
+import math
+
+import keras
 from keras import ops
 
-from kerasloss import _checks
+from kerasloss._pairs import aligned
 from kerasloss.reduction import mean_or_zero
 from kerasloss.terms import Terms
 
 
 def _difference(y_true, y_pred):
-    y_pred = _checks.prepare_predictions(y_pred)
-    y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
-    if len(y_true.shape) == len(y_pred.shape) - 1:
-        y_true = ops.expand_dims(y_true, -1)
-    elif len(y_pred.shape) == len(y_true.shape) - 1:
-        y_pred = ops.expand_dims(y_pred, -1)
-    _checks.check_broadcastable(y_true, y_pred)
+    y_true, y_pred = aligned(y_true, y_pred)
     return y_true - y_pred
 
 
@@ -29,6 +36,53 @@ def squared_error_terms(y_true, y_pred):
 
 def absolute_error_terms(y_true, y_pred):
     return Terms(values={"absolute_error": mean_or_zero(ops.abs(_difference(y_true, y_pred)))})
+
+
+def huber_terms(y_true, y_pred, delta):
+    """`quadratic` and `linear` (see the module docstring); diagnostic `linear_fraction`, the share
+    of the last axis with |e| > δ."""
+    error = ops.abs(_difference(y_true, y_pred))
+    clipped = ops.minimum(error, delta)
+    linear_zone = ops.stop_gradient(ops.cast(ops.greater(error, delta), error.dtype))
+    return Terms(
+        values={
+            "quadratic": 0.5 * mean_or_zero(ops.square(clipped)),
+            "linear": delta * mean_or_zero(error - clipped),
+        },
+        diagnostics={"linear_fraction": mean_or_zero(linear_zone)},
+    )
+
+
+def log_cosh_terms(y_true, y_pred):
+    error = -_difference(y_true, y_pred)
+    return Terms(
+        values={"log_cosh": mean_or_zero(error + ops.softplus(-2.0 * error) - math.log(2.0))}
+    )
+
+
+def absolute_percentage_error_terms(y_true, y_pred):
+    y_true, y_pred = aligned(y_true, y_pred)
+    ratio = ops.abs((y_true - y_pred) / ops.maximum(ops.abs(y_true), keras.config.epsilon()))
+    return Terms(values={"absolute_percentage_error": 100.0 * mean_or_zero(ratio)})
+
+
+def squared_log_error_terms(y_true, y_pred):
+    y_true, y_pred = aligned(y_true, y_pred)
+    eps = keras.config.epsilon()
+    log_gap = ops.log(ops.maximum(y_pred, eps) + 1.0) - ops.log(ops.maximum(y_true, eps) + 1.0)
+    return Terms(values={"squared_log_error": mean_or_zero(ops.square(log_gap))})
+
+
+def _inverse_norm(x, axis):
+    """1/‖x‖ along `axis`, at most 1/ε (a zero vector gets similarity 0, as in Keras)."""
+    return ops.minimum(ops.rsqrt(ops.sum(ops.square(x), axis=axis)), 1.0 / keras.config.epsilon())
+
+
+def cosine_similarity_terms(y_true, y_pred, axis=-1):
+    y_true, y_pred = aligned(y_true, y_pred)
+    dot = ops.sum(y_true * y_pred, axis=axis)
+    similarity = dot * _inverse_norm(y_true, axis) * _inverse_norm(y_pred, axis)
+    return Terms(values={"cosine_similarity": similarity})
 
 
 def safe_sqrt(x):

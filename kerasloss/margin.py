@@ -1,0 +1,59 @@
+"""Per-element margin (hinge) terms: the pure functions behind the hinge losses.
+
+With labels y in {−1, 1} (labels that are all 0 or 1 are mapped to 2y − 1 first, as Keras does)
+and means over the last axis:
+
+    hinge                  = mean max(1 − y·ŷ, 0)
+    squared_hinge          = mean max(1 − y·ŷ, 0)²
+    margin_violation_rate  = mean [1 − y·ŷ > 0]          (diagnostic: share of violated margins)
+
+Categorical, per example (y one-hot or {−1, 1}, over the last axis):
+
+    categorical_hinge      = max(neg − pos + 1, 0),  pos = Σ y·ŷ,  neg = max_k (1 − y_k)·ŷ_k
+    margin_violation_rate  = [neg − pos + 1 > 0]
+"""
+
+from keras import ops
+
+from kerasloss._pairs import aligned
+from kerasloss.reduction import mean_or_zero
+from kerasloss.terms import Terms
+
+
+def _signed_labels(y_true):
+    """2y − 1 when every label is 0 or 1, else y unchanged (one decision for the whole batch)."""
+    is_binary = ops.all(ops.logical_or(ops.equal(y_true, 0.0), ops.equal(y_true, 1.0)))
+    return ops.cond(is_binary, lambda: 2.0 * y_true - 1.0, lambda: y_true)
+
+
+def _violation_rate(gap):
+    return ops.stop_gradient(mean_or_zero(ops.cast(ops.greater(gap, 0.0), gap.dtype)))
+
+
+def _hinge_gap(y_true, y_pred):
+    """max(1 − y·ŷ, 0) per element, and the share of violated margins over the last axis."""
+    y_true, y_pred = aligned(y_true, y_pred)
+    gap = 1.0 - _signed_labels(y_true) * y_pred
+    return ops.maximum(gap, 0.0), {"margin_violation_rate": _violation_rate(gap)}
+
+
+def hinge_terms(y_true, y_pred):
+    gap, diagnostics = _hinge_gap(y_true, y_pred)
+    return Terms(values={"hinge": mean_or_zero(gap)}, diagnostics=diagnostics)
+
+
+def squared_hinge_terms(y_true, y_pred):
+    gap, diagnostics = _hinge_gap(y_true, y_pred)
+    return Terms(values={"squared_hinge": mean_or_zero(ops.square(gap))}, diagnostics=diagnostics)
+
+
+def categorical_hinge_terms(y_true, y_pred):
+    y_true, y_pred = aligned(y_true, y_pred)
+    positive = ops.sum(y_true * y_pred, axis=-1)
+    negative = ops.max((1.0 - y_true) * y_pred, axis=-1)
+    gap = negative - positive + 1.0
+    violated = ops.stop_gradient(ops.cast(ops.greater(gap, 0.0), gap.dtype))
+    return Terms(
+        values={"categorical_hinge": ops.maximum(gap, 0.0)},
+        diagnostics={"margin_violation_rate": violated},
+    )
