@@ -5,17 +5,15 @@ our losses reduce exactly as `keras.losses` do under masks and distribution stra
 keeps private whether ops are being built for an XLA cluster (`in_xla_context`).
 """
 
-import keras
-
 from keras.src.backend.common.masking import get_keras_mask
 from keras.src.losses.loss import scale_loss_for_distribution
 from keras.src.losses.loss import unscale_loss_for_distribution
 
 
 def in_xla_context():
-    """True while TensorFlow ops are being built for XLA (inside a `jit_compile=True` function)."""
-    if keras.backend.backend() != "tensorflow":
-        return False
+    """True while TensorFlow ops are being built for XLA (inside a `jit_compile=True` function).
+
+    TensorFlow backend only (imports TensorFlow)."""
     from tensorflow.python.framework import ops as tf_ops
     from tensorflow.python.ops import control_flow_util
 

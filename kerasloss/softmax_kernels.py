@@ -1,187 +1,42 @@
-"""Fused softmax cross-entropy terms from logits, with one hand-written gradient.
+"""Fused softmax cross-entropy terms from logits, one pass over the logits and one gradient.
 
 Shapes: `logits` z [N, K] (rows of class scores), `labels` y [N] int32 in [0, K), `targets` t [N, K].
-Every term comes from the per-row log-sum-exp, lse = log Σ_k exp(z_k) (stable, see below):
+Every term comes from the per-row log-sum-exp, lse = log Σ_k exp(z_k) (computed stably):
 
     cross_entropy  = lse - z_y                (sparse)  or  lse·Σt - Σ_k t_k·z_k   (dense targets)
     uniform        = lse - mean_k z_k         (cross-entropy against the uniform target 1/K)
     lse                                       (z-loss is lse²)
     entropy        = -Σ_k p_k·(z_k - lse)     (p = softmax(z); logged, never differentiated)
 
-Gradient (computed once, no autodiff through the log-sum-exp or the gather):
+Gradient (hand-written on TensorFlow and PyTorch; JAX's autodiff arrives at the same sum):
 
     d/dz = p·(g_ce·Σt + g_uniform + g_lse) - g_uniform/K - g_ce·t
 
 where the g are the upstream gradients of each term and t is the one-hot label (sparse: added at
 [row, y], never materialised) or the dense target. Targets are constants.
 
-Two ways to get lse and p, chosen per backend (`_log_sum_exp_and_probabilities`), with the same
-formulas above.
+How the pass runs is the backend's (one module each in `kerasloss._softmax_backends`, picked
+once, here, at import): TensorFlow runs it as one custom-gradient op (a fused softmax kernel and an
+in-place label term outside XLA); PyTorch as a `torch.autograd.Function` with the gradient above;
+JAX (and any other backend) writes the terms plainly and lets autodiff and XLA fuse them, which
+under `jax.jit` is as fast as the hand-written gradient and never materialises t.
 """
 
+import importlib
+
 import keras
-from keras import ops
 
-from kerasloss._keras_compat import in_xla_context
-
-TERMS = ("cross_entropy", "uniform_cross_entropy", "lse", "entropy")
-
-
-def tensorflow_graph_outside_xla():
-    """True when tracing or running TensorFlow ops outside an XLA cluster (graph or eager mode).
-
-    Decided once, in the forward pass: the backward of a jit-compiled forward may be traced
-    outside the XLA context yet still be compiled by XLA, so it must follow the forward's choice.
-    """
-    return keras.backend.backend() == "tensorflow" and not in_xla_context()
-
-
-# Smallest softmax probability whose log is exact enough to recover lse from (float32 normals
-# reach 1e-38; below, the max-based formula takes over).
-_SMALLEST_RELIABLE_PROBABILITY = 1e-30
-
-
-def _log_sum_exp_and_probabilities(logits, tensorflow_graph, labels=None):
-    """(lse [N], a function giving p = softmax(z) [N, K] for the backward pass).
-
-    TensorFlow graph/eager: p = softmax(z), one fused kernel, kept for the backward, and lse read
-    off it without another [N, K] pass where possible: lse = z_y - log p_y at the labels (sparse),
-    else (dense targets, or a label probability below 1e-30 anywhere in the batch)
-    lse = max_k z_k - log max_k p_k (max p ≥ 1/K never underflows), two reads. An unfused
-    log-sum-exp and a recomputed exp would be four [N, K] passes.
-    XLA and other backends: lse = logsumexp(z) and p = exp(z - lse) recomputed in the backward;
-    XLA fuses both into their consumers, so no [N, K] tensor lives between the passes.
-    """
-    if not tensorflow_graph:
-        lse = ops.logsumexp(logits, axis=-1)
-        return lse, lambda: ops.exp(logits - ops.expand_dims(lse, -1))
-    probs = ops.softmax(logits, axis=-1)
-
-    def from_the_maximum():
-        # `initial` keeps empty batches legal in eager mode (TensorFlow refuses an empty max)
-        top_logit = ops.max(logits, axis=-1, initial=float("-inf"))
-        return top_logit - ops.log(ops.max(probs, axis=-1, initial=0.0))
-
-    if labels is None:
-        return from_the_maximum(), lambda: probs
-    label_probs = _at_labels(probs, labels)
-
-    def from_the_labels():
-        return _at_labels(logits, labels) - ops.log(label_probs)
-
-    reliable = ops.all(ops.greater_equal(label_probs, _SMALLEST_RELIABLE_PROBABILITY))
-    return ops.cond(reliable, from_the_labels, from_the_maximum), lambda: probs
-
-
-def _at_labels(values, labels):
-    """values[n, labels[n]] for every row n."""
-    return ops.squeeze(ops.take_along_axis(values, ops.expand_dims(labels, -1), axis=-1), -1)
-
-
-def _row_statistics(logits, lse, probabilities, wanted):
-    """uniform and entropy per row (see the module docstring), when wanted."""
-    stats = {"lse": lse}
-    if "uniform_cross_entropy" in wanted:
-        stats["uniform_cross_entropy"] = lse - ops.mean(logits, axis=-1)
-    if "entropy" in wanted:
-        log_probs = logits - ops.expand_dims(lse, -1)
-        stats["entropy"] = -ops.sum(probabilities() * log_probs, axis=-1)
-    return stats
-
-
-def _dense_part_of_gradient(probs, upstream, target_mass):
-    """p·(g_ce·Σt + g_uniform + g_lse) - g_uniform/K, with absent upstreams taken as 0."""
-    coefficient = 0.0
-    if upstream.get("cross_entropy") is not None:
-        coefficient = upstream["cross_entropy"] * target_mass
-    for name in ("uniform_cross_entropy", "lse"):
-        if upstream.get(name) is not None:
-            coefficient = coefficient + upstream[name]
-    grad = probs * ops.expand_dims(coefficient, -1)
-    if upstream.get("uniform_cross_entropy") is not None:
-        grad = grad - ops.expand_dims(upstream["uniform_cross_entropy"] / probs.shape[-1], -1)
-    return grad
-
-
-def add_at_labels(grad, labels, values, in_place):
-    """grad[n, labels[n]] += values[n] for every row n, in place where the backend allows.
-
-    keras.ops.scatter_update (TensorScatterAdd) copies its whole [N, K] input in TensorFlow's
-    graph and eager modes, doubling the gradient's peak memory; there (`in_place`), TensorFlow's
-    InplaceAdd on the flattened gradient (a buffer this module just created) adds without a copy.
-    XLA (jit_compile) updates a scatter's operand in place by itself and has no InplaceAdd kernel,
-    so it keeps the keras.ops scatter, as do other backends and gradients of 2**31 elements or more.
-    """
-    num_rows, num_classes = ops.shape(grad)[0], grad.shape[-1]
-    rows = ops.arange(num_rows, dtype="int32")
-
-    def scatter():
-        indices = ops.stack([rows, labels], axis=1)
-        return ops.scatter_update(grad, indices, values, reduction="add")
-
-    if not in_place:
-        return scatter()
-    import tensorflow as tf
-
-    def add_in_place():
-        flat = tf.raw_ops.InplaceAdd(x=tf.reshape(grad, [-1]), i=rows * num_classes + labels, v=values)
-        return tf.reshape(flat, tf.shape(grad))
-
-    flat_size = tf.cast(num_rows, tf.int64) * num_classes
-    return tf.cond(flat_size < 2**31, add_in_place, scatter)
-
-
-def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target, labels=None):
-    """Run the custom-gradient pass for the terms in `wanted` and name its outputs.
-
-    cross_entropy_of(logits, lse) gives the per-row cross-entropy, target_mass is Σt per row,
-    and subtract_target(grad, g_ce, in_place) removes g_ce·t from the gradient. `labels` (sparse)
-    let lse be read off the softmax at the labels.
-    """
-    names = [name for name in TERMS if name in wanted]
-
-    @ops.custom_gradient
-    def fused(logits):
-        tensorflow_graph = tensorflow_graph_outside_xla()
-        lse, probabilities = _log_sum_exp_and_probabilities(logits, tensorflow_graph, labels)
-        stats = _row_statistics(logits, lse, probabilities, wanted)
-        stats["cross_entropy"] = cross_entropy_of(logits, lse)
-
-        def grad(*upstream, **unused_variables):
-            upstream = dict(zip(names, upstream))
-            dense = _dense_part_of_gradient(probabilities(), upstream, target_mass)
-            if upstream.get("cross_entropy") is None:
-                return dense
-            return subtract_target(dense, upstream["cross_entropy"], tensorflow_graph)
-
-        return tuple(stats[name] for name in names), grad
-
-    terms = dict(zip(names, fused(logits)))
-    if "entropy" in terms:
-        terms["entropy"] = ops.stop_gradient(terms["entropy"])
-    return terms
-
+_BACKENDS_WITH_A_MODULE = ("tensorflow", "jax", "torch")
+_backend = importlib.import_module(
+    "kerasloss._softmax_backends."
+    + (keras.backend.backend() if keras.backend.backend() in _BACKENDS_WITH_A_MODULE else "jax")
+)
 
 def sparse_softmax_terms(logits, labels, wanted):
-    """Terms in `wanted` (a subset of TERMS; cross_entropy always) for integer labels."""
-
-    def cross_entropy_of(logits, lse):
-        return lse - _at_labels(logits, labels)
-
-    def subtract_target(grad, upstream_ce, in_place):
-        return add_at_labels(grad, labels, -ops.cast(upstream_ce, grad.dtype), in_place)
-
-    return _fused_terms(logits, wanted, cross_entropy_of, 1.0, subtract_target, labels)
+    """Terms in `wanted` (a subset of `_softmax_backends.common.TERMS`; cross_entropy always) for integer labels."""
+    return _backend.sparse_terms(logits, labels, wanted)
 
 
 def dense_softmax_terms(logits, targets, wanted):
-    """Terms in `wanted` (a subset of TERMS; cross_entropy always) for target distributions."""
-    target_mass = ops.sum(targets, axis=-1)
-
-    def cross_entropy_of(logits, lse):
-        return lse * target_mass - ops.sum(targets * logits, axis=-1)
-
-    def subtract_target(grad, upstream_ce, in_place):
-        return grad - targets * ops.expand_dims(upstream_ce, -1)
-
-    return _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target)
+    """Terms in `wanted` (a subset of `_softmax_backends.common.TERMS`; cross_entropy always) for target distributions."""
+    return _backend.dense_terms(logits, targets, wanted)

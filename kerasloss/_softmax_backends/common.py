@@ -1,0 +1,36 @@
+"""The per-row softmax terms in keras.ops, shared by the TensorFlow and JAX modules.
+
+Shapes: logits z [N, K], labels y [N] int32, targets t [N, K], lse = log Σ_k exp(z_k) [N].
+"""
+
+from keras import ops
+
+# The terms a backend module can compute, in the order its outputs come.
+TERMS = ("cross_entropy", "uniform_cross_entropy", "lse", "entropy")
+
+
+def at_labels(values, labels):
+    """values[n, labels[n]] for every row n."""
+    return ops.squeeze(ops.take_along_axis(values, ops.expand_dims(labels, -1), axis=-1), -1)
+
+
+def row_statistics(logits, lse, probabilities, wanted):
+    """lse, and uniform = lse - mean_k z_k and entropy = -Σ_k p_k·(z_k - lse) when wanted;
+    `probabilities()` gives p = softmax(z)."""
+    stats = {"lse": lse}
+    if "uniform_cross_entropy" in wanted:
+        stats["uniform_cross_entropy"] = lse - ops.mean(logits, axis=-1)
+    if "entropy" in wanted:
+        log_probs = logits - ops.expand_dims(lse, -1)
+        stats["entropy"] = -ops.sum(probabilities() * log_probs, axis=-1)
+    return stats
+
+
+def sparse_cross_entropy(logits, lse, labels):
+    """lse - z_y."""
+    return lse - at_labels(logits, labels)
+
+
+def dense_cross_entropy(logits, lse, targets, target_mass):
+    """lse·Σt - Σ_k t_k·z_k, with target_mass = Σt per row."""
+    return lse * target_mass - ops.sum(targets * logits, axis=-1)
