@@ -6,8 +6,9 @@ A ComponentLoss computes named per-element terms once, reduces each exactly as K
     loss(y, ŷ, w) = Σ_k component_weights[k] · components(y, ŷ, w)[k]
 
 It differs from `keras.losses.Loss.__call__` in three ways: integer labels are never cast to float,
-16-bit predictions are computed in float32, and metrics attached with `attach_metric` are updated
-from the same pass (so logging components or entropy costs no second pass over the predictions).
+16-bit predictions are computed in float32, and each call leaves what it computed (components,
+entropy, diagnostics) for the kerasloss metrics updating on the same `y_pred`
+(`kerasloss._call_results`), so logging them costs no second pass over the predictions.
 """
 
 import numbers
@@ -15,13 +16,13 @@ import numbers
 import keras
 from keras import ops
 
-from kerasloss import _checks
+from kerasloss import _call_results, _checks
 from kerasloss._keras_compat import (
     get_keras_mask,
     scale_loss_for_distribution,
     unscale_loss_for_distribution,
 )
-from kerasloss.reduction import MEAN_REDUCTIONS, element_weights, reduce_weighted
+from kerasloss.reduction import MEAN_REDUCTIONS, reduce_weighted, weighted_sum_and_weight
 
 
 class ComponentLoss(keras.losses.Loss):
@@ -36,12 +37,22 @@ class ComponentLoss(keras.losses.Loss):
     """
 
     additive = True
+    # the names of the `Terms.diagnostics` that `terms` returns
+    diagnostic_names = ()
+    # "categorical" or "binary" for losses that can give the prediction entropy from their pass
+    entropy_kind = None
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         _checks.check_reduction(reduction)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self._output_dtype = None if dtype is None else self.dtype
-        self._attached_metrics = []
+
+    @property
+    def entropy_settings(self):
+        """(from_logits, kind, axis) of the entropy `terms(..., with_entropy=True)` gives, or None."""
+        if self.entropy_kind is None:
+            return None
+        return (bool(getattr(self, "from_logits", False)), self.entropy_kind, getattr(self, "axis", -1))
 
     @property
     def component_weights(self):
@@ -61,7 +72,7 @@ class ComponentLoss(keras.losses.Loss):
         return total
 
     def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
-        """One pass: (reduced components, per-element entropy or None, entropy's element weights)."""
+        """One pass: a `CallResult` (reduced components, entropy and diagnostic sums)."""
         mask = get_keras_mask(y_pred)
         terms = self.terms(y_true, y_pred, with_entropy=with_entropy)
         if mask is not None:
@@ -73,24 +84,28 @@ class ComponentLoss(keras.losses.Loss):
             name: reduce_weighted(value, sample_weight, mask, self.reduction)
             for name, value in terms.values.items()
         }
-        weights = None
+        entropy = None
         if terms.entropy is not None:
-            weights = element_weights(terms.entropy, sample_weight, mask)
-        return reduced, terms.entropy, weights
+            entropy = weighted_sum_and_weight(terms.entropy, sample_weight, mask)
+        diagnostics = {
+            name: weighted_sum_and_weight(ops.stop_gradient(value), sample_weight, mask)
+            for name, value in (terms.diagnostics or {}).items()
+        }
+        settings = self.entropy_settings if entropy is not None else None
+        return _call_results.CallResult(reduced, entropy, diagnostics, settings)
 
     def components(self, y_true, y_pred, sample_weight=None):
         """Component name -> that term reduced exactly as the loss is (not multiplied by its weight)."""
         with keras.name_scope(self.name):
-            reduced = self.evaluate(y_true, y_pred, sample_weight)[0]
+            reduced = self.evaluate(y_true, y_pred, sample_weight).reduced
             return {name: self._as_output(value) for name, value in reduced.items()}
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         with keras.name_scope(self.name):
-            wants_entropy = any(metric.wants_entropy for metric in self._attached_metrics)
-            reduced, entropy, weights = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
-            for metric in self._attached_metrics:
-                metric.record(reduced, entropy, weights, y_pred)
-            return self._as_output(self.total_from_components(reduced))
+            wants_entropy = _call_results.entropy_requested(self.entropy_settings)
+            result = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
+            _call_results.leave(self, y_pred, result)
+            return self._as_output(self.total_from_components(result.reduced))
 
     def _as_output(self, value):
         return value if self._output_dtype is None else ops.cast(value, self._output_dtype)
@@ -108,16 +123,6 @@ class ComponentLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         """Per-element total (Keras' `Loss.call` contract), before weights and reduction."""
         return self.combine(self.terms(y_true, y_pred).values)
-
-    def attach_metric(self, metric):
-        """Update `metric` (a `kerasloss.metrics` metric) from every call of this loss."""
-        if metric not in self._attached_metrics:
-            self._attached_metrics.append(metric)
-
-    @property
-    def attached_metrics(self):
-        """The metrics this loss updates from its calls (see `attach_metric`), in attach order."""
-        return tuple(self._attached_metrics)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, "dtype": self._output_dtype}

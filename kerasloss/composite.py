@@ -10,6 +10,7 @@ Built directly or by loss algebra: `a + b`, `0.1 * a`, `a * 0.1` (flattened, nev
 import keras
 
 from kerasloss import _checks
+from kerasloss._call_results import CallResult
 from kerasloss.base import ComponentLoss
 from kerasloss.losses import register
 
@@ -114,9 +115,22 @@ class CompositeLoss(ComponentLoss):
     def component_weights(self):
         return {name: weight for name, (_, weight) in self.parts.items()}
 
+    @property
+    def diagnostic_names(self):
+        """Each part's diagnostics, named `<part>/<diagnostic>`."""
+        return tuple(
+            f"{name}/{diagnostic}"
+            for name, (part, _) in self.parts.items()
+            for diagnostic in part.diagnostic_names
+        )
+
     def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
-        reduced = {name: part(y_true, y_pred, sample_weight) for name, (part, _) in self.parts.items()}
-        return reduced, None, None
+        reduced, diagnostics = {}, {}
+        for name, (part, _) in self.parts.items():
+            result = part.evaluate(y_true, y_pred, sample_weight)
+            reduced[name] = part.total_from_components(result.reduced)
+            diagnostics.update({f"{name}/{d}": sums for d, sums in result.diagnostics.items()})
+        return CallResult(reduced, diagnostics=diagnostics)
 
     def call(self, y_true, y_pred):
         return self.combine({name: part.call(y_true, y_pred) for name, (part, _) in self.parts.items()})

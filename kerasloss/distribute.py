@@ -43,18 +43,14 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from kerasloss import _call_results
+from kerasloss._chief import is_chief
 from kerasloss._keras_compat import scale_loss_for_distribution
 from kerasloss.base import ComponentLoss
 from kerasloss.callbacks import summaries
 from kerasloss.metrics import LossValue, PredictionEntropy, loss_components
 
 RUNS = (summaries.TRAIN, summaries.VALIDATION)
-
-
-def is_chief(strategy=None):
-    """True on the one worker that writes logs (always True without a multi-worker strategy)."""
-    strategy = strategy or tf.distribute.get_strategy()
-    return bool(strategy.extended.should_save_summary)
 
 
 class CustomLoopLogger:
@@ -93,16 +89,22 @@ class CustomLoopLogger:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.chief = is_chief(self.strategy)
         with self.strategy.scope():
-            self._total = LossValue(loss, name=summaries.loss_tag(summaries.TOTAL)).feed_from(loss)
+            self._total = LossValue(loss, name=summaries.loss_tag(summaries.TOTAL))
             self._metrics = loss_components(loss, entropy=entropy,
                                             normalize_entropy=normalize_entropy)
             self._regularization = keras.metrics.Mean(name=summaries.loss_tag(summaries.REGULARIZATION))
+        _call_results.subscribe(loss, self._record)
         if self.chief:
             summaries.check_writable(self.log_dir)
         self._used_regularization = False
         self._posthoc = {}
 
     # -- inside strategy.run ---------------------------------------------------------------------
+
+    def _record(self, result, y_pred):
+        """Accumulate one call of the loss (its own values: no second pass)."""
+        for metric in [self._total, *self._metrics]:
+            metric.record(result, y_pred)
 
     def regularization(self, losses, batch_size):
         """Σ `losses` scaled for this replica (add it to the loss), logged as `loss/regularization`.

@@ -1,27 +1,32 @@
-"""Keras metrics that report a kerasloss loss's components and the prediction entropy per epoch.
+"""Keras metrics that report a kerasloss loss's components, diagnostics and prediction entropy.
 
-They are fed by the loss itself: `loss_components(loss)` attaches each metric to the loss, whose
-call updates the metric's state from the values it has just computed (no second pass over the
-predictions, and the components are weighted exactly as the loss, sample weights included, whether
-the metric was passed to `metrics=` or `weighted_metrics=`). A metric that is not attached (for
-instance after `keras.models.load_model`, which rebuilds loss and metrics separately) computes the
-same value itself in `update_state`: slower, never wrong.
+They take their values from the loss's own call on the same predictions (`kerasloss._call_results`):
+no second pass, and weighted exactly as the loss (sample weights included, whether the metric was
+passed to `metrics=` or `weighted_metrics=`). When no call of an equal loss on the same `y_pred`
+is found (a metric built from another loss, a standalone `update_state`, JAX's training step), a
+metric computes the same value itself from the arguments of its `update_state`.
 
 Running means follow Keras' own loss tracker, so that they add up to the logged `loss`:
 
-    loss/<component> = Σ_batches n_b · component_b / Σ_batches n_b      (n_b = batch size)
-    entropy          = Σ w·H / Σ w over every predicted example          (w = sample weight × mask)
+    loss/<component>   = Σ_batches n_b · component_b / Σ_batches n_b        (n_b = batch size)
+    diagnostics/<name> = Σ w·d / Σ w over every element of every batch     (w = sample weight × mask)
+    entropy            = Σ w·H / Σ w over every predicted example
+
+Loss components declare that lower is better (so `EarlyStopping("val_loss/cross_entropy")` works
+in "auto" mode); diagnostics and entropy have no better direction: monitor them with `mode=`.
 """
 
 import keras
 from keras import ops
 
-from kerasloss import _checks
+from kerasloss import _call_results, _checks
 from kerasloss._keras_compat import unscale_loss_for_distribution
 from kerasloss.base import ComponentLoss
 from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
-from kerasloss.losses import BinaryCrossentropy, register
-from kerasloss.reduction import align_weights
+from kerasloss.losses import register
+from kerasloss.reduction import weighted_sum_and_weight
+
+_HOW_TO_NAME = "a kerasloss loss (e.g. kerasloss.SparseCategoricalCrossentropy)"
 
 
 def _as_loss(loss):
@@ -29,54 +34,56 @@ def _as_loss(loss):
     if isinstance(loss, dict):
         loss = keras.saving.deserialize_keras_object(loss)
     if not isinstance(loss, ComponentLoss):
-        raise TypeError(f"loss must be a kerasloss loss, got {type(loss).__name__}")
+        raise TypeError(f"loss must be {_HOW_TO_NAME}, got {type(loss).__name__}")
     return loss
 
 
 class _RunningMean(keras.metrics.Metric):
     """State: a weighted total and the total weight; result = total / weight (0 when empty)."""
 
-    wants_entropy = False
-
     def __init__(self, name, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.total = self.add_variable(shape=(), initializer="zeros", name="total", aggregation="sum")
         self.weight = self.add_variable(shape=(), initializer="zeros", name="weight", aggregation="sum")
-        self._fed_by_loss = False
 
     def accumulate(self, weighted_total, weight):
         """Add a weighted total and its weight to the running mean."""
         self.total.assign_add(ops.cast(weighted_total, self.dtype))
         self.weight.assign_add(ops.cast(weight, self.dtype))
 
-    def feed_from(self, loss):
-        """Let `loss` update this metric from each of its calls; `update_state` then does nothing."""
-        self._fed_by_loss = True
-        loss.attach_metric(self)
-        return self
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        if not self._fed_by_loss:
-            self._compute_and_accumulate(y_true, y_pred, sample_weight)
-
     def result(self):
         return ops.divide_no_nan(self.total, self.weight)
 
 
 class _LossMean(_RunningMean):
-    """A running mean of one value per batch of a kerasloss loss, weighted by batch size."""
+    """A running mean of one value of a kerasloss loss's call.
+
+    The loss is kept out of Keras' attribute tracking (`_loss`): it is configuration, restored
+    from `get_config`, not state to save with the model's weights.
+    """
 
     def __init__(self, loss, name, dtype):
         super().__init__(name=name, dtype=dtype)
-        self.loss = loss
+        self._loss = (loss,)
+
+    @property
+    def loss(self):
+        return self._loss[0]
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        result = _call_results.find(self.loss, y_pred)
+        if result is None:
+            result = self.loss.evaluate(y_true, y_pred, sample_weight)
+        self.record(result, y_pred)
+
+    def record(self, result, y_pred):
+        """Accumulate this metric's value of one loss call (`_call_results.CallResult`)."""
+        raise NotImplementedError
 
     def accumulate_batch(self, value, y_pred):
         """Add this replica's batch `value` (unscaled), weighted by the batch size."""
         batch = ops.cast(ops.shape(y_pred)[0], self.dtype)
-        self.accumulate(unscale_loss_for_distribution(value) * batch, batch)
-
-    def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
-        self.record(self.loss.components(y_true, y_pred, sample_weight), None, None, y_pred)
+        self.accumulate(unscale_loss_for_distribution(ops.cast(value, self.dtype)) * batch, batch)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "loss": keras.saving.serialize_keras_object(self.loss)}
@@ -87,7 +94,7 @@ class LossComponent(_LossMean):
     """Epoch mean of one component of a kerasloss loss, named `loss/<component>`.
 
     Args:
-        loss: the kerasloss loss whose component this is.
+        loss: the kerasloss loss whose component this is (an equal loss object is as good).
         component: one of `loss.component_weights` (RMSE: "squared_error").
     """
 
@@ -100,9 +107,10 @@ class LossComponent(_LossMean):
             )
         super().__init__(loss, name or f"loss/{component}", dtype)
         self.component = component
+        self._direction = "down"
 
-    def record(self, reduced, entropy, weights, y_pred):
-        self.accumulate_batch(reduced[self.component], y_pred)
+    def record(self, result, y_pred):
+        self.accumulate_batch(result.reduced[self.component], y_pred)
 
     def get_config(self):
         return {**super().get_config(), "component": self.component}
@@ -124,21 +132,57 @@ class LossValue(_LossMean):
     def __init__(self, loss, name=None, dtype=None):
         loss = _as_loss(loss)
         super().__init__(loss, name or f"loss/{loss.name}", dtype)
+        self._direction = "down"
 
-    def record(self, reduced, entropy, weights, y_pred):
-        total = self.loss.total_from_components(reduced)  # RMSE: the root of this replica's mean
-        self.accumulate_batch(ops.cast(total, self.dtype), y_pred)
+    def record(self, result, y_pred):
+        # RMSE: the root of this replica's mean, as the loss returns it
+        self.accumulate_batch(self.loss.total_from_components(result.reduced), y_pred)
+
+
+@register
+class LossDiagnostic(_LossMean):
+    """Epoch mean of one diagnostic of a kerasloss loss, named `diagnostics/<diagnostic>`.
+
+    Formula:
+        diagnostics/<name> = Σ w·d / Σ w      (d per element, w = sample weight × mask)
+
+    A diagnostic has no better direction (more outliers in Huber's linear zone is neither good
+    nor bad by itself): `EarlyStopping`/`ModelCheckpoint` on it need `mode="min"` or `"max"`.
+
+    Args:
+        loss: the kerasloss loss that computes the diagnostic.
+        diagnostic: one of `loss.diagnostic_names`.
+    """
+
+    def __init__(self, loss, diagnostic, name=None, dtype=None):
+        loss = _as_loss(loss)
+        if diagnostic not in loss.diagnostic_names:
+            raise ValueError(
+                f"diagnostic must be one of {sorted(loss.diagnostic_names)} for {loss.name}, "
+                f"got {diagnostic!r}"
+            )
+        super().__init__(loss, name or f"diagnostics/{diagnostic}", dtype)
+        self.diagnostic = diagnostic
+
+    def record(self, result, y_pred):
+        self.accumulate(*result.diagnostics[self.diagnostic])
+
+    def get_config(self):
+        return {**super().get_config(), "diagnostic": self.diagnostic}
 
 
 @register
 class PredictionEntropy(_RunningMean):
     """Epoch mean of `kerasloss.prediction_entropy` (nats; `normalize` divides by log K or log 2).
 
+    Next to a kerasloss loss with the same `from_logits`, kind and `axis` (as
+    `loss_components(loss, entropy=True)` builds it, or written by hand), it takes the entropy from
+    the loss's own pass; otherwise it computes it from `y_pred`. It has no better direction:
+    monitor it with `mode="min"` or `"max"`.
+
     Args:
         from_logits, kind, normalize, axis: as in `kerasloss.prediction_entropy`.
     """
-
-    wants_entropy = True
 
     def __init__(self, from_logits=False, kind="categorical", normalize=False, axis=-1,
                  name="entropy", dtype=None):
@@ -146,29 +190,32 @@ class PredictionEntropy(_RunningMean):
         self.from_logits = bool(from_logits)
         self.kind = _checks.check_choice("kind", kind, KINDS)
         self.normalize = bool(normalize)
-        self.axis = axis
+        self.axis = _checks.check_int_or_none("axis", axis)
+        _call_results.request_entropy(self)
 
-    def _per_example(self, y_pred):
-        return prediction_entropy(y_pred, self.from_logits, self.kind, self.axis, self.normalize)
+    @property
+    def entropy_settings(self):
+        """(from_logits, kind, axis): the loss entropy this metric can take."""
+        return (self.from_logits, self.kind, self.axis)
 
-    def record(self, reduced, entropy, weights, y_pred):
-        if entropy is None:
-            entropy = self._per_example(y_pred)
-        elif self.normalize:
-            entropy = entropy / entropy_scale(self.kind, y_pred.shape[self.axis])
-        entropy = ops.cast(entropy, self.dtype)
-        if weights is None:
-            self.accumulate(ops.sum(entropy), ops.size(entropy))
-        else:
-            weights = ops.broadcast_to(ops.cast(weights, self.dtype), ops.shape(entropy))
-            self.accumulate(ops.sum(entropy * weights), ops.sum(weights))
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        sums = _call_results.find_entropy(self.entropy_settings, y_pred)
+        if sums is None:
+            entropy = prediction_entropy(y_pred, self.from_logits, self.kind, self.axis)
+            if sample_weight is not None:
+                sample_weight = ops.convert_to_tensor(sample_weight, entropy.dtype)
+            sums = weighted_sum_and_weight(entropy, sample_weight)
+        self._accumulate_entropy(sums, y_pred)
 
-    def _compute_and_accumulate(self, y_true, y_pred, sample_weight):
-        entropy = self._per_example(y_pred)
-        weights = None
-        if sample_weight is not None:
-            weights = align_weights(ops.convert_to_tensor(sample_weight, self.dtype), entropy)
-        self.record(None, entropy, weights, y_pred)
+    def record(self, result, y_pred):
+        """Accumulate the entropy of one loss call (`_call_results.CallResult` with entropy)."""
+        self._accumulate_entropy(result.entropy, y_pred)
+
+    def _accumulate_entropy(self, sums, y_pred):
+        total, weight = sums
+        if self.normalize:
+            total = total / entropy_scale(self.kind, y_pred.shape[self.axis])
+        self.accumulate(total, weight)
 
     def get_config(self):
         return {
@@ -181,33 +228,39 @@ class PredictionEntropy(_RunningMean):
         }
 
 
-def loss_components(loss, entropy=False, normalize_entropy=False):
-    """Metrics for `compile(metrics=...)`: one `LossComponent` per component of `loss`, fed by it.
+def loss_components(loss, entropy=False, normalize_entropy=False, diagnostics=False):
+    """Metrics for `compile(metrics=...)`: one `LossComponent` per component of `loss`.
 
+    Each takes its value from the call of `loss` (or of an equal loss) on the same predictions.
     A non-additive loss (RootMeanSquaredError) also gets a `LossValue` (`loss/<loss.name>`), the
     epoch mean of the loss itself, so that the regularization term can be told apart from it.
 
     Args:
-        loss: a kerasloss loss (the same object passed to `compile(loss=...)`).
+        loss: a kerasloss loss, equal to the one passed to `compile(loss=...)` (for a dict or list
+            of losses, call it once per output: `metrics={"a": loss_components(loss_a), ...}`).
         entropy: also return a `PredictionEntropy` fed from the loss's own softmax/sigmoid pass
-            (classification losses only).
+            (losses with `entropy_settings`: the cross-entropies and the focal losses).
         normalize_entropy: that entropy divided by log K (or log 2).
+        diagnostics: also return a `LossDiagnostic` per name in `loss.diagnostic_names`.
 
     Example:
     >>> loss = SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
     >>> model.compile("adam", loss=loss, metrics=loss_components(loss, entropy=True))
     """
     if not isinstance(loss, ComponentLoss):
-        raise TypeError(
-            f"loss must be a kerasloss loss (e.g. kerasloss.SparseCategoricalCrossentropy), "
-            f"got {type(loss).__name__}"
-        )
+        raise TypeError(f"loss must be {_HOW_TO_NAME}, got {type(loss).__name__}")
     metrics = [LossComponent(loss, name) for name in loss.component_weights]
     if not loss.additive:
         metrics.append(LossValue(loss))
+    if diagnostics:
+        metrics += [LossDiagnostic(loss, name) for name in loss.diagnostic_names]
     if entropy:
-        if not hasattr(loss, "from_logits"):
-            raise ValueError(f"entropy=True needs a classification loss, got {loss.name}")
-        kind = "binary" if isinstance(loss, BinaryCrossentropy) else "categorical"
-        metrics.append(PredictionEntropy(loss.from_logits, kind, normalize_entropy, loss.axis))
-    return [metric.feed_from(loss) for metric in metrics]
+        settings = loss.entropy_settings
+        if settings is None:
+            raise ValueError(
+                f"entropy=True needs a loss that gives the prediction entropy (a classification "
+                f"loss), got {loss.name}"
+            )
+        from_logits, kind, axis = settings
+        metrics.append(PredictionEntropy(from_logits, kind, normalize_entropy, axis))
+    return metrics

@@ -60,6 +60,19 @@ def element_weights(values, sample_weight=None, mask=None):
     return weights
 
 
+def weighted_sum_and_weight(values, sample_weight=None, mask=None):
+    """(Σ w·v, Σ w) over every element of `values`, w = sample_weight · mask (1 when absent).
+
+    The two sums of a weighted mean Σ w·v / Σ w that metrics accumulate across batches; never
+    divided by the replica count (replicas' sums add up).
+    """
+    weights = element_weights(values, sample_weight, mask)
+    if weights is None:
+        return ops.sum(values), ops.cast(ops.size(values), values.dtype)
+    weights = ops.broadcast_to(weights, ops.shape(values))
+    return ops.sum(values * weights), ops.sum(weights)
+
+
 def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
     """Reduce per-element `values` as described in the module docstring."""
     weights = element_weights(values, sample_weight, mask)
