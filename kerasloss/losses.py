@@ -144,6 +144,8 @@ class BinaryCrossentropy(_SmoothedCrossEntropy):
     >>> BinaryCrossentropy(from_logits=True)([[1.0]], [[0.0]])   # log 2
     """
 
+    entropy_kind = "binary"
+
     def __init__(
         self, from_logits=False, label_smoothing=0.0, axis=-1,
         reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None,
@@ -158,6 +160,8 @@ class BinaryCrossentropy(_SmoothedCrossEntropy):
 
 class _SoftmaxCrossEntropy(_SmoothedCrossEntropy):
     """Adds z-loss: z_loss · lse(logits)², which keeps logits from drifting (PaLM, 2022)."""
+
+    entropy_kind = "categorical"
 
     def __init__(self, from_logits, label_smoothing, axis, z_loss, reduction, name, dtype):
         super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
