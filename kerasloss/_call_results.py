@@ -24,6 +24,10 @@ import threading
 import weakref
 from typing import NamedTuple, Optional
 
+from keras import tree
+
+from kerasloss._keras_compat import autodiff_primal
+
 _MAX_ENTRIES = 64
 _lock = threading.Lock()
 _entries = collections.OrderedDict()  # id(y_pred) -> [(y_pred ref, loss key, CallResult)]
@@ -52,16 +56,31 @@ def loss_key(loss):
     return f"{type(loss).__module__}.{type(loss).__qualname__}:{config}"
 
 
+def _store(key, y_pred, result):
+    slot = _entries.pop(id(y_pred), [])
+    slot = [entry for entry in slot if entry[0]() is y_pred and entry[1] != key]
+    slot.append((weakref.ref(y_pred), key, result))
+    _entries[id(y_pred)] = slot
+    while len(_entries) > _MAX_ENTRIES:
+        _entries.popitem(last=False)
+
+
+def _primal_or_value(x):
+    primal = autodiff_primal(x)
+    return x if primal is None else primal
+
+
 def leave(loss, y_pred, result):
-    """Record `result` of `loss` called on `y_pred`; tell `loss`'s subscribers."""
+    """Record `result` of `loss` called on `y_pred`; tell `loss`'s subscribers.
+
+    Under JAX autodiff the result is also recorded, as primal values, for the primal of `y_pred`.
+    """
     key = loss_key(loss)
+    primal = autodiff_primal(y_pred)
     with _lock:
-        slot = _entries.pop(id(y_pred), [])
-        slot = [entry for entry in slot if entry[0]() is y_pred and entry[1] != key]
-        slot.append((weakref.ref(y_pred), key, result))
-        _entries[id(y_pred)] = slot
-        while len(_entries) > _MAX_ENTRIES:
-            _entries.popitem(last=False)
+        _store(key, y_pred, result)
+        if primal is not None:
+            _store(key, primal, tree.map_structure(_primal_or_value, result))
         listeners = [ref() for ref in _subscribers.get(loss, ())]
     for listener in listeners:
         if listener is not None:

@@ -2,7 +2,8 @@
 
 Keras keeps the mask attribute and the `tf.distribute` loss scaling private; we reuse them so that
 our losses reduce exactly as `keras.losses` do under masks and distribution strategies. TensorFlow
-keeps private whether ops are being built for an XLA cluster (`in_xla_context`).
+keeps private whether ops are being built for an XLA cluster (`in_xla_context`). JAX keeps private
+the primal value under an autodiff tracer (`autodiff_primal`).
 """
 
 from keras.src.backend.common.masking import get_keras_mask
@@ -20,4 +21,16 @@ def in_xla_context():
     return control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
 
 
-__all__ = ["in_xla_context", "get_keras_mask", "scale_loss_for_distribution", "unscale_loss_for_distribution"]
+def autodiff_primal(x):
+    """The value under a JAX autodiff tracer (JVP or linearize), or None for anything else.
+
+    Keras' JAX trainer computes the loss inside `jax.value_and_grad` and the metrics outside it,
+    on the primal of the same `y_pred`: results keyed by that primal reach the metrics.
+    """
+    primal = None
+    while type(x).__name__ in ("JVPTracer", "LinearizeTracer") and hasattr(x, "primal"):
+        primal = x = x.primal
+    return primal
+
+
+__all__ = ["autodiff_primal", "in_xla_context", "get_keras_mask", "scale_loss_for_distribution", "unscale_loss_for_distribution"]
