@@ -25,7 +25,8 @@ from kerasloss.softmax_kernels import dense_softmax_terms, sparse_softmax_terms
 from kerasloss.terms import Terms
 
 
-def _class_axis(y_pred, axis):
+def class_axis(y_pred, axis):
+    """`axis` of y_pred as a non-negative int, checked to exist and to have a known size."""
     rank = len(y_pred.shape)
     if not -rank <= axis < rank:
         raise ValueError(f"axis must index y_pred of rank {rank}, got axis={axis}")
@@ -153,7 +154,7 @@ def sparse_categorical_terms(
     With `ignore_class`, positions labelled so are masked out (mask False, terms 0).
     """
     y_pred = _checks.prepare_predictions(y_pred)
-    axis = _class_axis(y_pred, axis)
+    axis = class_axis(y_pred, axis)
     labels, valid, bad = sparse_labels(y_true, y_pred, axis, ignore_class)
     rows, leading = _to_rows(y_pred, axis)
     wanted = _softmax_wanted(label_smoothing, z_loss if from_logits else 0.0, with_entropy)
@@ -175,7 +176,7 @@ def categorical_terms(
 ):
     """Terms for target distributions y_true (one-hot or soft) and scores y_pred, same shape."""
     y_pred = _checks.prepare_predictions(y_pred)
-    axis = _class_axis(y_pred, axis)
+    axis = class_axis(y_pred, axis)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     _checks.check_same_shape(y_true, y_pred, "categorical cross-entropy (one-hot or soft labels)")
     rows, leading = _to_rows(y_pred, axis)
@@ -189,16 +190,23 @@ def categorical_terms(
     return _finish(raw, leading)
 
 
-def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, with_entropy=False):
-    """Terms for binary targets y_true in [0, 1] and scores y_pred, averaged over `axis`.
+def binary_inputs(y_true, y_pred):
+    """(y_true, y_pred) of one shape, y_pred in its compute dtype and y_true cast to it.
 
-    Per output: cross_entropy = -(t log q + (1-t) log(1-q)), uniform = the same with t = 1/2.
+    y_true may lack y_pred's last axis (one target per output); any other difference of shapes
+    raises ValueError, as Keras does, instead of broadcasting to a silently wrong loss.
     """
     y_pred = _checks.prepare_predictions(y_pred)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = ops.expand_dims(y_true, -1)
-    _checks.check_broadcastable(y_true, y_pred)
+    _checks.check_same_shape(y_true, y_pred, "binary cross-entropy (one target per output)")
+    return y_true, y_pred
+
+
+def binary_per_output(y_true, y_pred, from_logits, label_smoothing, with_entropy):
+    """Per output of `binary_inputs`: cross_entropy, uniform_cross_entropy (when smoothing) and
+    entropy (when asked), not yet averaged over the output axis."""
     if from_logits:
         # binary cross-entropy from logits is softplus(z) - z·t; both components share softplus(z)
         softplus = ops.softplus(y_pred)
@@ -216,6 +224,16 @@ def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
             per_output["uniform_cross_entropy"] = -0.5 * (log_q + log_not_q)
         if with_entropy:
             per_output["entropy"] = -(q * log_q + (1.0 - q) * log_not_q)
+    return per_output
+
+
+def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, with_entropy=False):
+    """Terms for binary targets y_true in [0, 1] and scores y_pred, averaged over `axis`.
+
+    Per output: cross_entropy = -(t log q + (1-t) log(1-q)), uniform = the same with t = 1/2.
+    """
+    y_true, y_pred = binary_inputs(y_true, y_pred)
+    per_output = binary_per_output(y_true, y_pred, from_logits, label_smoothing, with_entropy)
     values = {name: mean_or_zero(value, axis) for name, value in per_output.items()}
     entropy = values.pop("entropy", None)
     return Terms(values=values, entropy=entropy)

@@ -1,0 +1,47 @@
+"""Per-element overlap terms: the pure functions behind the Dice and Tversky losses.
+
+Sums over `axis` (None: every axis, one value for the whole batch), with y the target, p the
+prediction and ε = keras.config.epsilon():
+
+    I = Σ y·p     FP = Σ (1-y)·p     FN = Σ y·(1-p)
+    D = c·I + α·FP + β·FN + ε             (Dice: c = 2, α = β = 1, so D = Σy + Σp + ε;
+                                           Tversky: c = 1)
+    loss = 1 - c·I / D = α·FP/D + β·FN/D + ε/D
+
+The right-hand side is exact (D - c·I = α·FP + β·FN + ε), so the loss splits into
+
+    false_positive = FP / D      (weight α)
+    false_negative = FN / D      (weight β)
+    empty          = ε / D       (weight 1: about ε/D ≈ 0 normally, 1 where y and p are both all 0)
+
+Computed this way the loss keeps its precision near 0, where Keras' 1 - c·I/D cancels.
+"""
+
+import keras
+from keras import ops
+
+from kerasloss import _checks
+from kerasloss._pairs import aligned
+from kerasloss.terms import Terms
+
+
+def overlap_terms(y_true, y_pred, alpha, beta, intersection_weight, axis=None):
+    """`false_positive` (when α ≠ 0), `false_negative` (when β ≠ 0) and `empty`, summed over `axis`.
+
+    y_true and y_pred must have one shape after Keras' rank alignment (a trailing size-1 axis may be
+    missing on either side, see `kerasloss._pairs`); integer predictions become float32 as in Keras.
+    """
+    y_true, y_pred = aligned(y_true, y_pred)
+    _checks.check_same_shape(y_true, y_pred, "an overlap loss (Dice, Tversky)")
+    intersection = ops.sum(y_true * y_pred, axis=axis)
+    false_positive = ops.sum((1.0 - y_true) * y_pred, axis=axis)
+    false_negative = ops.sum(y_true * (1.0 - y_pred), axis=axis)
+    eps = keras.config.epsilon()
+    denominator = intersection_weight * intersection + alpha * false_positive + beta * false_negative + eps
+    values = {}
+    if alpha:
+        values["false_positive"] = false_positive / denominator
+    if beta:
+        values["false_negative"] = false_negative / denominator
+    values["empty"] = eps / denominator
+    return Terms(values=values)
