@@ -21,6 +21,9 @@ at once, so nothing stays active between calls and every value written is on dis
 returns (a KeyboardInterrupt or a SIGKILL between two writes loses nothing already written).
 Writers are closed by `close(log_dir)`, by the callbacks at train end, and at interpreter exit.
 
+Chief: only the process `kerasloss.distribute.is_chief()` names writes (the TensorFlow strategy's
+chief worker, JAX process 0). Elsewhere every write is skipped and nothing is created under log_dir.
+
 Faults: a log_dir that cannot be written when it is opened is an error (`check_writable`). A
 log_dir that disappears or fails (e.g. out of space) later gives one warning; writes are skipped
 until it can be written again, then logging resumes in a fresh event file.
@@ -48,6 +51,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasloss._chief import is_chief
 from kerasloss.callbacks.tags import (  # noqa: F401  (re-exported: summaries.TRAIN, ...)
     BATCH_PREFIX,
     ENTROPY_STATS,
@@ -113,6 +117,8 @@ def check_writable(log_dir):
     """
     if not isinstance(log_dir, (str, os.PathLike)) or not os.fspath(log_dir):
         raise TypeError(f"log_dir must be a non-empty path, got {log_dir!r}")
+    if not is_chief():
+        return
     path = os.fspath(log_dir)
     probe = os.path.join(path, f".kerasloss-probe-{uuid.uuid4().hex}")
     try:
@@ -229,6 +235,8 @@ class LogDir:
         return state.writer
 
     def _write(self, run, step, body):
+        if not is_chief():
+            return False
         with self._lock:
             writer = self._writer(run)
             if writer is None:
