@@ -19,7 +19,7 @@ import logging
 import os
 
 import werkzeug
-from tensorboard import errors, plugin_util
+from tensorboard import context, errors, plugin_util
 from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from tensorboard.plugins.hparams import metadata as hparams_metadata
@@ -58,8 +58,8 @@ class KerasLossPlugin(base_plugin.TBPlugin):
 
     plugin_name = metadata.PLUGIN_NAME
 
-    def __init__(self, context):
-        self._provider = context.data_provider
+    def __init__(self, tb_context):
+        self._provider = tb_context.data_provider
         self._files = _static_files()
 
     def get_plugin_apps(self):
@@ -76,7 +76,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
     def is_active(self):
         """Whether the served directory holds any of our scalar tags (local log directories)."""
         listing = self._provider.list_scalars(
-            provider.RequestContext(), experiment_id="", plugin_name=metadata.SCALARS_PLUGIN
+            context.RequestContext(), experiment_id="", plugin_name=metadata.SCALARS_PLUGIN
         )
         return any(metadata.parse_tag(tag) for tag_map in listing.values() for tag in tag_map)
 
@@ -88,7 +88,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
     # -- static -------------------------------------------------------------------------------
     @wrappers.Request.application
     def _serve_static(self, request):
-        name = request.path.rsplit("/static/", 1)[-1]
+        name = request.path.partition(f"/{metadata.PLUGIN_NAME}/static/")[2]
         path = self._files.get(name)
         if path is None:
             raise errors.NotFoundError(f"no static file {name!r}")

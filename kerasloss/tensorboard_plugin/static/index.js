@@ -1,0 +1,508 @@
+// The "kerasloss" TensorBoard tab. TensorBoard loads this ES module in the plugin's iframe (base
+// href: plugin/kerasloss/) and calls render(). Data comes from the plugin's routes only (groups,
+// group, scalars); every user string (run, tag, hparam) goes into the page as text, never as HTML.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const POLL_MS = 10000;
+const ROLES = ["train", "validation"];
+// Colour-blind-friendly palette (Okabe–Ito, then Tableau tones); regularization and the
+// unexplained rest get fixed greys so they read as "not a component".
+const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+                 "#4E79A7", "#B07AA1", "#9C755F", "#76B7B2", "#EDC948"];
+const FIXED = {regularization: "#8c8c8c", unexplained: "#d0d0d0"};
+
+const state = {groups: [], group: null, data: null, mode: "absolute", compare: new Set(),
+               compareTag: null, fingerprint: null, colours: new Map()};
+
+// ---------------------------------------------------------------------------------------- DOM
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of [].concat(children)) if (child) node.appendChild(child);
+  return node;
+}
+
+function svgEl(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function colour(name) {
+  if (FIXED[name]) return FIXED[name];
+  if (!state.colours.has(name)) state.colours.set(name, PALETTE[state.colours.size % PALETTE.length]);
+  return state.colours.get(name);
+}
+
+function groupLabel(name) {
+  return name === "" ? "(served log directory)" : name;
+}
+
+function format(value) {
+  if (value === null || value === undefined || !isFinite(value)) return "–";
+  const a = Math.abs(value);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return value.toExponential(3);
+  return value.toPrecision(4).replace(/\.?0+$/, "");
+}
+
+async function getJson(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+// -------------------------------------------------------------------------------- axes, scales
+function niceTicks(lo, hi, count = 5) {
+  if (!(hi > lo)) hi = lo + 1;
+  const raw = (hi - lo) / count;
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
+  const ticks = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
+  return ticks;
+}
+
+function frame(width, height, xDomain, yDomain, {xLabel = "epoch", yLabel = "", yFormat = format} = {}) {
+  const m = {left: 58, right: 12, top: 10, bottom: 34};
+  const svg = svgEl("svg", {width, height, viewBox: `0 0 ${width} ${height}`, class: "chart"});
+  const [x0, x1] = xDomain[0] === xDomain[1] ? [xDomain[0] - 0.5, xDomain[1] + 0.5] : xDomain;
+  const [y0, y1] = yDomain[0] === yDomain[1] ? [yDomain[0] - 0.5, yDomain[1] + 0.5] : yDomain;
+  const x = (v) => m.left + ((v - x0) / (x1 - x0)) * (width - m.left - m.right);
+  const y = (v) => height - m.bottom - ((v - y0) / (y1 - y0)) * (height - m.top - m.bottom);
+  const axes = svgEl("g", {class: "axes"});
+  for (const t of niceTicks(y0, y1)) {
+    axes.appendChild(svgEl("line", {x1: m.left, x2: width - m.right, y1: y(t), y2: y(t), class: "grid"}));
+    axes.appendChild(svgEl("text", {x: m.left - 6, y: y(t) + 4, "text-anchor": "end"}, yFormat(t)));
+  }
+  const xTicks = niceTicks(x0, x1, Math.max(2, Math.min(8, Math.floor(width / 80))))
+    .filter((t) => Number.isInteger(t) && t >= x0 && t <= x1);
+  for (const t of xTicks) {
+    axes.appendChild(svgEl("line", {x1: x(t), x2: x(t), y1: height - m.bottom, y2: height - m.bottom + 4, class: "tick"}));
+    axes.appendChild(svgEl("text", {x: x(t), y: height - m.bottom + 16, "text-anchor": "middle"}, String(t)));
+  }
+  axes.appendChild(svgEl("line", {x1: m.left, x2: width - m.right, y1: height - m.bottom, y2: height - m.bottom, class: "axis"}));
+  axes.appendChild(svgEl("text", {x: (m.left + width - m.right) / 2, y: height - 4, "text-anchor": "middle", class: "label"}, xLabel));
+  if (yLabel) {
+    axes.appendChild(svgEl("text", {x: 12, y: (m.top + height - m.bottom) / 2, "text-anchor": "middle",
+      transform: `rotate(-90 12 ${(m.top + height - m.bottom) / 2})`, class: "label"}, yLabel));
+  }
+  svg.appendChild(axes);
+  return {svg, x, y, m, width, height, xDomain: [x0, x1]};
+}
+
+// ------------------------------------------------------------------------------------ tooltip
+const tooltip = el("div", {class: "tooltip", role: "tooltip"});
+
+function showTooltip(event, title, rows) {
+  tooltip.replaceChildren(el("div", {class: "tip-title", text: title}));
+  for (const [name, swatch, text] of rows) {
+    tooltip.appendChild(el("div", {class: "tip-row"}, [
+      el("span", {class: "swatch", style: `background:${swatch}`}), el("span", {text: name}),
+      el("span", {class: "tip-value", text}),
+    ]));
+  }
+  tooltip.style.display = "block";
+  const pad = 14;
+  const left = Math.min(event.clientX + pad, window.innerWidth - tooltip.offsetWidth - 4);
+  const top = Math.min(event.clientY + pad, window.innerHeight - tooltip.offsetHeight - 4);
+  tooltip.style.left = `${Math.max(4, left)}px`;
+  tooltip.style.top = `${Math.max(4, top)}px`;
+}
+
+function hideTooltip() { tooltip.style.display = "none"; }
+
+// Hovering a chart picks the nearest step and calls rowsAt(step) for the tooltip's rows.
+function hover(chart, steps, rowsAt) {
+  const cursor = svgEl("line", {class: "cursor", y1: chart.m.top, y2: chart.height - chart.m.bottom, visibility: "hidden"});
+  const area = svgEl("rect", {x: chart.m.left, y: chart.m.top, width: chart.width - chart.m.left - chart.m.right,
+    height: chart.height - chart.m.top - chart.m.bottom, class: "hover-area"});
+  chart.svg.append(cursor, area);
+  area.addEventListener("mousemove", (event) => {
+    if (!steps.length) return;
+    const box = chart.svg.getBoundingClientRect();
+    const px = event.clientX - box.left;
+    let best = steps[0];
+    for (const s of steps) if (Math.abs(chart.x(s) - px) < Math.abs(chart.x(best) - px)) best = s;
+    cursor.setAttribute("x1", chart.x(best)); cursor.setAttribute("x2", chart.x(best));
+    cursor.setAttribute("visibility", "visible");
+    showTooltip(event, `step ${best}`, rowsAt(best));
+  });
+  area.addEventListener("mouseleave", () => { cursor.setAttribute("visibility", "hidden"); hideTooltip(); });
+}
+
+function legend(items) {
+  return el("div", {class: "legend"}, items.map(({name, swatch, dash, note}) => el("span", {class: "legend-item"}, [
+    el("span", {class: dash ? "swatch dashed" : "swatch", style: dash ? `border-color:${swatch}` : `background:${swatch}`}),
+    el("span", {text: name}), note ? el("span", {class: "note", text: note}) : null,
+  ])));
+}
+
+// ------------------------------------------------------------------------------- stacked bands
+function stackChart(run, width, height, yMax, mode) {
+  const steps = run.steps;
+  const share = mode === "share";
+  const chart = frame(width, height, [Math.min(...steps), Math.max(...steps)], [0, share ? 100 : yMax],
+    {yLabel: share ? "share of loss/total (%)" : "loss", yFormat: share ? (v) => `${format(v)}%` : format});
+  const value = (band, i) => {
+    const v = band.values[i] || 0;
+    return share ? (run.total[i] ? (100 * v) / run.total[i] : 0) : v;
+  };
+  let lower = steps.map(() => 0);
+  for (const band of run.bands) {
+    const upper = lower.map((lo, i) => lo + value(band, i));
+    const top = steps.map((s, i) => `${chart.x(s)},${chart.y(upper[i])}`);
+    const bottom = steps.map((s, i) => `${chart.x(s)},${chart.y(lower[i])}`).reverse();
+    const shape = steps.length > 1
+      ? svgEl("polygon", {points: top.concat(bottom).join(" "), fill: colour(band.name), class: "band"})
+      : svgEl("rect", {x: chart.x(steps[0]) - 6, width: 12, y: chart.y(upper[0]),
+          height: Math.max(0, chart.y(lower[0]) - chart.y(upper[0])), fill: colour(band.name), class: "band"});
+    shape.appendChild(svgEl("title", {}, band.name));
+    chart.svg.appendChild(shape);
+    lower = upper;
+  }
+  if (!share) {
+    const path = steps.map((s, i) => `${i ? "L" : "M"}${chart.x(s)},${chart.y(run.total[i] ?? 0)}`).join("");
+    chart.svg.appendChild(svgEl("path", {d: path, class: "total-line"}));
+  }
+  hover(chart, steps, (step) => {
+    const i = steps.indexOf(step);
+    const rows = run.bands.slice().reverse().map((band) => {
+      const v = band.values[i];
+      const pct = run.total[i] ? ` (${format((100 * (v || 0)) / run.total[i])}%)` : "";
+      return [band.name, colour(band.name), `${format(v)}${pct}`];
+    });
+    rows.push(["loss/total", "#222", format(run.total[i])]);
+    return rows;
+  });
+  return chart.svg;
+}
+
+function lossSection(panels, width) {
+  const section = el("section", {class: "section", id: "loss-section"}, [
+    el("h2", {text: "What the loss is made of"}),
+    el("p", {class: "hint", text: "Each band is w·component (the weight the loss adds it with); the bands add up to " +
+      "loss/total (black line). Train and validation share one scale."}),
+  ]);
+  if (!panels.length) {
+    section.appendChild(el("p", {class: "empty", text: "No loss/ tags in this log directory's train or validation runs."}));
+    return section;
+  }
+  for (const panel of panels) {
+    const title = panel.output === null ? (panels.length > 1 ? "Whole model" : "Loss") : `Output ${panel.output}`;
+    const box = el("div", {class: "panel"}, [el("h3", {text: title}), el("span", {class: "tag", text: panel.total_tag})]);
+    const roles = ROLES.filter((role) => panel.runs[role]);
+    let yMax = 0;
+    for (const role of roles) {
+      const run = panel.runs[role];
+      run.steps.forEach((_, i) => {
+        const stacked = run.bands.reduce((sum, b) => sum + Math.max(0, b.values[i] || 0), 0);
+        yMax = Math.max(yMax, stacked, run.total[i] || 0);
+      });
+    }
+    yMax = niceTicks(0, yMax || 1).slice(-1)[0];
+    const row = el("div", {class: "row"});
+    const chartWidth = Math.floor((width - 16 * (roles.length - 1)) / Math.max(1, roles.length));
+    for (const role of roles) {
+      row.appendChild(el("div", {class: "cell"}, [
+        el("div", {class: "role", text: role}),
+        stackChart(panel.runs[role], chartWidth, 260, yMax, state.mode),
+      ]));
+    }
+    box.appendChild(row);
+    const bands = panel.runs[roles[0]].bands;
+    box.appendChild(legend(bands.map((b) => ({name: b.name, swatch: colour(b.name),
+      note: b.name === "regularization" || b.name === "unexplained" ? null : `× ${format(b.weight)}`}))
+      .concat([{name: "loss/total", swatch: "#222", dash: true}])));
+    if (panel.weights_source === "estimated") {
+      box.appendChild(el("p", {class: "hint", text: "Weights estimated by least squares from the logged values " +
+        "(this log directory has no kerasloss/component_weights record)."}));
+    }
+    section.appendChild(box);
+  }
+  return section;
+}
+
+// -------------------------------------------------------------------------------------- lines
+function lineChart(series, width, height, options = {}) {
+  const all = series.flatMap((s) => s.points.filter((p) => p[1] !== null));
+  if (!all.length) return el("p", {class: "empty", text: "no values"});
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]);
+  let lo = Math.min(...ys), hi = Math.max(...ys);
+  const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.05 || 1;
+  const ticks = niceTicks(lo - pad, hi + pad);
+  const chart = frame(width, height, [Math.min(...xs), Math.max(...xs)], [ticks[0], ticks[ticks.length - 1]], options);
+  for (const s of series) {
+    const pts = s.points.filter((p) => p[1] !== null);
+    const d = pts.map((p, i) => `${i ? "L" : "M"}${chart.x(p[0])},${chart.y(p[1])}`).join("");
+    chart.svg.appendChild(svgEl("path", {d, stroke: s.colour, class: s.dash ? "line dashed" : "line"}));
+    for (const p of pts) chart.svg.appendChild(svgEl("circle", {cx: chart.x(p[0]), cy: chart.y(p[1]), r: 2.5, fill: s.colour}));
+  }
+  const steps = [...new Set(xs)].sort((a, b) => a - b);
+  hover(chart, steps, (step) => series.map((s) => {
+    const p = s.points.find((q) => q[0] === step);
+    return [s.name, s.colour, p ? format(p[1]) : "–"];
+  }));
+  return chart.svg;
+}
+
+function smallMultiples(items, width) {
+  const per = Math.max(1, Math.min(3, Math.floor(width / 420)));
+  const w = Math.floor((width - 16 * (per - 1)) / per);
+  const grid = el("div", {class: "grid"});
+  grid.style.gridTemplateColumns = `repeat(${per}, ${w}px)`;
+  for (const {title, series, yLabel} of items) {
+    grid.appendChild(el("div", {class: "cell"}, [
+      el("div", {class: "chart-title", text: title}),
+      lineChart(series, w, 200, {yLabel}),
+      legend(series.map((s) => ({name: s.name, swatch: s.colour, dash: s.dash}))),
+    ]));
+  }
+  return grid;
+}
+
+const ROLE_COLOUR = {train: "#0072B2", validation: "#D55E00", posthoc: "#009E73"};
+
+function byTag(roleLines) {
+  const tags = new Map();
+  for (const role of ROLES) {
+    for (const [tag, points] of Object.entries(roleLines[role] || {})) {
+      if (!tags.has(tag)) tags.set(tag, []);
+      tags.get(tag).push({name: role, colour: ROLE_COLOUR[role], dash: role === "validation", points});
+    }
+  }
+  return [...tags.entries()].map(([tag, series]) => ({title: tag, series}));
+}
+
+function diagnosticsSection(diagnostics, width) {
+  const items = byTag(diagnostics);
+  if (!items.length) return null;
+  return el("section", {class: "section", id: "diagnostics-section"}, [
+    el("h2", {text: "Diagnostics"}),
+    el("p", {class: "hint", text: "By-products of the loss's own pass (diagnostics/ tags), weighted means per epoch."}),
+    smallMultiples(items, width),
+  ]);
+}
+
+// ---------------------------------------------------------------------- entropy distribution
+function histogramChart(frames, width, height) {
+  if (!frames.length) return el("p", {class: "empty", text: "no histograms"});
+  const lo = Math.min(...frames.flatMap((f) => f.buckets.map((b) => b[0])));
+  const hi = Math.max(...frames.flatMap((f) => f.buckets.map((b) => b[1])));
+  const steps = frames.map((f) => f.step);
+  const chart = frame(width, height, [Math.min(...steps) - 0.5, Math.max(...steps) + 0.5], [lo, hi],
+    {yLabel: "entropy (nats)"});
+  const bins = 24;
+  const edges = Array.from({length: bins + 1}, (_, i) => lo + ((hi - lo) * i) / bins);
+  const columnWidth = Math.max(2, (chart.x(1) - chart.x(0)) * 0.9);
+  const densities = frames.map((f) => {
+    const counts = new Array(bins).fill(0);
+    const total = f.buckets.reduce((s, b) => s + b[2], 0) || 1;
+    for (const [left, right, count] of f.buckets) {
+      // spread each bucket's count over the bins it overlaps, in proportion to the overlap
+      const span = right - left;
+      for (let k = 0; k < bins; k++) {
+        const overlap = Math.min(right, edges[k + 1]) - Math.max(left, edges[k]);
+        if (span <= 0) { if (left >= edges[k] && left <= edges[k + 1]) { counts[k] += count; break; } }
+        else if (overlap > 0) counts[k] += (count * overlap) / span;
+      }
+    }
+    return counts.map((c) => c / total);
+  });
+  const peak = Math.max(...densities.flat()) || 1;
+  frames.forEach((f, j) => {
+    densities[j].forEach((d, k) => {
+      if (d <= 0) return;
+      const rect = svgEl("rect", {x: chart.x(f.step) - columnWidth / 2, width: columnWidth,
+        y: chart.y(edges[k + 1]), height: Math.max(1, chart.y(edges[k]) - chart.y(edges[k + 1])),
+        fill: "#0072B2", "fill-opacity": (0.08 + 0.92 * d / peak).toFixed(3)});
+      chart.svg.appendChild(rect);
+    });
+  });
+  hover(chart, steps, (step) => {
+    const j = steps.indexOf(step);
+    const f = frames[j];
+    const n = f.buckets.reduce((s, b) => s + b[2], 0);
+    const mean = f.buckets.reduce((s, b) => s + ((b[0] + b[1]) / 2) * b[2], 0) / (n || 1);
+    return [["examples", "#0072B2", format(n)], ["mean (bucket centres)", "#0072B2", format(mean)],
+            ["range", "#0072B2", `${format(Math.min(...f.buckets.map((b) => b[0])))} – ${format(Math.max(...f.buckets.map((b) => b[1])))}`]];
+  });
+  return chart.svg;
+}
+
+function entropySection(entropy, histograms, width) {
+  const items = byTag(entropy);
+  const hist = Object.entries(histograms || {}).flatMap(([role, tags]) =>
+    Object.entries(tags).map(([tag, frames]) => ({role, tag, frames})));
+  if (!items.length && !hist.length) return null;
+  const section = el("section", {class: "section", id: "entropy-section"}, [
+    el("h2", {text: "How certain the model is"}),
+    el("p", {class: "hint", text: "Prediction entropy: mean and normalized (÷ log K) per epoch; the distribution " +
+      "of per-example entropies on held-out data (darker: more examples)."}),
+  ]);
+  if (items.length) section.appendChild(smallMultiples(items, width));
+  for (const {role, tag, frames} of hist) {
+    const w = Math.min(width, 900);
+    section.appendChild(el("div", {class: "cell"}, [
+      el("div", {class: "chart-title", text: `${tag} · ${role} (distribution over epochs)`}),
+      histogramChart(frames, w, 240),
+    ]));
+  }
+  return section;
+}
+
+// ----------------------------------------------------------------------------------- post-hoc
+function posthocSection(metrics, width) {
+  const items = Object.entries(metrics).map(([tag, points]) => ({
+    title: tag, yLabel: "held-out", series: [{name: "posthoc", colour: ROLE_COLOUR.posthoc, points}]}));
+  const section = el("section", {class: "section posthoc", id: "posthoc-section"}, [
+    el("h2", {text: "How good the model is: held-out post-hoc metrics"}),
+    el("p", {class: "hint", text: "Run posthoc: Keras metrics on held-out data, evaluated outside the training " +
+      "step. Not losses: each has its own axis, never shared with the loss."}),
+  ]);
+  section.appendChild(items.length ? smallMultiples(items, width)
+    : el("p", {class: "empty", text: "No metrics/ tags in this log directory's posthoc run."}));
+  return section;
+}
+
+// ------------------------------------------------------------------------------- compare runs
+function differingHparams(groups) {
+  const names = new Set(groups.flatMap((g) => Object.keys(g.hparams)));
+  return [...names].filter((n) => groups.length === 1 ||
+    new Set(groups.map((g) => JSON.stringify(g.hparams[n]))).size > 1).sort();
+}
+
+function hparamsText(group, names) {
+  return names.map((n) => `${n}=${group.hparams[n] === undefined ? "–" : group.hparams[n]}`).join(", ");
+}
+
+async function compareSection(width) {
+  const section = el("section", {class: "section", id: "compare-section"}, [
+    el("h2", {text: "Compare runs"}),
+    el("p", {class: "hint", text: "Select log directories and one tag to overlay; the legend gives the hparams that differ."}),
+  ]);
+  const pickers = el("div", {class: "pickers"});
+  const options = new Set();
+  for (const g of state.groups) {
+    for (const [role, tags] of Object.entries(g.tags)) for (const t of tags) options.add(`${role} · ${t}`);
+  }
+  const sorted = [...options].sort();
+  if (!state.compareTag || !options.has(state.compareTag)) {
+    state.compareTag = sorted.find((o) => o === "validation · loss/total") || sorted[0];
+  }
+  if (!state.compare.size) state.groups.forEach((g) => state.compare.add(g.name));
+  for (const g of state.groups) {
+    const box = el("input", {type: "checkbox", onchange: (e) => {
+      if (e.target.checked) state.compare.add(g.name); else state.compare.delete(g.name);
+      redraw();
+    }});
+    box.checked = state.compare.has(g.name);
+    pickers.appendChild(el("label", {class: "picker"}, [box, el("span", {text: groupLabel(g.name)})]));
+  }
+  const select = el("select", {class: "tag-select", onchange: (e) => { state.compareTag = e.target.value; redraw(); }},
+    sorted.map((o) => { const opt = el("option", {value: o, text: o}); opt.selected = o === state.compareTag; return opt; }));
+  section.append(pickers, el("label", {class: "picker"}, [el("span", {text: "tag: "}), select]));
+  const chosen = state.groups.filter((g) => state.compare.has(g.name));
+  if (!state.compareTag || !chosen.length) return section;
+  const [role, tag] = state.compareTag.split(" · ");
+  const names = differingHparams(chosen);
+  const series = [];
+  for (const g of chosen) {
+    if (!g.runs[role] || !(g.tags[role] || []).includes(tag)) continue;
+    const points = await getJson(`./scalars?${new URLSearchParams({run: g.runs[role], tag})}`);
+    const extra = hparamsText(g, names);
+    series.push({name: extra ? `${groupLabel(g.name)} (${extra})` : groupLabel(g.name),
+      colour: PALETTE[state.groups.indexOf(g) % PALETTE.length], points});
+  }
+  section.appendChild(el("div", {class: "cell"}, [
+    el("div", {class: "chart-title", text: `${tag} · ${role}`}),
+    lineChart(series, Math.min(width, 1000), 260, {yLabel: tag}),
+    legend(series.map((s) => ({name: s.name, swatch: s.colour}))),
+  ]));
+  return section;
+}
+
+// ------------------------------------------------------------------------------------- layout
+const root = el("div", {class: "kerasloss"});
+const header = el("header", {class: "header"});
+const body = el("main", {class: "body"});
+const status = el("span", {class: "status"});
+
+function controls() {
+  const select = el("select", {class: "group-select", "aria-label": "log directory", onchange: async (e) => {
+    state.group = e.target.value; await loadGroup(); redraw();
+  }}, state.groups.map((g) => {
+    const opt = el("option", {value: g.name, text: groupLabel(g.name)});
+    opt.selected = g.name === state.group;
+    return opt;
+  }));
+  const toggle = el("div", {class: "toggle", role: "group", "aria-label": "values"}, ["absolute", "share"].map((mode) =>
+    el("button", {type: "button", class: mode === state.mode ? "active" : "", "aria-pressed": String(mode === state.mode),
+      text: mode === "absolute" ? "absolute" : "share of total (%)", onclick: () => { state.mode = mode; redraw(); }})));
+  const group = state.groups.find((g) => g.name === state.group);
+  const hparams = group ? Object.entries(group.hparams).map(([k, v]) => `${k}=${v}`).join("  ") : "";
+  header.replaceChildren(
+    el("span", {class: "title", text: "kerasloss"}),
+    el("label", {class: "picker"}, [el("span", {text: "log directory: "}), select]),
+    toggle, status, hparams ? el("div", {class: "hparams", text: `hparams: ${hparams}`}) : null,
+  );
+}
+
+let drawing = Promise.resolve();
+function redraw() {
+  drawing = drawing.then(draw).catch((err) => { status.textContent = `error: ${err.message}`; });
+  return drawing;
+}
+
+async function draw() {
+  controls();
+  const width = Math.max(600, body.clientWidth || window.innerWidth - 40);
+  if (!state.groups.length) {
+    body.replaceChildren(el("p", {class: "empty", text: "No kerasloss tags (loss/, entropy/, metrics/, diagnostics/) " +
+      "in train, validation or posthoc runs yet. The tab refreshes by itself."}));
+    return;
+  }
+  const data = state.data;
+  const sections = [
+    lossSection(data.loss, width), diagnosticsSection(data.diagnostics, width),
+    entropySection(data.entropy, data.histograms, width), posthocSection(data.metrics, width),
+    state.groups.length > 1 ? await compareSection(width) : null,
+  ].filter(Boolean);
+  body.replaceChildren(...sections);
+}
+
+async function loadGroup() {
+  state.data = state.group === null ? null : await getJson(`./group?${new URLSearchParams({name: state.group})}`);
+  // colours follow first appearance in the loss panels, so a component keeps its colour everywhere
+  for (const panel of state.data ? state.data.loss : []) {
+    for (const run of Object.values(panel.runs)) for (const b of run.bands) colour(b.name);
+  }
+}
+
+async function refresh() {
+  const {groups} = await getJson("./groups");
+  const fingerprint = JSON.stringify(groups);
+  if (fingerprint === state.fingerprint) return;
+  state.fingerprint = fingerprint;
+  state.groups = groups;
+  if (!groups.some((g) => g.name === state.group)) state.group = groups.length ? groups[0].name : null;
+  await loadGroup();
+  status.textContent = `updated ${new Date().toLocaleTimeString()}`;
+  await redraw();
+}
+
+export async function render() {
+  document.head.appendChild(el("link", {rel: "stylesheet", href: "./static/style.css"}));
+  root.append(header, body, tooltip);
+  document.body.appendChild(root);
+  await refresh().catch((err) => { status.textContent = `error: ${err.message}`; });
+  // TensorBoard's reload button and newly written runs: poll the runs, redraw only what changed
+  setInterval(() => refresh().catch((err) => { status.textContent = `error: ${err.message}`; }), POLL_MS);
+  let resizeTimer = null;
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(redraw, 150); });
+}
