@@ -1,4 +1,6 @@
-"""Shared test settings: quiet TensorFlow, deterministic seeds, a bounded hypothesis profile."""
+"""Shared test settings: quiet TensorFlow, deterministic seeds, a bounded hypothesis profile, and
+backend markers: `@pytest.mark.tensorflow_only` and `@pytest.mark.backends("jax", "torch")` skip a
+test unless `keras.backend.backend()` is one of those named (one backend per run, KERAS_BACKEND)."""
 
 import os
 
@@ -22,3 +24,18 @@ settings.load_profile("kerasloss")
 def _seeded():
     keras.utils.set_random_seed(1234)
     yield
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "tensorflow_only: runs only on KERAS_BACKEND=tensorflow")
+    config.addinivalue_line("markers", "backends(*names): runs only on the Keras backends named")
+
+
+def pytest_collection_modifyitems(config, items):
+    active = keras.backend.backend()
+    for item in items:
+        allowed = {name for marker in item.iter_markers("backends") for name in marker.args}
+        if item.get_closest_marker("tensorflow_only") is not None:
+            allowed.add("tensorflow")
+        if allowed and active not in allowed:
+            item.add_marker(pytest.mark.skip(reason=f"needs backend {sorted(allowed)}, running {active}"))

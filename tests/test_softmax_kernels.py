@@ -1,4 +1,6 @@
-"""The fused softmax kernel's execution paths: TF graph (in-place label term) and XLA (scatter)."""
+"""The TensorFlow softmax kernel's execution paths: graph (in-place label term) and XLA (scatter).
+
+Other backends' kernels are checked in test_backends.py."""
 
 import numpy as np
 import pytest
@@ -7,6 +9,8 @@ import tensorflow as tf
 import kerasloss
 
 from numpy_reference import smoothed_softmax_gradient
+
+pytestmark = pytest.mark.tensorflow_only
 
 
 def _labels_and_logits(rows=6, classes=5, seed=0):
