@@ -18,8 +18,11 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,examples]"
 	touch $(STAMP)
 
+# the suite once per Keras backend, one backend per process; stops at the first that fails
 test: install
-	$(PY) -m pytest -q
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q
+	KERAS_BACKEND=jax $(PY) -m pytest -q
+	KERAS_BACKEND=torch $(PY) -m pytest -q
 
 demo: install
 	$(PY) examples/factorization.py --logdir $(LOGDIR)/factorization $(if $(EPOCHS),--epochs $(EPOCHS))
