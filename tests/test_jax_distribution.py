@@ -1,0 +1,173 @@
+"""kerasloss under Keras' distribution API on JAX: `DataParallel` `fit` over 2 devices and 2 processes.
+
+JAX fixes its devices when it starts, so the 2-device case runs in a fresh interpreter (this file run
+as a script, `--two-devices`, with `XLA_FLAGS=--xla_force_host_platform_device_count=2`) that trains
+the same model with and without `keras.distribution.DataParallel` and prints every measured value
+as JSON; the tests below read it. The model has one independent head per loss of
+tests/test_distribute.py's case table, plus the probability-input cross-entropies: one trace serves
+every loss, and no weight is shared, so each head's trajectory depends on its own loss only.
+
+Unlike `tf.distribute` replicas, `DataParallel` runs one program over the global batch (the batch
+axis is sharded, XLA adds the partial sums), so every loss, `ignore_class`, RMSE and
+`"mean_with_sample_weight"` included, equals the one-device run: no per-replica normalisation.
+The data make the two devices' halves hold different numbers of valid labels and different weights,
+so a per-replica mean would show (tests/test_distribute.py measures it at up to 2% under TF).
+
+The 2-process case runs examples/multi_worker.py's JAX route: two processes on 127.0.0.1 joined by
+`keras.distribution.initialize` (gloo CPU collectives), with the kerasloss callbacks on both.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from test_distribute import CASES, EPOCHS, EXAMPLES, GLOBAL_BATCH, TOLERANCE
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="keras.distribution.DataParallel runs fit on JAX only"
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The probability-input cross-entropies, beside test_distribute's cases (from logits there).
+JAX_CASES = dict(
+    CASES,
+    binary_probs=("kerasloss.BinaryCrossentropy(label_smoothing=0.2)", "binary_probs"),
+    sparse_probs=("kerasloss.SparseCategoricalCrossentropy(label_smoothing=0.1)", "sparse_probs"),
+)
+CLASSIFICATION = ("binary", "binary_probs", "categorical", "categorical_probs", "sparse", "sparse_probs")
+SCENARIO_TIMEOUT = 120
+
+
+# ------------------------------------------------------------------------------------------------
+# The subprocess (run as `python tests/test_jax_distribution.py --two-devices`)
+# ------------------------------------------------------------------------------------------------
+
+
+def _two_devices_main():
+    import jax
+
+    import kerasloss
+    from kerasloss.callbacks import LossComponentLogger
+    from kerasloss.metrics import loss_components
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(EXAMPLES, 6)).astype("float32")
+    weights = rng.uniform(0.2, 2.0, size=EXAMPLES).astype("float32")
+    sparse = rng.integers(0, 4, size=EXAMPLES).astype("int32")
+    # ignore_class=0: the two halves of every global batch (one per device) hold different counts
+    sparse[: EXAMPLES : GLOBAL_BATCH // 2][::2] = 0
+    sparse[1 : EXAMPLES : GLOBAL_BATCH // 2][::2] = 0
+    binary = rng.integers(0, 2, size=(EXAMPLES, 3)).astype("float32")
+    targets = {   # task -> (labels, units, output activation)
+        "regression": (rng.normal(size=(EXAMPLES, 3)).astype("float32"), 3, None),
+        "binary": (binary, 3, None),
+        "binary_probs": (binary, 3, "sigmoid"),
+        "categorical": (np.eye(4, dtype="float32")[sparse], 4, None),
+        "categorical_probs": (np.eye(4, dtype="float32")[sparse], 4, "softmax"),
+        "sparse": (sparse, 4, None),
+        "sparse_probs": (sparse, 4, "softmax"),
+    }
+
+    def fit(distribution, log_dir):
+        keras.distribution.set_distribution(distribution)
+        keras.utils.set_random_seed(5)
+        inputs = keras.Input((6,))
+        outputs, losses, metrics = {}, {}, {}
+        for name, (source, task) in JAX_CASES.items():
+            _, units, activation = targets[task]
+            hidden = keras.layers.Dense(8, activation="tanh")(inputs)
+            outputs[name] = keras.layers.Dense(units, activation=activation, name=name)(hidden)
+            losses[name] = eval(source, {"kerasloss": kerasloss})
+            metrics[name] = loss_components(losses[name], entropy=task in CLASSIFICATION)
+        model = keras.Model(inputs, outputs)
+        model.compile(keras.optimizers.SGD(0.05), loss=losses, metrics=metrics)
+        labels = {name: targets[task][0] for name, (_, task) in JAX_CASES.items()}
+        history = model.fit(x, labels, sample_weight=weights, batch_size=GLOBAL_BATCH, epochs=EPOCHS,
+                            shuffle=False, verbose=0, callbacks=[LossComponentLogger(log_dir)])
+        kernel = model.trainable_variables[0].value
+        return {
+            "history": history.history,
+            "weights": [np.asarray(w).tolist() for w in model.get_weights()],
+            "weight_devices": len(kernel.sharding.device_set),
+        }
+
+    log_dir = sys.argv[sys.argv.index("--log-dir") + 1]
+    results = {
+        "devices": jax.device_count(),
+        "single": fit(None, os.path.join(log_dir, "single")),
+        "data_parallel": fit(keras.distribution.DataParallel(), os.path.join(log_dir, "data_parallel")),
+    }
+    print("RESULTS " + json.dumps(results))
+
+
+# ------------------------------------------------------------------------------------------------
+# The tests
+# ------------------------------------------------------------------------------------------------
+
+
+def _relative(a, b):
+    return np.abs(np.asarray(a) - np.asarray(b)) / np.maximum(np.abs(np.asarray(b)), 1e-12)
+
+
+@pytest.fixture(scope="module")
+def two_devices(tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("jax_two_devices")
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT,
+               XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    done = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--two-devices", "--log-dir", str(log_dir)],
+        capture_output=True, text=True, timeout=SCENARIO_TIMEOUT, env=env, cwd=ROOT,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULTS ")]
+    assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-5000:]
+    results = json.loads(lines[-1][len("RESULTS "):])
+    results["log_dir"] = str(log_dir)
+    return results
+
+
+def test_data_parallel_spans_two_devices(two_devices):
+    assert two_devices["devices"] == 2
+    assert two_devices["data_parallel"]["weight_devices"] == 2
+    assert two_devices["single"]["weight_devices"] == 1
+
+
+@pytest.mark.parametrize("case", list(JAX_CASES))
+def test_data_parallel_history_equals_one_device(two_devices, case):
+    """Every case, per-replica ones of tf.distribute included: one program over the global batch."""
+    single = two_devices["single"]["history"]
+    parallel = two_devices["data_parallel"]["history"]
+    keys = [key for key in single if key == f"{case}_loss" or key.startswith(f"{case}_loss/")
+            or key == f"{case}_entropy"]
+    assert any("/" in key for key in keys), keys
+    assert (f"{case}_entropy" in keys) == (JAX_CASES[case][1] in CLASSIFICATION)
+    for key in keys:
+        assert _relative(parallel[key], single[key]).max() <= TOLERANCE, key
+
+
+def test_data_parallel_total_loss_and_weights_equal_one_device(two_devices):
+    single, parallel = two_devices["single"], two_devices["data_parallel"]
+    assert _relative(parallel["history"]["loss"], single["history"]["loss"]).max() <= TOLERANCE
+    assert len(parallel["weights"]) == len(single["weights"]) == 4 * len(JAX_CASES)
+    for mine, reference in zip(parallel["weights"], single["weights"]):
+        np.testing.assert_allclose(mine, reference, rtol=TOLERANCE, atol=1e-6)
+
+
+def test_loss_component_logger_under_data_parallel_logs_the_one_device_values(two_devices):
+    import tensorboard_reader
+
+    single = tensorboard_reader.scalars(os.path.join(two_devices["log_dir"], "single"), "train")
+    parallel = tensorboard_reader.scalars(os.path.join(two_devices["log_dir"], "data_parallel"), "train")
+    assert set(parallel) == set(single)
+    assert {"loss/total", "sparse/loss/cross_entropy", "rmse/loss/squared_error"} <= set(parallel)
+    for tag, points in single.items():
+        assert [step for step, _ in parallel[tag]] == [step for step, _ in points] == list(range(EPOCHS))
+        assert _relative([v for _, v in parallel[tag]], [v for _, v in points]).max() <= TOLERANCE, tag
+
+
+if __name__ == "__main__" and "--two-devices" in sys.argv:
+    _two_devices_main()
