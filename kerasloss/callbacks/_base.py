@@ -8,8 +8,18 @@
   `on_epoch_begin`: Keras runs every callback's `on_train_begin` before any `on_epoch_begin`, so by
   then each callback on the log_dir has registered its metric tags (`hparams_metrics`) with the
   shared `LogDir`, whatever the order of the callbacks list;
-- the epoch step: Keras' epoch index (so `initial_epoch` is honoured), shifted forward only when
-  that index would go back over steps already written in this log_dir by an earlier `fit`.
+- the steps, fixed at the first `on_epoch_begin` of each fit (after every `on_train_begin`, so after
+  `keras.callbacks.BackupAndRestore` restored the model and its optimizer):
+  * a fit that starts at epoch e > 0 (`initial_epoch`, or a `BackupAndRestore` resume), or into a
+    log_dir without epoch values of kerasloss: step = epoch, batch step = optimizer iteration.
+    Values kerasloss wrote earlier at epoch steps >= e or at batch steps past the optimizer's
+    restored iteration are removed from the event files first (`LogDir.supersede`): a process
+    killed after its last backup logged them, and the resumed fit logs those steps again, so each
+    step ends up holding exactly one value (not two for TensorBoard to choose from);
+  * a fit that starts at epoch 0 into a log_dir holding kerasloss epoch values (a second `fit`, or
+    a new model in a new process): both steps continue after the last ones written, so two fits
+    one after another keep distinct, continuous steps.
+  Only kerasloss' own event files count (never Keras' `TensorBoard` files in the same log_dir).
 """
 
 import weakref
@@ -17,6 +27,7 @@ import weakref
 import keras
 
 from kerasloss.callbacks import dashboards, summaries
+from kerasloss.callbacks._model_info import global_step, restored_epoch
 
 
 class LoggingCallback(keras.callbacks.Callback):
@@ -27,8 +38,8 @@ class LoggingCallback(keras.callbacks.Callback):
         summaries.check_writable(log_dir)
         self.log_dir = log_dir
         self.log = None
-        self._next_epoch_at_begin = 0
-        self._epoch_offset = None
+        self._on_disk_at_begin = (0, 0)
+        self._offsets = None
         self._finalizer = None
 
     def hparams_metrics(self):
@@ -45,21 +56,34 @@ class LoggingCallback(keras.callbacks.Callback):
         self.log.acquire(holder)
         if self._finalizer is None or not self._finalizer.alive:
             self._finalizer = weakref.finalize(self, self.log.release, holder)
-        self._next_epoch_at_begin = self.log.next_epoch
-        self._epoch_offset = None
+        self._on_disk_at_begin = (self.log.next_epoch, self.log.next_batch)
+        self._offsets = None
         self._setup()
         self.log.add_hparams_metrics(self.hparams_metrics())
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._epoch_offset is None:
-            self._epoch_offset = max(0, self._next_epoch_at_begin - epoch)
+        if self._offsets is None:
+            self._offsets = self._step_offsets(epoch)
             dashboards.write_once(self.log, self.model)
+
+    def _step_offsets(self, first_epoch):
+        """(epoch offset, batch offset) of this fit (see the module docstring)."""
+        next_epoch, next_batch = self._on_disk_at_begin
+        iteration = global_step(self.model)
+        if first_epoch == 0 and next_epoch > 0 and restored_epoch(self.model) is None:
+            return next_epoch, max(0, next_batch - (iteration + 1))
+        self.log.supersede(first_epoch, iteration)
+        return 0, 0
 
     def epoch_step(self, epoch):
         """The TensorBoard step of Keras epoch `epoch` in this fit (see the module docstring)."""
-        if self._epoch_offset is None:
+        if self._offsets is None:
             self.on_epoch_begin(epoch)
-        return epoch + self._epoch_offset
+        return epoch + self._offsets[0]
+
+    def batch_step(self, iteration):
+        """The TensorBoard step of optimizer iteration `iteration` in this fit."""
+        return iteration + self._offsets[1]
 
     def on_train_end(self, logs=None):
         if self._finalizer is not None:

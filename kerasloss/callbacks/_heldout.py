@@ -1,28 +1,143 @@
-"""Held-out data for the callbacks: batches of x, (x, y) or (x, y, sample_weight), and a compiled
-inference pass."""
+"""Held-out data for the callbacks, on every Keras backend: batches of (x, y, sample_weight) as
+NumPy structures, and the model's outputs on them from Keras' own compiled predict function
+(`model.predict_on_batch`: a `tf.function` on TensorFlow, `jax.jit` on JAX, eager on PyTorch; no
+function of ours wraps the model).
 
+`data` is one of (what `model.predict` / `model.evaluate` take, except one-shot generators):
+- arrays: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`, batched by `batch_size`. `x` may be an
+  array, a list or dict of arrays (several inputs): a *list* is always `x`, a *tuple* is unpacked,
+  so a two-input model takes `[xa, xb]` or `((xa, xb),)` (inputs only) or `((xa, xb), y)`;
+- a batched `tf.data.Dataset`, a `keras.utils.PyDataset`, or any re-iterable sequence of batches
+  with a length (e.g. a `torch.utils.data.DataLoader`); each batch is unpacked as Keras unpacks
+  one (`keras.utils.unpack_x_y_sample_weight`). One without an end (a `.repeat()`-ed dataset, a
+  PyDataset whose `num_batches` is None) or without a length needs `steps=` (batches per pass).
+"""
+
+import itertools
+
+import keras
 import numpy as np
 import tensorflow as tf
+
+from kerasloss import _checks
 
 _EXPECTED = "x, (x, y) or (x, y, sample_weight)"
 
 
-def as_dataset(data, batch_size, name="data"):
-    """`data` (x, (x, y), (x, y, w) or a batched `tf.data.Dataset`) as a dataset of one of those.
+class HeldOut:
+    """A re-iterable source of `(x, y or None, sample_weight or None)` NumPy batches.
 
-    NumPy data is batched with `batch_size`; a dataset is used as it is (batch it yourself). A
-    trailing None (`(x, y, None)`, `(x, None)`) is dropped, as Keras does. Anything else is refused
-    here, naming `name`, so that no part of the data is silently ignored.
+    Args:
+        data: see the module docstring.
+        batch_size: batch size for array `data` (checked only then).
+        steps: batches per pass (None: all of `data`).
+        name: the argument name used in error messages.
     """
-    if isinstance(data, tf.data.Dataset):
-        spec = data.element_spec
-        if isinstance(spec, tuple) and len(spec) not in (1, 2, 3):
-            raise ValueError(f"{name} must yield {_EXPECTED}, got a dataset of {len(spec)}-tuples")
-        return data
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if isinstance(data, list):
-        data = tuple(data)
+
+    def __init__(self, data, batch_size, steps=None, name="data"):
+        self.name = name
+        self.steps = None if steps is None else _checks.check_int_at_least("steps", steps, 1)
+        self._arrays = self._source = None
+        if isinstance(data, tf.data.Dataset):
+            self._source = _check_dataset(data, self.steps, name)
+        elif isinstance(data, keras.utils.PyDataset):
+            self._source = _check_py_dataset(data, self.steps, name)
+        elif _is_batch_iterable(data):
+            self._source = _check_iterable(data, self.steps, name)
+        else:
+            self.batch_size = _checks.check_int_at_least("batch_size", batch_size, 1)
+            self._arrays = _check_arrays(data, name)
+
+    def __iter__(self):
+        if self._arrays is not None:
+            batches = self._array_batches()
+        elif isinstance(self._source, tf.data.Dataset):
+            batches = (_unpack(element) for element in self._source.as_numpy_iterator())
+        elif isinstance(self._source, keras.utils.PyDataset):
+            indices = range(self._source.num_batches) if self.steps is None else range(self.steps)
+            batches = (_unpack(self._source[i]) for i in indices)
+        else:
+            batches = (_unpack(element) for element in self._source)
+        return itertools.islice(batches, self.steps)
+
+    def _array_batches(self):
+        x, y, weight = self._arrays
+        length = len(keras.tree.flatten(x)[0])
+        for start in range(0, length, self.batch_size):
+            part = slice(start, start + self.batch_size)
+            yield tuple(
+                None if item is None else keras.tree.map_structure(lambda a: a[part], item)
+                for item in (x, y, weight)
+            )
+
+    def first(self):
+        """The first batch, or None when `data` is empty."""
+        return next(iter(self), None)
+
+
+def predict(model, x):
+    """The model's outputs on one batch `x`, as NumPy (a structure for several outputs)."""
+    return model.predict_on_batch(x)
+
+
+def _unpack(element):
+    x, y, weight = keras.utils.unpack_x_y_sample_weight(element)
+    return tuple(None if item is None else keras.tree.map_structure(_to_numpy, item) for item in (x, y, weight))
+
+
+def _to_numpy(value):
+    if hasattr(value, "detach"):  # a torch tensor (possibly requiring grad, possibly on a device)
+        value = value.detach().cpu()
+    return np.asarray(value)
+
+
+def _check_dataset(data, steps, name):
+    spec = data.element_spec
+    if isinstance(spec, tuple) and len(spec) not in (1, 2, 3):
+        raise ValueError(f"{name} must yield {_EXPECTED}, got a dataset of {len(spec)}-tuples")
+    if steps is None and int(data.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+        raise ValueError(
+            f"{name} is an infinite tf.data.Dataset (e.g. .repeat()), so one pass would never end; "
+            f"pass steps=<batches per evaluation> or a finite dataset"
+        )
+    return data
+
+
+def _check_py_dataset(data, steps, name):
+    if steps is None and data.num_batches is None:
+        raise ValueError(
+            f"{name} is a PyDataset without an end (num_batches is None); pass steps=<batches per evaluation>"
+        )
+    return data
+
+
+def _is_batch_iterable(data):
+    if isinstance(data, (str, bytes, list, tuple, dict, np.ndarray)) or not hasattr(data, "__iter__"):
+        return False
+    return not hasattr(data, "__array__") and not hasattr(data, "shape")  # tensors, DataFrames are arrays
+
+
+def _check_iterable(data, steps, name):
+    if iter(data) is data:
+        raise TypeError(
+            f"{name} must be re-iterable (it is read at every evaluation), got the one-shot iterator "
+            f"{type(data).__name__}; pass arrays, a tf.data.Dataset, a keras.utils.PyDataset or a DataLoader"
+        )
+    if steps is None:
+        try:
+            len(data)
+        except TypeError:
+            raise ValueError(
+                f"{name} ({type(data).__name__}) has no length, so one pass might never end; "
+                f"pass steps=<batches per evaluation>"
+            ) from None
+    return data
+
+
+def _check_arrays(data, name):
+    """(x, y or None, sample_weight or None) of NumPy arrays of one length, from array `data`."""
+    if data is None:
+        raise ValueError(f"{name} must be held-out inputs, (x, y) or a tf.data.Dataset, got None")
     if isinstance(data, tuple):
         if len(data) not in (1, 2, 3):
             raise ValueError(f"{name} must be {_EXPECTED}, got a tuple of {len(data)}")
@@ -30,29 +145,19 @@ def as_dataset(data, batch_size, name="data"):
             data = data[:-1]
         if any(part is None for part in data):
             raise ValueError(f"{name} must be {_EXPECTED} without None in the middle, got {data!r}")
-        data = data if len(data) > 1 else data[0]
-    if data is None:
-        raise ValueError(f"{name} must be held-out inputs, (x, y) or a tf.data.Dataset, got None")
-    scalar = not isinstance(data, (dict, tuple)) and np.ndim(data) == 0
-    if isinstance(data, (str, bytes)) or scalar:
-        raise TypeError(f"{name} must be arrays ({_EXPECTED}) or a tf.data.Dataset, got {data!r}")
+    else:
+        data = (data,)
+    parts = tuple(data) + (None,) * (3 - len(data))
     try:
-        return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
-    except (TypeError, ValueError, tf.errors.InvalidArgumentError) as err:
-        raise TypeError(
-            f"{name} must be arrays ({_EXPECTED}) of equal length or a tf.data.Dataset "
-            f"({type(err).__name__}: {err})"
-        ) from None
-
-
-def split(batch):
-    """(x, y or None, sample_weight or None) from one dataset element."""
-    if isinstance(batch, tuple):
-        batch = batch + (None,) * (3 - len(batch))
-        return batch[0], batch[1], batch[2]
-    return batch, None, None
-
-
-def inference(model):
-    """A `tf.function` computing `model(x, training=False)`, retraced only for new shapes."""
-    return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        parts = tuple(None if part is None else keras.tree.map_structure(_to_numpy, part) for part in parts)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be arrays ({_EXPECTED}) or a tf.data.Dataset ({err})") from None
+    leaves = [leaf for part in parts if part is not None for leaf in keras.tree.flatten(part)]
+    bad = [leaf for leaf in leaves if leaf.ndim == 0 or leaf.dtype.kind in "OUSV"]
+    if bad or not leaves:
+        shown = data[0] if len(data) == 1 else data
+        raise TypeError(f"{name} must be arrays ({_EXPECTED}) or a tf.data.Dataset, got {shown!r}")
+    lengths = sorted({len(leaf) for leaf in leaves})
+    if len(lengths) > 1:
+        raise TypeError(f"{name} must be arrays ({_EXPECTED}) of equal length, got lengths {lengths}")
+    return parts

@@ -1,6 +1,7 @@
 """What the callbacks need to know about a compiled model: its losses per output, loss weights,
-whether it has regularization losses, and its global step. Keras keeps some of it private; every
-such access is here, with a fallback.
+whether it has regularization losses, its compiled metrics per output, its global step, the epoch a
+`BackupAndRestore` restored, and how `compile` resolves a metric name. Keras keeps some of it
+private; every such access is here (with a fallback where one exists).
 """
 
 import keras
@@ -30,7 +31,9 @@ def log_prefix(output):
 
 
 def has_regularization(model):
-    """True when a regularization term enters the training loss (weight or activity regularizers)."""
+    """True when the model shows a regularization term: weight or activity regularizers, or
+    `add_loss` terms (these exist only once the model has been called: on TensorFlow and PyTorch
+    after the first step; JAX's stateless steps never keep them, see `LossComponentLogger`)."""
     try:
         if model.losses:
             return True
@@ -38,6 +41,35 @@ def has_regularization(model):
         pass
     layers = model._flatten_layers() if hasattr(model, "_flatten_layers") else model.layers
     return any(getattr(layer, "activity_regularizer", None) is not None for layer in layers)
+
+
+def compiled_metrics(model):
+    """[(logs key, metric)] of the metrics compiled into `model` (empty before its first step).
+
+    The key is the name Keras gives the metric in the fit logs: `<output>_<name>` for an output's
+    metric of a multi-output model, else `<name>`.
+    """
+    found = []
+    for container in getattr(model, "metrics", []):
+        lists = getattr(container, "_flat_metrics", []) + getattr(container, "_flat_weighted_metrics", [])
+        for metric_list in lists:
+            output = getattr(metric_list, "output_name", None)
+            for metric in getattr(metric_list, "metrics", None) or []:
+                found.append((f"{log_prefix(output)}{metric.name}", metric))
+    return found
+
+
+def compile_metric(identifier, y_true, y_pred):
+    """The metric `compile(metrics=[identifier])` builds for labels `y_true` and outputs `y_pred`
+    ("accuracy" becomes binary, sparse categorical or categorical accuracy by their shapes)."""
+    from keras.src.trainers.compile_utils import get_metric  # Keras' own rule, no copy of it
+
+    return get_metric(identifier, y_true, y_pred)
+
+
+def restored_epoch(model):
+    """The epoch `keras.callbacks.BackupAndRestore` restored the model at, or None."""
+    return getattr(model, "_initial_epoch", None)
 
 
 def global_step(model):

@@ -4,17 +4,23 @@ Per epoch, at step = epoch, run `train` from the fit logs and run `validation` f
 
     loss/total           = logs["loss"]  (Keras' batch-size-weighted epoch mean, regularization included)
     loss/<component>     = logs["loss/<component>"]  (`kerasloss.metrics.loss_components`)
+    diagnostics/<name>   = logs["diagnostics/<name>"]  (`loss_components(loss, diagnostics=True)`)
     loss/regularization  = loss/total − Σ_k w_k · loss/<component>          (additive loss)
                          = loss/total − loss/<loss.name>                    (RMSE: `LossValue` metric)
                          = loss/total − Σ_o λ_o · logs["<o>_loss"]           (multi-output, λ = loss_weights)
       only when the model has regularization losses (absent, not 0, otherwise); it is the epoch
       mean of the regularization term that entered each step's loss, because every term above is
-      weighted by batch size exactly as Keras weights `loss`.
+      weighted by batch size exactly as Keras weights `loss`. Regularizers are seen on the model
+      (weight and activity regularizers; `add_loss` terms in `model.losses`, which exist once the
+      model has run), or, where a backend keeps no `model.losses` (JAX's stateless steps), from the
+      numbers: from the first epoch whose difference exceeds float32 rounding (1e-6 · |loss/total|).
 
-Multi-output models prefix each output's tags: `<o>/loss/total` (logs["<o>_loss"]) and
-`<o>/loss/<component>`. With an integer `update_freq`, `batch/`-prefixed copies of the train tags
-every N optimizer steps, at step = the optimizer's iteration count (it continues across `fit` calls);
-their values are Keras' running means since the epoch began. Epoch values are written whatever N is.
+Multi-output models prefix each output's tags: `<o>/loss/total` (logs["<o>_loss"]),
+`<o>/loss/<component>`, `<o>/diagnostics/<name>`. With an integer `update_freq`, `batch/`-prefixed
+copies of the train loss tags whenever the optimizer's iteration count crosses a multiple of N (with
+`steps_per_execution=k`, Keras reports every k steps: a point at each report that passed a multiple),
+at step = the iteration count (it continues across `fit` calls); their values are Keras' running
+means since the epoch began. Epoch values are written whatever N is.
 """
 
 import warnings
@@ -22,6 +28,8 @@ import warnings
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._model_info import global_step, has_regularization, log_prefix, output_losses
+
+_ROUNDING = 1e-6  # relative float32 rounding of loss/total minus the compiled terms
 
 _HOW_TO = (
     "compile the model with the component metrics, e.g. "
@@ -45,14 +53,13 @@ class LossComponentLogger(LoggingCallback):
             raise ValueError(f"update_freq must be 'epoch' or a positive int, got {update_freq!r}")
         super().__init__(log_dir)
         self.update_freq = update_freq
-        self._batch_offset = 0
         self._warned_missing = False
+        self._regularized = False
+        self._epoch_start = self._last_reported = 0
 
     def _setup(self):
         self._outputs = output_losses(self.model)
         self._regularized = has_regularization(self.model)
-        first_step = global_step(self.model) + 1
-        self._batch_offset = max(0, self.log.next_batch - first_step)
 
     def hparams_metrics(self):
         tag = summaries.loss_tag(summaries.TOTAL)
@@ -92,8 +99,24 @@ class LossComponentLogger(LoggingCallback):
                 compiled += float(logs[value_key])
             else:
                 found_all = False
-        if self._regularized and found_all:
-            values[summaries.loss_tag(summaries.REGULARIZATION)] = float(logs[f"{prefix}loss"]) - compiled
+        if found_all:
+            regularization = float(logs[f"{prefix}loss"]) - compiled
+            if abs(regularization) > _ROUNDING * abs(float(logs[f"{prefix}loss"])) and not prefix:
+                self._regularized = True
+            if self._regularized:
+                values[summaries.loss_tag(summaries.REGULARIZATION)] = regularization
+        return values
+
+    @staticmethod
+    def _diagnostics(logs, prefix, outputs):
+        """{tag: value} of `[<o>_]diagnostics/<name>` metrics in `logs` (keys prefixed `prefix`)."""
+        values = {}
+        for output in outputs:
+            start = f"{prefix}{log_prefix(output)}{summaries.DIAGNOSTICS_PREFIX}"
+            for key, value in logs.items():
+                if key.startswith(start):
+                    name = key[len(start):]
+                    values[summaries.diagnostic_tag(name, output)] = value
         return values
 
     def _check_metrics(self, values):
@@ -110,22 +133,37 @@ class LossComponentLogger(LoggingCallback):
             )
 
     # -- hooks ---------------------------------------------------------------------------------
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self._epoch_start = self._last_reported = global_step(self.model)
+
     def on_train_batch_end(self, batch, logs=None):
+        # Keras passes the index of the last batch of the execution (steps_per_execution): the
+        # iteration count is known without reading the optimizer (a state sync on JAX)
         if self.update_freq == "epoch" or not logs:
             return
-        step = global_step(self.model)
-        if step % self.update_freq:
+        step, previous = self._epoch_start + batch + 1, self._last_reported
+        self._last_reported = step
+        if step // self.update_freq == previous // self.update_freq:
             return
         values = self._loss_values(logs)
         values.pop(summaries.loss_tag(summaries.REGULARIZATION), None)
         self._check_metrics(values)
         batch_values = {f"{summaries.BATCH_PREFIX}{tag}": value for tag, value in values.items()}
-        self.log.write_scalars(summaries.TRAIN, step + self._batch_offset, batch_values)
+        self.log.write_scalars(summaries.TRAIN, self.batch_step(step), batch_values)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         step = self.epoch_step(epoch)
+        self._regularized = self._regularized or has_regularization(self.model)
+        outputs = [output for output, _, _ in self._outputs]
+        if len(outputs) > 1:
+            outputs = [None] + outputs
         train = self._loss_values(logs)
         self._check_metrics(train)
+        train.update(self._diagnostics(logs, "", outputs))
+        validation = self._loss_values(logs, "val_")
+        if validation:
+            validation.update(self._diagnostics(logs, "val_", outputs))
         self.log.write_scalars(summaries.TRAIN, step, train)
-        self.log.write_scalars(summaries.VALIDATION, step, self._loss_values(logs, "val_"))
+        self.log.write_scalars(summaries.VALIDATION, step, validation)

@@ -1,22 +1,52 @@
 """`PostHocMetrics`: judge the model on held-out data, outside the training step.
 
 At the end of every `every_n_epochs`-th epoch and always at train end (unless that epoch was just
-evaluated), one inference pass over `(x, y[, sample_weight])` updates the given Keras metrics
-(reset first; `sample_weight` goes to their `update_state`); run `posthoc` gets
-`metrics/<metric.name>` at step = epoch (a vector result, e.g. `F1Score` without `average`, gives
-`metrics/<name>/<i>` per entry). `.results` holds the last values. Nothing is added to the training
-step: the metrics are not compiled into the model. At train begin one batch is evaluated once to
-check the labels and learn the result sizes (the HParams record lists every `metrics/` tag).
+evaluated), one inference pass over `(x, y[, sample_weight])` (Keras' compiled predict function,
+batch by batch, on any backend) updates the given Keras metrics (reset first; `sample_weight`
+goes to their `update_state`); run `posthoc` gets `metrics/<metric.name>` at step = epoch (a vector
+result, e.g. `F1Score` without `average`, gives `metrics/<name>/<i>` per entry). `.results` holds
+the last values. Nothing is added to the training step: the metrics are not compiled into the
+model. At train begin one batch is evaluated once to check the labels, resolve metric names as
+`compile(metrics=[...])` does (`"accuracy"` is binary, sparse or categorical accuracy by the shapes
+of y and the outputs) and learn the result sizes (the HParams record lists every `metrics/` tag).
+
+With `from_logits=True` the outputs are turned into probabilities first:
+
+    y_prob = softmax(y_pred) over the last axis   (kind="categorical")
+    y_prob = sigmoid(y_pred)                       (kind="binary")
+
+Without it, outputs outside [0, 1] given to a metric that thresholds probabilities (accuracy of
+binary outputs, precision, recall, AUC, F-scores, confusion counts) give one warning.
 """
+
+import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
-from kerasloss.callbacks._heldout import as_dataset, inference, split
+from kerasloss.callbacks._heldout import HeldOut, predict
+from kerasloss.callbacks._model_info import compile_metric
+from kerasloss.entropy import KINDS
+
+_ACCURACY_NAMES = ("accuracy", "acc")
+_PROBABILITY_METRICS = (
+    keras.metrics.BinaryAccuracy,
+    keras.metrics.Precision,
+    keras.metrics.Recall,
+    keras.metrics.AUC,
+    keras.metrics.FBetaScore,
+    keras.metrics.TruePositives,
+    keras.metrics.TrueNegatives,
+    keras.metrics.FalsePositives,
+    keras.metrics.FalseNegatives,
+    keras.metrics.PrecisionAtRecall,
+    keras.metrics.RecallAtPrecision,
+    keras.metrics.SensitivityAtSpecificity,
+    keras.metrics.SpecificityAtSensitivity,
+)
 
 
 class PostHocMetrics(LoggingCallback):
@@ -24,82 +54,121 @@ class PostHocMetrics(LoggingCallback):
 
     Args:
         log_dir: the TensorBoard log directory (run `posthoc`).
-        data: `(x, y)` or `(x, y, sample_weight)` NumPy data, or a batched `tf.data.Dataset` of
-            `(x, y[, sample_weight])`; the weights go to every metric's `update_state`.
-        metrics: Keras metrics (instances or names, e.g. `keras.metrics.F1Score(average="macro")`),
-            with distinct names.
+        data: `(x, y)` or `(x, y, sample_weight)` arrays, or a batched `tf.data.Dataset`,
+            `keras.utils.PyDataset` or DataLoader of those (see `_heldout`); the weights go to every
+            metric's `update_state`.
+        metrics: Keras metrics (instances or names as `compile(metrics=[...])` takes them, e.g.
+            `"accuracy"`, `keras.metrics.F1Score(average="macro")`), with distinct names.
         every_n_epochs: also evaluate at the end of every n-th epoch (0: only at train end).
-        batch_size: batch size for NumPy `data`.
+        from_logits: whether the model outputs logits (turned into probabilities, see `kind`).
+        kind: "categorical" (softmax over the last axis) or "binary" (sigmoid), for `from_logits`.
+        batch_size: batch size for array `data`.
+        steps: batches per evaluation (needed for a repeated dataset or an unsized iterable).
 
     Attributes:
+        metrics: the metric instances (names resolved at the first evaluation).
         results: {metric name: float (or list of floats for vector metrics)} from the last evaluation.
     """
 
-    def __init__(self, log_dir, data, metrics, every_n_epochs=1, *, batch_size=256):
+    def __init__(self, log_dir, data, metrics, every_n_epochs=1, *, from_logits=False, kind="categorical",
+                 batch_size=256, steps=None):
         super().__init__(log_dir)
         self.metrics = _metric_list(metrics)
         self.every_n_epochs = _checks.check_int_at_least("every_n_epochs", every_n_epochs, 0)
-        self._data = as_dataset(data, batch_size)
+        if not isinstance(from_logits, bool):
+            raise TypeError(f"from_logits must be True or False, got {from_logits!r}")
+        self.from_logits = from_logits
+        self.kind = _checks.check_choice("kind", kind, KINDS)
+        self._data = HeldOut(data, batch_size, steps)
         self.results = {}
-        self._update = self._update_model = None
         self._sizes = None
+        self._warned_range = False
         self._last_epoch = None
         self._evaluated_epoch = None
 
     def _setup(self):
-        if self._update is None or self._update_model is not self.model:
-            # kept across fits: a new tf.function would be traced again at every fit
-            self._update, self._update_model = self._update_pass(), self.model
+        if self._sizes is None:
             self._sizes = self._result_sizes()
         self._last_epoch = self._evaluated_epoch = None
 
     def hparams_metrics(self):
         tags = []
-        for metric in self.metrics:
-            tag, size = summaries.metric_tag(metric.name), self._sizes[metric.name]
+        for name in self._names():
+            tag, size = summaries.metric_tag(name), self._sizes[name]
             if size is None:
-                tags.append((tag, metric.name))
+                tags.append((tag, name))
             else:
-                tags += [(f"{tag}/{i}", f"{metric.name}[{i}]") for i in range(size)]
+                tags += [(f"{tag}/{i}", f"{name}[{i}]") for i in range(size)]
         return [(summaries.POSTHOC, tag, f"held-out {name}") for tag, name in tags]
+
+    def _names(self):
+        return [metric if isinstance(metric, str) else metric.name for metric in self.metrics]
 
     def _result_sizes(self):
         """{metric name: None (scalar) or vector length}, from one batch (also checks the labels
-        before the first training step); the metrics are reset afterwards."""
-        seen = False
-        for batch in self._data.take(1):
-            self._update(*self._batch(batch))
-            seen = True
+        and resolves metric names before the first training step); the metrics are reset after."""
+        batch = self._data.first()
+        if batch is None:
+            raise ValueError("PostHocMetrics needs held-out data: data holds no batch")
+        self._update(*batch)
         sizes = {}
         for metric in self.metrics:
-            size = int(np.size(keras.ops.convert_to_numpy(metric.result()))) if seen else 1
+            size = int(np.size(keras.ops.convert_to_numpy(metric.result())))
             sizes[metric.name] = None if size == 1 else size
             metric.reset_state()
         return sizes
 
-    @staticmethod
-    def _batch(batch):
-        x, y, weight = split(batch)
+    def _update(self, x, y, sample_weight):
         if y is None:
             raise ValueError("PostHocMetrics needs labels: data must be (x, y) or yield (x, y)")
-        return x, y, weight
+        y_pred = self._probabilities(predict(self.model, x))
+        self.metrics = [compile_metric(m, y, y_pred) if isinstance(m, str) else m for m in self.metrics]
+        self._check_range(y_pred)
+        for metric in self.metrics:
+            metric.update_state(y, y_pred, sample_weight=sample_weight)
 
-    def _update_pass(self):
-        predict = inference(self.model)
+    def _probabilities(self, y_pred):
+        if not self.from_logits:
+            return y_pred
+        if self.kind == "binary":
+            return keras.ops.convert_to_numpy(keras.ops.sigmoid(y_pred))
+        if np.shape(y_pred)[-1] == 1:
+            raise ValueError(
+                "kind='categorical' takes a softmax over the last axis, which has size 1 here (always 1.0); "
+                "pass kind='binary' for a sigmoid output"
+            )
+        return keras.ops.convert_to_numpy(keras.ops.softmax(y_pred, axis=-1))
 
-        def update(x, y, sample_weight):
-            y_pred = predict(x)
-            for metric in self.metrics:
-                metric.update_state(y, y_pred, sample_weight=sample_weight)
-
-        return tf.function(update, reduce_retracing=True)
+    def _check_range(self, y_pred):
+        if self.from_logits or self._warned_range:
+            return
+        thresholded = [m.name for m in self.metrics if isinstance(m, _PROBABILITY_METRICS)]
+        values = np.asarray(y_pred)
+        if thresholded and values.size and (values.min() < 0.0 or values.max() > 1.0):
+            self._warned_range = True
+            warnings.warn(
+                f"PostHocMetrics: the model's outputs leave [0, 1] (min {values.min():.3g}, max "
+                f"{values.max():.3g}) but {thresholded} expect probabilities; if the model outputs "
+                f"logits, pass from_logits=True (and kind='binary' for sigmoid outputs)",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def evaluate(self):
-        """Run every metric over `data`; returns and stores `{name: value}` in `.results`."""
+        """Run every metric over `data`; returns and stores `{name: value}` in `.results`.
+
+        Works before `fit` too (a baseline), once the callback has a model (`set_model(model)`).
+        """
+        if self.model is None:
+            raise ValueError(
+                "PostHocMetrics.evaluate() needs a model: pass the callback to model.fit(callbacks=[...]) "
+                "or call set_model(model) first"
+            )
         for metric in self.metrics:
-            metric.reset_state()
+            if not isinstance(metric, str):
+                metric.reset_state()
         for batch in self._data:
-            self._update(*self._batch(batch))
+            self._update(*batch)
         self.results = {metric.name: summaries.metric_result(metric) for metric in self.metrics}
         return self.results
 
@@ -122,28 +191,29 @@ class PostHocMetrics(LoggingCallback):
 
 
 def _metric_list(metrics):
-    """`metrics` (a metric, a name, or a sequence of those) as a list of Keras metric instances."""
+    """`metrics` (a metric, a name, or a sequence of those) as a list of metric instances and names
+    (names are resolved against the model's outputs at the first evaluation, as compile does)."""
     if isinstance(metrics, (keras.metrics.Metric, str)):
         metrics = [metrics]
     if isinstance(metrics, dict) or not isinstance(metrics, (list, tuple)):
         raise TypeError(f"metrics must be a Keras metric or a list of them, got {metrics!r}")
     if not metrics:
         raise ValueError(f"metrics must name at least one Keras metric, got {metrics!r}")
-    out = []
     for metric in metrics:
         if isinstance(metric, str):
+            if metric.lower() in _ACCURACY_NAMES:
+                continue
             try:
-                metric = keras.metrics.get(metric)
+                keras.metrics.get(metric)
             except ValueError:
                 raise ValueError(f"metrics must name Keras metrics, got the unknown name {metric!r}") from None
-        if not isinstance(metric, keras.metrics.Metric):
+        elif not isinstance(metric, keras.metrics.Metric):
             raise TypeError(f"metrics must be keras.metrics.Metric instances, got {metric!r}")
-        out.append(metric)
-    names = [metric.name for metric in out]
+    names = [metric if isinstance(metric, str) else metric.name for metric in metrics]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(
             f"metrics must have distinct names (their results and tags are keyed by name), got "
             f"{duplicates} more than once; pass name=... to tell them apart"
         )
-    return out
+    return list(metrics)

@@ -29,8 +29,12 @@ log_dir that disappears or fails (e.g. out of space) later gives one warning; wr
 until it can be written again, then logging resumes in a fresh event file.
 
 Steps: `LogDir.next_epoch` / `next_batch` are one past the largest epoch-level / `batch/` step
-already written under the log_dir (read back from disk the first time it is opened in a process),
-so that a second `fit` into the same log_dir can continue its steps instead of overwriting them.
+already written under the log_dir by kerasloss (its own `*.kerasloss.v2` event files, read back
+from disk the first time it is opened in a process; other writers' files, e.g. Keras'
+`TensorBoard` callback on the same log_dir, are never counted), so that a second `fit` into the
+same log_dir can continue its steps instead of overwriting them. `LogDir.supersede(epoch, batch)`
+removes from those files the values at epoch steps >= `epoch` and batch steps > `batch` (a resumed
+fit writes them again), so that each step holds one value.
 
 Example (a custom training loop):
 >>> from kerasloss.callbacks import summaries
@@ -54,6 +58,7 @@ import tensorflow as tf
 from kerasloss._chief import is_chief
 from kerasloss.callbacks.tags import (  # noqa: F401  (re-exported: summaries.TRAIN, ...)
     BATCH_PREFIX,
+    DIAGNOSTICS_PREFIX,
     ENTROPY_STATS,
     LOSS_PREFIX,
     POSTHOC,
@@ -75,6 +80,12 @@ def loss_tag(component, output=None, batch=False):
     if output:
         tag = f"{output}/{tag}"
     return BATCH_PREFIX + tag if batch else tag
+
+
+def diagnostic_tag(name, output=None):
+    """`[<output>/]diagnostics/<name>`: a diagnostic of the loss's own pass (`loss.diagnostic_names`)."""
+    tag = f"{DIAGNOSTICS_PREFIX}{name}"
+    return f"{output}/{tag}" if output else tag
 
 
 def entropy_tag(stat, output=None):
@@ -313,6 +324,27 @@ class LogDir:
         """Call `fn()` with `run`'s writer as default at `step` (for plugin summary functions)."""
         return self._write(run, int(step), fn)
 
+    def supersede(self, epoch, batch):
+        """Remove kerasloss' values at epoch steps >= `epoch` and batch steps > `batch` from the
+        event files of this log_dir (its writers are closed first; later writes open new files).
+
+        A resumed `fit` (`initial_epoch`, `BackupAndRestore`) calls it before writing again, so that
+        what the stopped process logged after its last backup does not stay beside the new values.
+        """
+        with self._lock:
+            if self.next_epoch <= epoch and self.next_batch <= batch + 1:
+                return
+            for run, state in list(self._runs.items()):
+                if run != ROOT:
+                    state.close()
+                    del self._runs[run]
+            for path in _own_event_files(self.log_dir):
+                try:
+                    _rewrite_without(path, epoch, batch)
+                except (tf.errors.OpError, OSError) as err:
+                    self._fault(f"{type(err).__name__}: {err}")
+            self.next_epoch, self.next_batch = _steps_on_disk(self.log_dir)
+
     def has_root_record(self):
         """Whether a kerasloss event file already sits in the log_dir itself (layout, hparams)."""
         return bool(tf.io.gfile.glob(os.path.join(self.log_dir, f"events.out.tfevents.*{_SUFFIX}")))
@@ -328,28 +360,57 @@ class LogDir:
                         self._fault(f"{type(err).__name__}: {err}")
 
 
+def _own_event_files(log_dir):
+    """Paths of the event files kerasloss wrote under `log_dir`'s runs (never other writers')."""
+    for run in RUNS:
+        path = os.path.join(log_dir, run)
+        if tf.io.gfile.isdir(path):
+            for name in sorted(tf.io.gfile.listdir(path)):
+                if "tfevents" in name and name.endswith(_SUFFIX):
+                    yield os.path.join(path, name)
+
+
+def _is_superseded(event, epoch, batch):
+    """Whether `event` holds a value at an epoch step >= `epoch` or a batch step > `batch`."""
+    return any(
+        event.step > batch if is_batch_tag(value.tag) else event.step >= epoch for value in event.summary.value
+    )
+
+
 def _steps_on_disk(log_dir):
-    """(next epoch step, next batch step) from the event files already under `log_dir`'s runs."""
+    """(next epoch step, next batch step) from kerasloss' event files already under `log_dir`."""
     from tensorboard.backend.event_processing import event_file_loader
 
     next_epoch = next_batch = 0
-    for run in RUNS:
-        path = os.path.join(log_dir, run)
-        if not tf.io.gfile.isdir(path):
+    for path in _own_event_files(log_dir):
+        try:
+            for event in event_file_loader.EventFileLoader(path).Load():
+                for value in event.summary.value:
+                    if is_batch_tag(value.tag):
+                        next_batch = max(next_batch, event.step + 1)
+                    else:
+                        next_epoch = max(next_epoch, event.step + 1)
+        except Exception:  # a truncated or foreign file never stops training
             continue
-        for name in tf.io.gfile.listdir(path):
-            if "tfevents" not in name:
-                continue
-            try:
-                for event in event_file_loader.EventFileLoader(os.path.join(path, name)).Load():
-                    for value in event.summary.value:
-                        if is_batch_tag(value.tag):
-                            next_batch = max(next_batch, event.step + 1)
-                        else:
-                            next_epoch = max(next_epoch, event.step + 1)
-            except Exception:  # a truncated or foreign file never stops training
-                continue
     return next_epoch, next_batch
+
+
+def _rewrite_without(path, epoch, batch):
+    """Rewrite the event file `path` without its superseded events (see `_is_superseded`)."""
+    from tensorboard.backend.event_processing import event_file_loader
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    records = list(event_file_loader.RawEventFileLoader(path).Load())
+    kept = [r for r in records if not _is_superseded(event_pb2.Event.FromString(r), epoch, batch)]
+    if len(kept) == len(records):
+        return
+    partial = f"{path}.partial"
+    with tf.io.gfile.GFile(partial, "wb") as f:
+        writer = RecordWriter(f)
+        for record in kept:
+            writer.write(record)
+    tf.io.gfile.rename(partial, path, overwrite=True)
 
 
 _registry = {}
