@@ -14,10 +14,41 @@ from kerasloss.losses import (
     RootMeanSquaredError,
     SparseCategoricalCrossentropy,
 )
+from kerasloss.divergence_losses import KLDivergence, Poisson
+from kerasloss.focal_losses import BinaryFocalCrossentropy, CategoricalFocalCrossentropy
+from kerasloss.metric_learning_losses import Circle
+from kerasloss.overlap_losses import Dice, Tversky
+from kerasloss.robust_losses import CategoricalGeneralizedCrossEntropy
+from kerasloss.sequence_losses import CTC
+from kerasloss.margin_losses import CategoricalHinge, Hinge, SquaredHinge
+from kerasloss.regression_losses import (
+    CosineSimilarity,
+    Huber,
+    LogCosh,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+)
 
 __all__ = [
     "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CTC",
+    "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy",
+    "Circle",
+    "Dice",
+    "Tversky",
     "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "Hinge",
+    "Huber",
+    "KLDivergence",
+    "LogCosh",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "SquaredHinge",
     "ComponentLoss",
     "CompositeLoss",
     "MeanAbsoluteError",

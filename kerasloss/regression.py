@@ -80,6 +80,9 @@ def _inverse_norm(x, axis):
 
 def cosine_similarity_terms(y_true, y_pred, axis=-1):
     y_true, y_pred = aligned(y_true, y_pred)
+    rank = len(y_pred.shape)
+    if not -rank <= axis < rank:
+        raise ValueError(f"axis must index y_pred of rank {rank}, got axis={axis}")
     dot = ops.sum(y_true * y_pred, axis=axis)
     similarity = dot * _inverse_norm(y_true, axis) * _inverse_norm(y_pred, axis)
     return Terms(values={"cosine_similarity": similarity})
