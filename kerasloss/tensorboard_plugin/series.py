@@ -29,7 +29,7 @@ def _tag(output, name):
 
 
 def loss_parts(role_scalars):
-    """{output or None: [component names]} of the loss tags logged in any train/validation run."""
+    """{output or None: [component names, sorted]} of the loss tags logged in any train/validation run."""
     parts = {}
     for role in (tags.TRAIN, tags.VALIDATION):
         for tag in role_scalars.get(role, {}):
@@ -39,7 +39,7 @@ def loss_parts(role_scalars):
                 names = parts.setdefault(output, [])
                 if name not in (tags.TOTAL, tags.REGULARIZATION) and name not in names:
                     names.append(name)
-    return parts
+    return {output: sorted(names) for output, names in parts.items()}
 
 
 def _addends(output, parts, record):

@@ -10,6 +10,8 @@ const ROLES = ["train", "validation"];
 const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
                  "#4E79A7", "#B07AA1", "#9C755F", "#76B7B2", "#EDC948"];
 const FIXED = {regularization: "#8c8c8c", unexplained: "#d0d0d0"};
+// Log directories compared get their own hues (Tol's muted), never a component's colour.
+const GROUP_PALETTE = ["#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#88CCEE", "#DDCC77"];
 
 const state = {groups: [], group: null, data: null, mode: "absolute", compare: new Set(),
                compareTag: null, fingerprint: null, colours: new Map()};
@@ -57,18 +59,29 @@ async function getJson(path) {
 }
 
 // -------------------------------------------------------------------------------- axes, scales
-function niceTicks(lo, hi, count = 5) {
-  if (!(hi > lo)) hi = lo + 1;
+function niceStep(lo, hi, count) {
   const raw = (hi - lo) / count;
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
+  return [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
+}
+
+// [lo, hi] widened to multiples of a round step, so the data never leaves the axes.
+function niceDomain(lo, hi, count = 5) {
+  if (!(hi > lo)) hi = lo + (Math.abs(lo) || 1);
+  const step = niceStep(lo, hi, count);
+  return [Math.floor(lo / step + 1e-9) * step, Math.ceil(hi / step - 1e-9) * step];
+}
+
+function niceTicks(lo, hi, count = 5) {
+  if (!(hi > lo)) hi = lo + 1;
+  const step = niceStep(lo, hi, count);
   const ticks = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
   return ticks;
 }
 
 function frame(width, height, xDomain, yDomain, {xLabel = "epoch", yLabel = "", yFormat = format} = {}) {
-  const m = {left: 58, right: 12, top: 10, bottom: 34};
+  const m = {left: 58, right: 14, top: 12, bottom: 34};
   const svg = svgEl("svg", {width, height, viewBox: `0 0 ${width} ${height}`, class: "chart"});
   const [x0, x1] = xDomain[0] === xDomain[1] ? [xDomain[0] - 0.5, xDomain[1] + 0.5] : xDomain;
   const [y0, y1] = yDomain[0] === yDomain[1] ? [yDomain[0] - 0.5, yDomain[1] + 0.5] : yDomain;
@@ -204,7 +217,7 @@ function lossSection(panels, width) {
         yMax = Math.max(yMax, stacked, run.total[i] || 0);
       });
     }
-    yMax = niceTicks(0, yMax || 1).slice(-1)[0];
+    yMax = niceDomain(0, yMax || 1)[1];
     const row = el("div", {class: "row"});
     const chartWidth = Math.floor((width - 16 * (roles.length - 1)) / Math.max(1, roles.length));
     for (const role of roles) {
@@ -233,10 +246,9 @@ function lineChart(series, width, height, options = {}) {
   if (!all.length) return el("p", {class: "empty", text: "no values"});
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
-  let lo = Math.min(...ys), hi = Math.max(...ys);
-  const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.05 || 1;
-  const ticks = niceTicks(lo - pad, hi + pad);
-  const chart = frame(width, height, [Math.min(...xs), Math.max(...xs)], [ticks[0], ticks[ticks.length - 1]], options);
+  const lo = Math.min(...ys), hi = Math.max(...ys);
+  const pad = (hi - lo) * 0.04 || Math.abs(hi) * 0.05 || 1;
+  const chart = frame(width, height, [Math.min(...xs), Math.max(...xs)], niceDomain(lo - pad, hi + pad), options);
   for (const s of series) {
     const pts = s.points.filter((p) => p[1] !== null);
     const d = pts.map((p, i) => `${i ? "L" : "M"}${chart.x(p[0])},${chart.y(p[1])}`).join("");
@@ -290,7 +302,10 @@ function diagnosticsSection(diagnostics, width) {
 }
 
 // ---------------------------------------------------------------------- entropy distribution
-function histogramChart(frames, width, height) {
+const DENSITY = "#0072B2";
+const MEAN_LINE = "#D55E00";
+
+function histogramChart(frames, width, height, meanPoints) {
   if (!frames.length) return el("p", {class: "empty", text: "no histograms"});
   const lo = Math.min(...frames.flatMap((f) => f.buckets.map((b) => b[0])));
   const hi = Math.max(...frames.flatMap((f) => f.buckets.map((b) => b[1])));
@@ -320,17 +335,24 @@ function histogramChart(frames, width, height) {
       if (d <= 0) return;
       const rect = svgEl("rect", {x: chart.x(f.step) - columnWidth / 2, width: columnWidth,
         y: chart.y(edges[k + 1]), height: Math.max(1, chart.y(edges[k]) - chart.y(edges[k + 1])),
-        fill: "#0072B2", "fill-opacity": (0.08 + 0.92 * d / peak).toFixed(3)});
+        fill: DENSITY, "fill-opacity": (0.08 + 0.92 * d / peak).toFixed(3)});
       chart.svg.appendChild(rect);
     });
   });
+  const means = (meanPoints || []).filter((p) => p[1] !== null);
+  if (means.length) {
+    const d = means.map((p, i) => `${i ? "L" : "M"}${chart.x(p[0])},${chart.y(p[1])}`).join("");
+    chart.svg.appendChild(svgEl("path", {d, stroke: MEAN_LINE, class: "line"}));
+  }
   hover(chart, steps, (step) => {
     const j = steps.indexOf(step);
     const f = frames[j];
     const n = f.buckets.reduce((s, b) => s + b[2], 0);
     const mean = f.buckets.reduce((s, b) => s + ((b[0] + b[1]) / 2) * b[2], 0) / (n || 1);
-    return [["examples", "#0072B2", format(n)], ["mean (bucket centres)", "#0072B2", format(mean)],
-            ["range", "#0072B2", `${format(Math.min(...f.buckets.map((b) => b[0])))} – ${format(Math.max(...f.buckets.map((b) => b[1])))}`]];
+    const logged = means.find((p) => p[0] === step);
+    return [["examples", DENSITY, format(n)], ["mean (bucket centres)", DENSITY, format(mean)],
+            ["entropy/mean (logged)", MEAN_LINE, logged ? format(logged[1]) : "–"],
+            ["range", DENSITY, `${format(Math.min(...f.buckets.map((b) => b[0])))} – ${format(Math.max(...f.buckets.map((b) => b[1])))}`]];
   });
   return chart.svg;
 }
@@ -350,7 +372,9 @@ function entropySection(entropy, histograms, width) {
     const w = Math.min(width, 900);
     section.appendChild(el("div", {class: "cell"}, [
       el("div", {class: "chart-title", text: `${tag} · ${role} (distribution over epochs)`}),
-      histogramChart(frames, w, 240),
+      histogramChart(frames, w, 240, ((entropy || {})[role] || {})[tag.replace(/per_example$/, "mean")]),
+      legend([{name: "share of examples (darker: more)", swatch: DENSITY},
+              {name: tag.replace(/per_example$/, "mean"), swatch: MEAN_LINE}]),
     ]));
   }
   return section;
@@ -393,7 +417,9 @@ async function compareSection(width) {
   }
   const sorted = [...options].sort();
   if (!state.compareTag || !options.has(state.compareTag)) {
-    state.compareTag = sorted.find((o) => o === "validation · loss/total") || sorted[0];
+    // held-out figures compare fairly across losses; a loss/total does not across different losses
+    const preferred = ["validation · entropy/mean", "validation · loss/total"];
+    state.compareTag = preferred.find((o) => options.has(o)) || sorted.find((o) => o.startsWith("posthoc")) || sorted[0];
   }
   if (!state.compare.size) state.groups.forEach((g) => state.compare.add(g.name));
   for (const g of state.groups) {
@@ -417,7 +443,7 @@ async function compareSection(width) {
     const points = await getJson(`./scalars?${new URLSearchParams({run: g.runs[role], tag})}`);
     const extra = hparamsText(g, names);
     series.push({name: extra ? `${groupLabel(g.name)} (${extra})` : groupLabel(g.name),
-      colour: PALETTE[state.groups.indexOf(g) % PALETTE.length], points});
+      colour: GROUP_PALETTE[state.groups.indexOf(g) % GROUP_PALETTE.length], points});
   }
   section.appendChild(el("div", {class: "cell"}, [
     el("div", {class: "chart-title", text: `${tag} · ${role}`}),
@@ -461,7 +487,8 @@ function redraw() {
 
 async function draw() {
   controls();
-  const width = Math.max(600, body.clientWidth || window.innerWidth - 40);
+  // the width inside a section (its padding and border)
+  const width = Math.max(560, (body.clientWidth || window.innerWidth - 40) - 40);
   if (!state.groups.length) {
     body.replaceChildren(el("p", {class: "empty", text: "No kerasloss tags (loss/, entropy/, metrics/, diagnostics/) " +
       "in train, validation or posthoc runs yet. The tab refreshes by itself."}));
