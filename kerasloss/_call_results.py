@@ -109,6 +109,11 @@ def find_entropy(settings, y_pred):
     return None
 
 
+def computed_by_a_loss(y_pred):
+    """Whether some kerasloss loss was called on this very `y_pred` object."""
+    return bool(_slot(y_pred))
+
+
 def request_entropy(metric):
     """Ask losses to compute the entropy `metric.entropy_settings` describes while `metric` lives."""
     _entropy_requests.add(metric)

@@ -16,6 +16,8 @@ Loss components declare that lower is better (so `EarlyStopping("val_loss/cross_
 in "auto" mode); diagnostics and entropy have no better direction: monitor them with `mode=`.
 """
 
+import warnings
+
 import keras
 from keras import ops
 
@@ -191,6 +193,7 @@ class PredictionEntropy(_RunningMean):
         self.kind = _checks.check_choice("kind", kind, KINDS)
         self.normalize = bool(normalize)
         self.axis = _checks.check_int_or_none("axis", axis)
+        self._warned = False
         _call_results.request_entropy(self)
 
     @property
@@ -200,12 +203,26 @@ class PredictionEntropy(_RunningMean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         sums = _call_results.find_entropy(self.entropy_settings, y_pred)
+        if sums is None and _call_results.computed_by_a_loss(y_pred):
+            self._warn_second_pass()
         if sums is None:
             entropy = prediction_entropy(y_pred, self.from_logits, self.kind, self.axis)
             if sample_weight is not None:
                 sample_weight = ops.convert_to_tensor(sample_weight, entropy.dtype)
             sums = weighted_sum_and_weight(entropy, sample_weight)
         self._accumulate_entropy(sums, y_pred)
+
+    def _warn_second_pass(self):
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"PredictionEntropy {self.name!r} (from_logits={self.from_logits}, kind="
+                f"{self.kind!r}, axis={self.axis}) does not match the kerasloss loss computed on "
+                "the same predictions, so it makes a second pass over them; build it with "
+                "kerasloss.metrics.loss_components(loss, entropy=True) to take the loss's own",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def record(self, result, y_pred):
         """Accumulate the entropy of one loss call (`_call_results.CallResult` with entropy)."""
