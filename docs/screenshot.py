@@ -73,10 +73,14 @@ def get_json(url, timeout=10):
         return json.loads(response.read().decode())
 
 
+def lists_groups(count):
+    """A readiness check: the kerasloss tab's `groups` route lists at least `count` log directories."""
+    return lambda base: len(get_json(f"{base}/data/plugin/kerasloss/groups")["groups"]) >= count
+
+
 @contextlib.contextmanager
-def tensorboard(logdir, timeout=90.0, groups=1, env=None):
-    """A real `tensorboard` on 127.0.0.1 serving `logdir`; yields its base URL once the kerasloss
-    tab's `groups` route lists at least `groups` log directories."""
+def tensorboard(logdir, timeout=90.0, ready=lists_groups(1), env=None):
+    """A real `tensorboard` on 127.0.0.1 serving `logdir`; yields its base URL once `ready(base)`."""
     executable = os.path.join(os.path.dirname(sys.executable), "tensorboard")
     if not os.path.exists(executable):
         executable = shutil.which("tensorboard") or sys.exit("tensorboard not found")
@@ -95,12 +99,12 @@ def tensorboard(logdir, timeout=90.0, groups=1, env=None):
                 log.seek(0)
                 raise RuntimeError(f"tensorboard exited ({server.returncode}):\n{log.read().decode()[-3000:]}")
             try:
-                if len(get_json(f"{base}/data/plugin/kerasloss/groups")["groups"]) >= groups:
+                if ready(base):
                     break
             except (urllib.error.URLError, ConnectionError, json.JSONDecodeError, TimeoutError, KeyError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"tensorboard did not list {groups} kerasloss log dir(s) in {timeout:.0f} s")
+                raise RuntimeError(f"tensorboard did not serve {logdir} within {timeout:.0f} s")
             time.sleep(0.5)
         yield base
     finally:
@@ -276,7 +280,7 @@ def select_group(browser, name):
 def capture(chromium, logdir, out, *, group=None, scroll_to=None, width=1400, height=900, scale=1.0,
             groups=1):
     """One PNG of the kerasloss tab on `logdir` (log directory `group`, scrolled to `scroll_to`)."""
-    with tensorboard(logdir, groups=groups) as base, Browser(chromium, width, height, scale) as browser:
+    with tensorboard(logdir, ready=lists_groups(groups)) as base, Browser(chromium, width, height, scale) as browser:
         browser.open(TAB_URL.format(base=base))
         browser.wait_for_plugin(DRAWN)
         if group is not None:
