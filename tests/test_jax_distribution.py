@@ -26,11 +26,9 @@ import keras
 import numpy as np
 import pytest
 
-from test_distribute import CASES, EPOCHS, EXAMPLES, GLOBAL_BATCH, TOLERANCE
+from test_distribute import CASES, EPOCHS, EXAMPLES, GLOBAL_BATCH, TOLERANCE, _multi_worker_example
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "jax", reason="keras.distribution.DataParallel runs fit on JAX only"
-)
+pytestmark = pytest.mark.backends("jax")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The probability-input cross-entropies, beside test_distribute's cases (from logits there).
@@ -167,6 +165,63 @@ def test_loss_component_logger_under_data_parallel_logs_the_one_device_values(tw
     for tag, points in single.items():
         assert [step for step, _ in parallel[tag]] == [step for step, _ in points] == list(range(EPOCHS))
         assert _relative([v for _, v in parallel[tag]], [v for _, v in points]).max() <= TOLERANCE, tag
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    """examples/multi_worker.py's JAX route: 2 processes and a single one, the callbacks on all."""
+    log_dir = tmp_path_factory.mktemp("jax_two_processes") / "logs"
+    results = _multi_worker_example().launch(str(log_dir), epochs=EPOCHS, timeout=SCENARIO_TIMEOUT,
+                                             backend="jax")
+    results["log_dir"] = log_dir
+    return results
+
+
+def test_two_processes_run_one_data_parallel_fit(two_processes):
+    for worker in ("worker0", "worker1"):
+        assert two_processes[worker]["processes"] == 2
+        assert two_processes[worker]["devices"] == 2
+    assert two_processes["single"]["processes"] == 1
+    assert two_processes["worker0"]["chief"] and not two_processes["worker1"]["chief"]
+
+
+def test_two_process_fit_equals_single_process(two_processes):
+    worker0, worker1, single = (two_processes[k] for k in ("worker0", "worker1", "single"))
+    assert set(worker0["epochs"][0]) == {"loss", "loss/cross_entropy", "loss/uniform_cross_entropy",
+                                         "loss/z_loss", "entropy"}
+    assert two_processes["max_relative_difference"] <= TOLERANCE
+    # both processes read the same global metric state
+    assert worker1["epochs"] == worker0["epochs"]
+    for mine, reference in zip(worker0["weights"], single["weights"]):
+        np.testing.assert_allclose(mine, reference, rtol=TOLERANCE, atol=1e-6)
+    assert worker0["posthoc"] == worker1["posthoc"] == pytest.approx(single["posthoc"], rel=TOLERANCE)
+
+
+def test_only_process_zero_writes_tensorboard_files(two_processes):
+    log_dir = two_processes["log_dir"]
+    files = sorted(p.relative_to(log_dir) for p in log_dir.rglob("*") if p.is_file())
+    assert sorted({f.parts[0] if len(f.parts) > 1 else "." for f in files}) == [
+        ".", "posthoc", "train", "validation"], files
+    chief, other = (f".{two_processes[w]['pid']}." for w in ("worker0", "worker1"))
+    assert all(f.name.startswith("events.out.tfevents.") and chief in f.name for f in files), files
+    assert not any(other in f.name for f in files)
+
+
+def test_chief_logs_the_two_process_values(two_processes):
+    import tensorboard_reader
+
+    logged = tensorboard_reader.all_scalars(two_processes["log_dir"])
+    worker0 = two_processes["worker0"]
+    expected = {"loss/total": "loss", "loss/cross_entropy": "loss/cross_entropy",
+                "loss/z_loss": "loss/z_loss"}
+    for tag, key in expected.items():
+        assert [step for step, _ in logged["train"][tag]] == list(range(EPOCHS))
+        assert [v for _, v in logged["train"][tag]] == pytest.approx(
+            [epoch[key] for epoch in worker0["epochs"]], rel=1e-6), tag
+    assert "loss/regularization" in logged["train"]
+    assert "entropy/mean" in logged["validation"]
+    assert logged["posthoc"]["metrics/accuracy"][-1][1] == pytest.approx(
+        worker0["posthoc"]["accuracy"], rel=1e-6)
 
 
 if __name__ == "__main__" and "--two-devices" in sys.argv:
