@@ -1,0 +1,88 @@
+"""The "kerasloss" tab in headless Chromium, on a real `tensorboard` (127.0.0.1) over real logs.
+
+Run by `make test-browser` (which installs Debian's chromium when missing and sets
+KERASLOSS_BROWSER_TEST=1); a plain `pytest` skips it. The page does not depend on the Keras backend,
+so it runs once. Chromium is driven through the DevTools protocol over a pipe (docs/screenshot.py's
+`Browser`), which records every request of the page and its iframes and every JavaScript dialog.
+"""
+
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import kerasloss
+from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger, summaries
+from kerasloss.metrics import loss_components
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs"))
+import screenshot  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("KERASLOSS_BROWSER_TEST") != "1", reason="browser test: run by `make test-browser`"
+)
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _fit(log_dir, label_smoothing):
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, size=48)
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(
+        3, kernel_regularizer=keras.regularizers.L2(0.01))])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0, validation_data=(x[:24], y[:24]), callbacks=[
+        LossComponentLogger(log_dir),
+        PredictionEntropyLogger(log_dir, x, from_logits=True),
+        PostHocMetrics(log_dir, (x, y), [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]),
+    ])
+    summaries.close(log_dir)
+
+
+def _texts(browser):
+    return browser.plugin("doc.body.innerText")
+
+
+def test_the_tab_shows_components_runs_and_posthoc_and_renders_user_data_as_text(tmp_path):
+    chromium = screenshot.find_chromium()
+    if chromium is None:
+        pytest.fail("no Chromium on PATH: `make test-browser` installs Debian's chromium")
+    _fit(tmp_path / "ls0.1", 0.1)
+    _fit(tmp_path / HOSTILE, 0.0)
+    with screenshot.tensorboard(tmp_path, ready=screenshot.lists_groups(2)) as base, \
+            screenshot.Browser(chromium, 1400, 900) as browser:
+        browser.open(screenshot.TAB_URL.format(base=base))
+        browser.wait_for_plugin(screenshot.DRAWN)
+
+        # the first log directory (sorted) is the hostile one: its name is text, nothing runs
+        options = browser.plugin("Array.from(doc.querySelectorAll('.group-select option'), o => o.textContent)")
+        assert options == [HOSTILE, "ls0.1"]
+        assert HOSTILE in _texts(browser)  # also in the compare legend and pickers, as text
+        assert browser.plugin("doc.querySelectorAll('img').length") == 0
+
+        screenshot.select_group(browser, "ls0.1")
+        browser.wait_for_plugin("doc.body.innerText.includes('uniform_cross_entropy')")
+        text = _texts(browser)
+        for expected in ("cross_entropy", "uniform_cross_entropy", "regularization", "loss/total",
+                         "train", "validation", "held-out post-hoc metrics", "metrics/accuracy",
+                         "entropy/mean", "entropy/per_example", "Compare runs", "label_smoothing=0.1"):
+            assert expected in text, expected
+        assert browser.plugin("doc.querySelectorAll('#loss-section polygon.band').length") == 2 * 3
+
+        # a log directory written while the page is open appears without reloading the page
+        summaries.write_scalars(tmp_path / "late", summaries.TRAIN, 0, {"loss/total": 1.0})
+        summaries.close(tmp_path / "late")
+        browser.wait_for_plugin("Array.from(doc.querySelectorAll('.group-select option'))"
+                                ".some(o => o.textContent === 'late')", timeout=30)
+        assert sum("plugin_entry.html" in url for url in browser.requests) == 1
+
+        time.sleep(0.5)
+        assert browser.dialogs == []
+        assert browser.console_errors == []
+        outside = [u for u in browser.requests if not u.startswith((base + "/", "data:", "blob:"))]
+        assert outside == [], f"the page requested outside {base}: {outside}"
+        assert not any(u.endswith("/x") for u in browser.requests)
