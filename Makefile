@@ -24,6 +24,13 @@ test: install
 	KERAS_BACKEND=jax $(PY) -m pytest -q
 	KERAS_BACKEND=torch $(PY) -m pytest -q
 
+# the "kerasloss" TensorBoard tab in headless Chromium (Debian's chromium, installed when missing)
+.PHONY: test-browser
+test: test-browser
+test-browser: install
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
+	KERAS_BACKEND=tensorflow KERASLOSS_BROWSER_TEST=1 $(PY) -m pytest -q tests/test_dashboard_browser.py
+
 demo: install
 	$(PY) examples/factorization.py --logdir $(LOGDIR)/factorization $(if $(EPOCHS),--epochs $(EPOCHS))
 
