@@ -12,6 +12,12 @@ Forward + backward (the loss and its gradient wrt the logits, inside `tf.functio
 Times are medians of interleaved repetitions in one process; memory is the growth of peak resident
 memory while one call runs, each variant in a fresh process. Also prints the other losses against
 their `keras.losses` counterparts. Run: `make bench` or `python benchmarks/bench_losses.py`.
+
+`--backend jax` (loss and gradient under `jax.jit`) compares ours with `optax.softmax_cross_entropy`
+on smoothed one-hot labels, `optax.softmax_cross_entropy_with_integer_labels` (no smoothing), a
+bare `jax.nn.softmax` and the plain keras.ops formula (1-ε)·(lse - z_y) + ε·(lse - mean z);
+`--backend torch` (eager) with `torch.nn.functional.cross_entropy(label_smoothing=0.1)`. The
+option sets KERAS_BACKEND before Keras is imported.
 """
 
 import argparse
@@ -23,6 +29,21 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=BACKENDS, default="tensorflow")
+    parser.add_argument("--rows", type=int, default=1024)
+    parser.add_argument("--classes", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--skip-memory", action="store_true")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    os.environ["KERAS_BACKEND"] = parse_args().backend
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -32,6 +53,8 @@ import kerasloss  # noqa: E402
 
 SMOOTHING = 0.1
 ROUTES = ("ours", "b_keras_one_hot", "c_keras_sparse", "d_softmax")
+JAX_ROUTES = ("ours", "optax_one_hot", "optax_integer", "softmax", "plain_keras_ops")
+TORCH_ROUTES = ("ours", "f_cross_entropy")
 
 
 def loss_and_gradient(loss, target=lambda y: y):
@@ -63,10 +86,68 @@ def route(name, num_classes):
 
 
 def inputs(rows, num_classes, seed=0):
+    """(labels, logits) as the active backend's tensors (torch: int64 labels, as torch's losses take)."""
     rng = np.random.default_rng(seed)
-    logits = tf.constant(rng.normal(size=(rows, num_classes)).astype("float32"))
-    labels = tf.constant(rng.integers(0, num_classes, size=rows).astype("int32"))
+    label_dtype = "int64" if keras.backend.backend() == "torch" else "int32"
+    logits = keras.ops.convert_to_tensor(rng.normal(size=(rows, num_classes)).astype("float32"))
+    labels = keras.ops.convert_to_tensor(rng.integers(0, num_classes, size=rows).astype(label_dtype))
     return labels, logits
+
+
+def jax_route(name, num_classes):
+    """A jit-compiled function (labels, logits) -> (loss, gradient wrt logits) for one JAX route."""
+    import jax
+    import optax
+
+    def plain_keras_ops(labels, logits):
+        lse = keras.ops.logsumexp(logits, axis=-1)
+        picked = keras.ops.take_along_axis(logits, keras.ops.expand_dims(labels, -1), axis=-1)[:, 0]
+        mean = keras.ops.mean(logits, axis=-1)
+        return keras.ops.mean((1 - SMOOTHING) * (lse - picked) + SMOOTHING * (lse - mean))
+
+    losses = {
+        "ours": kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
+        "optax_one_hot": lambda labels, logits: optax.softmax_cross_entropy(
+            logits, optax.smooth_labels(jax.nn.one_hot(labels, num_classes), SMOOTHING)
+        ).mean(),
+        "optax_integer": lambda labels, logits: optax.softmax_cross_entropy_with_integer_labels(
+            logits, labels
+        ).mean(),
+        "plain_keras_ops": plain_keras_ops,
+    }
+    if name == "softmax":
+        return jax.jit(lambda labels, logits: (0.0, jax.nn.softmax(logits)))
+    return jax.jit(jax.value_and_grad(losses[name], argnums=1))
+
+
+def torch_route(name):
+    """An eager function (labels, logits) -> (loss, gradient wrt logits) for one PyTorch route."""
+    import torch
+
+    losses = {
+        "ours": kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
+        "f_cross_entropy": lambda labels, logits: torch.nn.functional.cross_entropy(
+            logits, labels, label_smoothing=SMOOTHING
+        ),
+    }
+
+    def fn(labels, logits):
+        logits = logits.detach().requires_grad_()
+        value = losses[name](labels, logits)
+        (gradient,) = torch.autograd.grad(value, logits)
+        return value, gradient
+
+    return fn
+
+
+def backend_route(name, num_classes, jit):
+    """The route on the active backend: tf.function (XLA when `jit`), jax.jit, or torch eager."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return jax_route(name, num_classes)
+    if backend == "torch":
+        return torch_route(name)
+    return compiled(route(name, num_classes), jit)
 
 
 def compiled(fn, jit):
@@ -93,9 +174,16 @@ def time_routes(rows, num_classes, repeats, jit):
 
 
 def _block(outputs):
-    """Wait for every output by reading one element (a full .numpy() would copy [N, K] buffers)."""
-    for tensor in outputs:
-        tf.reshape(tensor, [-1])[:1].numpy()
+    """Wait for every output: TensorFlow by reading one element (a full .numpy() would copy [N, K]
+    buffers), JAX by blocking on its asynchronous dispatch; PyTorch's CPU ops are done on return."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        jax.block_until_ready(outputs)
+    elif backend == "tensorflow":
+        for tensor in outputs:
+            tf.reshape(tensor, [-1])[:1].numpy()
 
 
 def _resident_kib(field):
@@ -106,7 +194,7 @@ def _resident_kib(field):
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def peak_growth_mib(name, rows, num_classes, jit):
+def peak_growth_mib(name, rows, num_classes, jit, backend="tensorflow"):
     """Run in a fresh process: growth of peak RSS (VmHWM) over the RSS before the call."""
     code = (
         "import sys, json; sys.path.insert(0, %r);"
@@ -114,7 +202,8 @@ def peak_growth_mib(name, rows, num_classes, jit):
         "print(json.dumps(b._measure_peak(%r, %d, %d, %r)))"
         % (os.path.dirname(os.path.abspath(__file__)), name, rows, num_classes, jit)
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"memory run of {name} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -123,7 +212,7 @@ def peak_growth_mib(name, rows, num_classes, jit):
 def _measure_peak(name, rows, num_classes, jit):
     """Warm up on 8 rows (libraries, kernels), reset the peak (clear_refs 5), measure the first
     full-size call: its tracing plus the buffers it holds at its peak."""
-    fn = compiled(route(name, num_classes), jit)
+    fn = backend_route(name, num_classes, jit)
     _block(fn(*inputs(8, num_classes)))
     labels, logits = inputs(rows, num_classes)
     with open("/proc/self/clear_refs", "w") as clear_refs:
@@ -167,16 +256,47 @@ def regression_and_dense_ratios(repeats):
     return ratios
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1024)
-    parser.add_argument("--classes", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--skip-memory", action="store_true")
-    args = parser.parse_args()
+def _ratio_table(header, rows):
+    """Print `| ratio | <header> | target |` rows of (label, value, target)."""
+    print(f"\n| ratio | {header} | target |\n|---|---|---|")
+    for label, value, target in rows:
+        print(f"| {label} | {value:.2f} | {target} |")
 
+
+def other_backend(args):
+    """The JAX (jit) or PyTorch (eager) rows: times of every route, memory of ours vs the baseline."""
+    backend = keras.backend.backend()
+    names, baseline = (JAX_ROUTES, "optax_one_hot") if backend == "jax" else (TORCH_ROUTES, "f_cross_entropy")
+    functions = {name: backend_route(name, args.classes, jit=True) for name in names}
+    t = interleaved_medians(functions, inputs(args.rows, args.classes), args.repeats)
+    print(f"\n{backend}: " + "  ".join(f"{name} {ms:.1f}" for name, ms in t.items()))
+    m = {}
+    if not args.skip_memory:
+        m = {name: peak_growth_mib(name, args.rows, args.classes, True, backend) for name in ("ours", baseline)}
+        print(f"{backend} peak memory growth (MiB): " + "  ".join(f"{k} {v:.0f}" for k, v in m.items()))
+    memory = m["ours"] / m[baseline] if m else float("nan")
+    if backend == "jax":
+        _ratio_table("jax.jit", [
+            ("optax one-hot time / ours", t["optax_one_hot"] / t["ours"], ">= 1.5"),
+            ("ours / optax integer labels (no smoothing) time", t["ours"] / t["optax_integer"], "<= 1.0"),
+            ("ours / jax.nn.softmax time", t["ours"] / t["softmax"], "<= 1.4"),
+            ("ours / plain keras.ops formula time", t["ours"] / t["plain_keras_ops"], "<= 1.05"),
+            ("peak memory growth ours / optax one-hot", memory, "<= 0.6"),
+        ])
+    else:
+        _ratio_table("torch eager", [
+            ("ours / F.cross_entropy time", t["ours"] / t["f_cross_entropy"], "<= 1.1"),
+            ("peak memory growth ours / F.cross_entropy", memory, "<= 1.0"),
+        ])
+
+
+def main():
+    args = parse_args()
     print(f"logits [{args.rows}, {args.classes}] float32, label_smoothing {SMOOTHING}, "
-          f"medians of {args.repeats} interleaved runs (ms)")
+          f"medians of {args.repeats} interleaved runs (ms), backend {keras.backend.backend()}")
+    if keras.backend.backend() != "tensorflow":
+        other_backend(args)
+        return
     table = {}
     for mode, jit in (("graph", False), ("XLA", True)):
         times = time_routes(args.rows, args.classes, args.repeats, jit)
