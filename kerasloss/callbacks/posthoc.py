@@ -110,7 +110,8 @@ class PostHocMetrics(LoggingCallback):
         batch = self._data.first()
         if batch is None:
             raise ValueError("PostHocMetrics needs held-out data: data holds no batch")
-        self._update(*batch)
+        x, y, weight = batch
+        self.update_metrics(y, predict(self.model, x), weight)
         sizes = {}
         for metric in self.metrics:
             size = int(np.size(keras.ops.convert_to_numpy(metric.result())))
@@ -118,10 +119,17 @@ class PostHocMetrics(LoggingCallback):
             metric.reset_state()
         return sizes
 
-    def _update(self, x, y, sample_weight):
+    def reset_metrics(self):
+        """Start an evaluation: reset every metric."""
+        for metric in self.metrics:
+            if not isinstance(metric, str):
+                metric.reset_state()
+
+    def update_metrics(self, y, outputs, sample_weight):
+        """Update every metric with one batch: labels `y` and the model's `outputs` on it."""
         if y is None:
             raise ValueError("PostHocMetrics needs labels: data must be (x, y) or yield (x, y)")
-        y_pred = self._probabilities(predict(self.model, x))
+        y_pred = self._probabilities(outputs)
         self.metrics = [compile_metric(m, y, y_pred) if isinstance(m, str) else m for m in self.metrics]
         self._check_range(y_pred)
         for metric in self.metrics:
@@ -164,18 +172,24 @@ class PostHocMetrics(LoggingCallback):
                 "PostHocMetrics.evaluate() needs a model: pass the callback to model.fit(callbacks=[...]) "
                 "or call set_model(model) first"
             )
-        for metric in self.metrics:
-            if not isinstance(metric, str):
-                metric.reset_state()
-        for batch in self._data:
-            self._update(*batch)
+        self.reset_metrics()
+        for x, y, weight in self._data:
+            self.update_metrics(y, predict(self.model, x), weight)
+        return self.collect_results()
+
+    def collect_results(self):
+        """End an evaluation: store and return `{name: value}` in `.results`."""
         self.results = {metric.name: summaries.metric_result(metric) for metric in self.metrics}
         return self.results
 
-    def _log(self, epoch):
-        values = summaries.metric_scalars(self.evaluate())
-        self.log.write_scalars(summaries.POSTHOC, self.epoch_step(epoch), values)
+    def write_results(self, epoch):
+        """Write `.results` to run `posthoc` at Keras epoch `epoch`'s step."""
+        self.log.write_scalars(summaries.POSTHOC, self.epoch_step(epoch), summaries.metric_scalars(self.results))
         self._evaluated_epoch = epoch
+
+    def _log(self, epoch):
+        self.evaluate()
+        self.write_results(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         self._last_epoch = epoch

@@ -35,7 +35,7 @@ class PredictionEntropyLogger(LoggingCallback):
         log_dir: the TensorBoard log directory.
         data: held-out inputs x, (x,), (x, y) or (x, y, sample_weight) arrays, or a batched
             `tf.data.Dataset`, `keras.utils.PyDataset` or DataLoader of those (see `_heldout`; labels
-            are not used; sample weights weight `entropy/mean`).
+            are not used; sample weights weight `entropy/mean`). None: only run `train`'s entropy.
         from_logits: whether the model outputs logits (else probabilities).
         kind: "categorical" (softmax over the last axis) or "binary" (sigmoid outputs).
         every_n_epochs: evaluate at the end of every n-th epoch.
@@ -55,10 +55,12 @@ class PredictionEntropyLogger(LoggingCallback):
             raise TypeError(f"output must be the name of one of the model's outputs or None, got {output!r}")
         self.output = output
         self.histogram_size = _checks.check_int_at_least("histogram_size", histogram_size, 1)
-        self._data = HeldOut(data, batch_size, steps)
+        self._data = None if data is None else HeldOut(data, batch_size, steps)
         self._train_metric = None
 
     def hparams_metrics(self):
+        if self._data is None:
+            return []
         return [(summaries.VALIDATION, summaries.entropy_tag("mean", self.output), "held-out entropy")]
 
     def _setup(self):
@@ -86,14 +88,18 @@ class PredictionEntropyLogger(LoggingCallback):
             return y_pred[list(self.model.output_names).index(self.output)]
         return y_pred
 
-    def held_out_entropy(self):
+    def held_out_entropy(self, outputs=None):
         """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`.
 
         The mean is weighted by `sample_weight` when `data` has one; the sample is not.
+        `outputs`: the model's outputs on `data` already predicted, as (outputs, sample_weight) per
+        batch (`LossMonitor` shares its pass); None: predicted here.
         """
+        if outputs is None:
+            outputs = ((predict(self.model, x), weight) for x, _, weight in self._data)
         total, count, kept, sample, classes = 0.0, 0.0, 0, [], None
-        for x, _, weight in self._data:
-            y_pred = self._select(predict(self.model, x))
+        for y_pred, weight in outputs:
+            y_pred = self._select(y_pred)
             classes = np.shape(y_pred)[-1]
             h = prediction_entropy(y_pred, self.from_logits, self.kind)
             h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64)
@@ -113,17 +119,22 @@ class PredictionEntropyLogger(LoggingCallback):
         return mean, mean / entropy_scale(self.kind, int(classes or 2)), sample
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
         step = self.epoch_step(epoch)
+        self.log_training_entropy(step, logs or {})
+        if self._data is not None and (epoch + 1) % self.every_n_epochs == 0:
+            self.log_held_out(step, *self.held_out_entropy())
+
+    def log_training_entropy(self, step, logs):
+        """Write run `train`'s entropy from the compiled `PredictionEntropy`'s value in `logs`."""
         if self._train_metric is None:
             self._train_metric = self._find_metric(logs)
         if self._train_metric is not None and self._train_metric[0] in logs:
             key, normalized = self._train_metric
             tag = summaries.entropy_tag("normalized" if normalized else "mean", self.output)
             self.log.write_scalars(summaries.TRAIN, step, {tag: logs[key]})
-        if (epoch + 1) % self.every_n_epochs:
-            return
-        mean, normalized, sample = self.held_out_entropy()
+
+    def log_held_out(self, step, mean, normalized, sample):
+        """Write run `validation`'s entropy/mean, entropy/normalized and entropy/per_example."""
         self.log.write_scalars(
             summaries.VALIDATION,
             step,
