@@ -28,7 +28,6 @@ from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
 from kerasloss.losses import register
 from kerasloss.reduction import weighted_sum_and_weight
 
-_HOW_TO_NAME = "a kerasloss loss (e.g. kerasloss.SparseCategoricalCrossentropy)"
 
 
 def _as_loss(loss):
@@ -36,7 +35,7 @@ def _as_loss(loss):
     if isinstance(loss, dict):
         loss = keras.saving.deserialize_keras_object(loss)
     if not isinstance(loss, ComponentLoss):
-        raise TypeError(f"loss must be {_HOW_TO_NAME}, got {type(loss).__name__}")
+        raise TypeError(f"loss must be a kerasloss loss, got {type(loss).__name__}")
     return loss
 
 
@@ -265,7 +264,10 @@ def loss_components(loss, entropy=False, normalize_entropy=False, diagnostics=Fa
     >>> model.compile("adam", loss=loss, metrics=loss_components(loss, entropy=True))
     """
     if not isinstance(loss, ComponentLoss):
-        raise TypeError(f"loss must be {_HOW_TO_NAME}, got {type(loss).__name__}")
+        raise TypeError(
+            f"loss must be a kerasloss loss (e.g. kerasloss.SparseCategoricalCrossentropy), "
+            f"got {type(loss).__name__}"
+        )
     metrics = [LossComponent(loss, name) for name in loss.component_weights]
     if not loss.additive:
         metrics.append(LossValue(loss))
@@ -274,10 +276,7 @@ def loss_components(loss, entropy=False, normalize_entropy=False, diagnostics=Fa
     if entropy:
         settings = loss.entropy_settings
         if settings is None:
-            raise ValueError(
-                f"entropy=True needs a loss that gives the prediction entropy (a classification "
-                f"loss), got {loss.name}"
-            )
+            raise ValueError(f"entropy=True needs a classification loss, got {loss.name}")
         from_logits, kind, axis = settings
         metrics.append(PredictionEntropy(from_logits, kind, normalize_entropy, axis))
     return metrics

@@ -78,3 +78,29 @@ def test_prediction_entropy_metric_config_round_trip():
     metric = PredictionEntropy(from_logits=True, kind="binary", normalize=True)
     clone = PredictionEntropy.from_config(metric.get_config())
     assert (clone.from_logits, clone.kind, clone.normalize, clone.name) == (True, "binary", True, "entropy")
+
+
+def test_diagnostic_metric_is_the_weighted_share_from_the_losss_own_pass():
+    loss = kerasloss.Huber(delta=0.5)
+    model = _model(loss, loss_components(loss, diagnostics=True), units=1)
+    target = X[:, :1] * 2.0
+    model.fit(X, target, sample_weight=W, batch_size=16, epochs=1, verbose=0)
+    result = model.evaluate(X, target, sample_weight=W, batch_size=16, verbose=0, return_dict=True)
+    outside = np.abs(target - model.predict(X, verbose=0))[:, 0] > 0.5
+    expected = float((W * outside).sum() / W.sum())
+    assert 0.0 < expected < 1.0
+    assert result["diagnostics/linear_fraction"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_diagnostic_metric_computes_itself_when_no_loss_call_matches():
+    metric = kerasloss.metrics.LossDiagnostic(kerasloss.Huber(delta=1.0), "linear_fraction")
+    metric.update_state(np.zeros((4, 1), "float32"), np.array([[0.5], [2.0], [-3.0], [0.0]], "float32"))
+    assert float(metric.result()) == pytest.approx(0.5)
+    assert metric.name == "diagnostics/linear_fraction"
+
+
+def test_diagnostic_metric_refuses_a_diagnostic_the_loss_does_not_have():
+    with pytest.raises(ValueError, match=r"diagnostic must be one of \['linear_fraction'\] for huber_loss, got 'x'"):
+        kerasloss.metrics.LossDiagnostic(kerasloss.Huber(), "x")
+    with pytest.raises(TypeError, match="loss must be a kerasloss loss, got Huber"):
+        kerasloss.metrics.LossDiagnostic(keras.losses.Huber(), "linear_fraction")
