@@ -21,6 +21,7 @@ from kerasloss.overlap_losses import Dice, Tversky
 from kerasloss.robust_losses import CategoricalGeneralizedCrossEntropy
 from kerasloss.sequence_losses import CTC
 from kerasloss.margin_losses import CategoricalHinge, Hinge, SquaredHinge
+from kerasloss.wrapping import WrappedLoss, get, wrap
 from kerasloss.regression_losses import (
     CosineSimilarity,
     Huber,
@@ -55,5 +56,8 @@ __all__ = [
     "MeanSquaredError",
     "RootMeanSquaredError",
     "SparseCategoricalCrossentropy",
+    "WrappedLoss",
+    "get",
     "prediction_entropy",
+    "wrap",
 ]

@@ -1,7 +1,8 @@
 """The few private Keras and TensorFlow helpers we rely on, imported in one place.
 
 Keras keeps the mask attribute and the `tf.distribute` loss scaling private; we reuse them so that
-our losses reduce exactly as `keras.losses` do under masks and distribution strategies. TensorFlow
+our losses reduce exactly as `keras.losses` do under masks and distribution strategies, and
+`LossFunctionWrapper` so that a wrapped loss function saves as Keras saves it. TensorFlow
 keeps private whether ops are being built for an XLA cluster (`in_xla_context`). JAX keeps private
 the primal value under an autodiff tracer (`autodiff_primal`).
 """
@@ -9,6 +10,7 @@ the primal value under an autodiff tracer (`autodiff_primal`).
 from keras.src.backend.common.masking import get_keras_mask
 from keras.src.losses.loss import scale_loss_for_distribution
 from keras.src.losses.loss import unscale_loss_for_distribution
+from keras.src.losses.losses import LossFunctionWrapper
 
 
 def in_xla_context():
@@ -33,4 +35,7 @@ def autodiff_primal(x):
     return primal
 
 
-__all__ = ["autodiff_primal", "in_xla_context", "get_keras_mask", "scale_loss_for_distribution", "unscale_loss_for_distribution"]
+__all__ = [
+    "autodiff_primal", "in_xla_context", "get_keras_mask", "LossFunctionWrapper",
+    "scale_loss_for_distribution", "unscale_loss_for_distribution",
+]
