@@ -320,9 +320,9 @@ def main(argv=None):
     # served as the parent of one log dir, so the tab names it by its relative name only
     with tempfile.TemporaryDirectory() as parent:
         shutil.copytree(factorization, os.path.join(parent, "factorization"))
-        capture(chromium, parent, os.path.join(args.out_dir, "dashboard.png"), height=1000, scale=args.scale)
+        capture(chromium, parent, os.path.join(args.out_dir, "dashboard.png"), height=900, scale=args.scale)
     capture(chromium, label_smoothing, os.path.join(args.out_dir, "dashboard_label_smoothing.png"),
-            group="ls_0.1", scroll_to="#entropy-section", height=1000, scale=args.scale, groups=2)
+            group="ls_0.1", scroll_to="#posthoc-section", height=900, scale=args.scale, groups=2)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ const FIXED = {regularization: "#8c8c8c", unexplained: "#d0d0d0"};
 const GROUP_PALETTE = ["#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#88CCEE", "#DDCC77"];
 
 const state = {groups: [], group: null, data: null, mode: "absolute", compare: new Set(),
-               compareTag: null, fingerprint: null, colours: new Map()};
+               compareTags: null, fingerprint: null, colours: new Map()};
 
 // ---------------------------------------------------------------------------------------- DOM
 function el(tag, attrs = {}, children = []) {
@@ -264,14 +264,14 @@ function lineChart(series, width, height, options = {}) {
 }
 
 function smallMultiples(items, width) {
-  const per = Math.max(1, Math.min(3, Math.floor(width / 420)));
+  const per = Math.max(1, Math.min(4, Math.floor(width / 320)));
   const w = Math.floor((width - 16 * (per - 1)) / per);
   const grid = el("div", {class: "grid"});
   grid.style.gridTemplateColumns = `repeat(${per}, ${w}px)`;
   for (const {title, series, yLabel} of items) {
     grid.appendChild(el("div", {class: "cell"}, [
       el("div", {class: "chart-title", text: title}),
-      lineChart(series, w, 200, {yLabel}),
+      lineChart(series, w, 190, {yLabel}),
       legend(series.map((s) => ({name: s.name, swatch: s.colour, dash: s.dash}))),
     ]));
   }
@@ -405,38 +405,20 @@ function hparamsText(group, names) {
   return names.map((n) => `${n}=${group.hparams[n] === undefined ? "–" : group.hparams[n]}`).join(", ");
 }
 
-async function compareSection(width) {
-  const section = el("section", {class: "section", id: "compare-section"}, [
-    el("h2", {text: "Compare runs"}),
-    el("p", {class: "hint", text: "Select log directories and one tag to overlay; the legend gives the hparams that differ."}),
-  ]);
-  const pickers = el("div", {class: "pickers"});
-  const options = new Set();
-  for (const g of state.groups) {
-    for (const [role, tags] of Object.entries(g.tags)) for (const t of tags) options.add(`${role} · ${t}`);
-  }
-  const sorted = [...options].sort();
-  if (!state.compareTag || !options.has(state.compareTag)) {
-    // held-out figures compare fairly across losses; a loss/total does not across different losses
-    const preferred = ["validation · entropy/mean", "validation · loss/total"];
-    state.compareTag = preferred.find((o) => options.has(o)) || sorted.find((o) => o.startsWith("posthoc")) || sorted[0];
-  }
-  if (!state.compare.size) state.groups.forEach((g) => state.compare.add(g.name));
-  for (const g of state.groups) {
-    const box = el("input", {type: "checkbox", onchange: (e) => {
-      if (e.target.checked) state.compare.add(g.name); else state.compare.delete(g.name);
-      redraw();
-    }});
-    box.checked = state.compare.has(g.name);
-    pickers.appendChild(el("label", {class: "picker"}, [box, el("span", {text: groupLabel(g.name)})]));
-  }
-  const select = el("select", {class: "tag-select", onchange: (e) => { state.compareTag = e.target.value; redraw(); }},
-    sorted.map((o) => { const opt = el("option", {value: o, text: o}); opt.selected = o === state.compareTag; return opt; }));
-  section.append(pickers, el("label", {class: "picker"}, [el("span", {text: "tag: "}), select]));
-  const chosen = state.groups.filter((g) => state.compare.has(g.name));
-  if (!state.compareTag || !chosen.length) return section;
-  const [role, tag] = state.compareTag.split(" · ");
-  const names = differingHparams(chosen);
+// A compared tag is [role, tag]; its key (JSON) is what the selectors hold.
+const tagLabel = ([role, tag]) => `${tag} · ${role}`;
+
+function defaultCompareTags(keys) {
+  // held-out figures compare fairly across different losses; loss/total does not
+  const wanted = [JSON.stringify(["validation", "entropy/mean"]),
+                  keys.find((k) => JSON.parse(k)[0] === "posthoc"),
+                  JSON.stringify(["validation", "loss/total"])];
+  const found = wanted.filter((k) => k && keys.includes(k)).slice(0, 2);
+  return found.length ? found : keys.slice(0, 1);
+}
+
+async function compareChart(key, chosen, names, width) {
+  const [role, tag] = JSON.parse(key);
   const series = [];
   for (const g of chosen) {
     if (!g.runs[role] || !(g.tags[role] || []).includes(tag)) continue;
@@ -445,11 +427,49 @@ async function compareSection(width) {
     series.push({name: extra ? `${groupLabel(g.name)} (${extra})` : groupLabel(g.name),
       colour: GROUP_PALETTE[state.groups.indexOf(g) % GROUP_PALETTE.length], points});
   }
-  section.appendChild(el("div", {class: "cell"}, [
-    el("div", {class: "chart-title", text: `${tag} · ${role}`}),
-    lineChart(series, Math.min(width, 1000), 260, {yLabel: tag}),
+  const remove = el("button", {type: "button", class: "remove", title: "remove this chart", text: "×",
+    onclick: () => { state.compareTags = state.compareTags.filter((k) => k !== key); redraw(); }});
+  return el("div", {class: "cell"}, [
+    el("div", {class: "chart-title"}, [el("span", {text: tagLabel([role, tag])}), remove]),
+    lineChart(series, width, 240, {yLabel: role === "posthoc" ? "held-out" : tag}),
     legend(series.map((s) => ({name: s.name, swatch: s.colour}))),
-  ]));
+  ]);
+}
+
+async function compareSection(width) {
+  const section = el("section", {class: "section", id: "compare-section"}, [
+    el("h2", {text: "Compare runs"}),
+    el("p", {class: "hint", text: "Select log directories and the tags to overlay; each legend gives the hparams " +
+      "that differ between the selected log directories."}),
+  ]);
+  const keys = [...new Set(state.groups.flatMap((g) => Object.entries(g.tags).flatMap(
+    ([role, tags]) => tags.map((t) => JSON.stringify([role, t])))))].sort();
+  state.compareTags = (state.compareTags || defaultCompareTags(keys)).filter((k) => keys.includes(k));
+  if (!state.compare.size) state.groups.forEach((g) => state.compare.add(g.name));
+  const pickers = el("div", {class: "pickers"});
+  for (const g of state.groups) {
+    const box = el("input", {type: "checkbox", onchange: (e) => {
+      if (e.target.checked) state.compare.add(g.name); else state.compare.delete(g.name);
+      redraw();
+    }});
+    box.checked = state.compare.has(g.name);
+    pickers.appendChild(el("label", {class: "picker"}, [box, el("span", {text: groupLabel(g.name)})]));
+  }
+  const add = el("select", {class: "tag-select", "aria-label": "add a tag", onchange: (e) => {
+    if (e.target.value) state.compareTags = state.compareTags.concat([e.target.value]);
+    redraw();
+  }}, [el("option", {value: "", text: "add a tag…"})].concat(
+    keys.filter((k) => !state.compareTags.includes(k)).map((k) => el("option", {value: k, text: tagLabel(JSON.parse(k))}))));
+  section.append(pickers, el("label", {class: "picker"}, [add]));
+  const chosen = state.groups.filter((g) => state.compare.has(g.name));
+  if (!chosen.length || !state.compareTags.length) return section;
+  const names = differingHparams(chosen);
+  const per = state.compareTags.length > 1 && width >= 900 ? 2 : 1;
+  const w = Math.floor((width - 16 * (per - 1)) / per);
+  const grid = el("div", {class: "grid"});
+  grid.style.gridTemplateColumns = `repeat(${per}, ${w}px)`;
+  for (const key of state.compareTags) grid.appendChild(await compareChart(key, chosen, names, w));
+  section.appendChild(grid);
   return section;
 }
 
