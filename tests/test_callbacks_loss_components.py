@@ -163,3 +163,51 @@ def test_multi_output_components_are_prefixed_by_output(tmp_path):
 def test_update_freq_is_checked():
     with pytest.raises(ValueError, match="update_freq"):
         LossComponentLogger("unused", update_freq=0)
+
+
+class _AddLoss(keras.layers.Layer):
+    """Adds 0.1 · mean(x²) of its input batch to the loss (an `add_loss` term, no weight regularizer)."""
+
+    def call(self, x):
+        self.add_loss(0.1 * keras.ops.mean(keras.ops.square(x)))
+        return x
+
+
+def test_add_loss_terms_are_logged_as_regularization(tmp_path):
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+    model = keras.Sequential([keras.Input((4,)), _AddLoss(), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss))
+    x_val = X[:16] * 2.0
+    model.fit(X, Y, epochs=2, batch_size=16, verbose=0, validation_data=(x_val, Y[:16]),
+              callbacks=[LossComponentLogger(tmp_path)])
+    # equal batches: the epoch mean of the batch terms is 0.1 · mean(X²), whatever the shuffling
+    train, validation = tb.scalars(tmp_path, "train"), tb.scalars(tmp_path, "validation")
+    np.testing.assert_allclose(_values(train["loss/regularization"]), [0.1 * np.mean(X**2)] * 2, rtol=1e-4)
+    np.testing.assert_allclose(_values(validation["loss/regularization"]), [0.1 * np.mean(x_val**2)] * 2, rtol=1e-4)
+
+
+def test_update_freq_with_steps_per_execution_writes_whenever_a_multiple_is_crossed(tmp_path):
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss), steps_per_execution=2)
+    # 12 steps per epoch reported every 2 steps; multiples of 5 are crossed at steps 6, 10, 16, 20
+    model.fit(X, Y, epochs=2, batch_size=4, verbose=0, callbacks=[LossComponentLogger(tmp_path, update_freq=5)])
+    assert _steps(tb.scalars(tmp_path, "train")["batch/loss/total"]) == [6, 10, 16, 20]
+
+
+def test_diagnostics_metrics_are_logged_per_run_and_output(tmp_path):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, {"a": keras.layers.Dense(1, name="a")(inputs), "b": keras.layers.Dense(1, name="b")(inputs)})
+    huber_a, huber_b = kerasloss.Huber(delta=0.1), kerasloss.Huber(delta=0.2)
+    model.compile("sgd", loss={"a": huber_a, "b": huber_b},
+                  metrics={"a": loss_components(huber_a, diagnostics=True), "b": loss_components(huber_b, diagnostics=True)})
+    labels = {"a": X[:, :1], "b": X[:, 1:2]}
+    history = model.fit(X, labels, epochs=2, batch_size=16, verbose=0, validation_data=(X, labels),
+                        callbacks=[LossComponentLogger(tmp_path)]).history
+    logged = tb.all_scalars(tmp_path)
+    for run, prefix in (("train", ""), ("validation", "val_")):
+        for output in ("a", "b"):
+            series = logged[run][f"{output}/diagnostics/linear_fraction"]
+            assert _steps(series) == [0, 1]
+            np.testing.assert_allclose(_values(series), history[f"{prefix}{output}_diagnostics/linear_fraction"], rtol=1e-6)
+    assert 0 < _values(logged["train"]["a/diagnostics/linear_fraction"])[0] < 1
