@@ -73,6 +73,17 @@ def test_the_tab_shows_components_runs_and_posthoc_and_renders_user_data_as_text
             assert expected in text, expected
         assert browser.plugin("doc.querySelectorAll('#loss-section polygon.band').length") == 2 * 3
 
+        # shares: the tooltip of a step lists every band with its share of loss/total
+        browser.plugin("(doc.querySelectorAll('.toggle button')[1].click(), true)")
+        browser.wait_for_plugin("doc.body.innerText.includes('share of loss/total (%)')")
+        tooltip = browser.plugin(
+            "(() => { const a = doc.querySelector('#loss-section .hover-area'), r = a.getBoundingClientRect();"
+            " a.dispatchEvent(new MouseEvent('mousemove', {clientX: r.right - 2, clientY: r.top + 20}));"
+            " return doc.querySelector('.tooltip').innerText; })()")
+        assert tooltip.startswith("step 2")
+        shares = [float(part.split("%")[0]) for part in tooltip.split("(")[1:]]
+        assert len(shares) == 3 and sum(shares) == pytest.approx(100.0, abs=0.01)
+
         # a log directory written while the page is open appears without reloading the page
         summaries.write_scalars(tmp_path / "late", summaries.TRAIN, 0, {"loss/total": 1.0})
         summaries.close(tmp_path / "late")

@@ -194,3 +194,16 @@ def test_static_route_serves_nothing_but_its_own_files(tmp_path, path):
     client, _ = _client(tmp_path)
     response = client.get(BASE + "/static/" + path)
     assert response.status_code == 404, path
+
+
+def test_diagnostics_are_lines_per_run_and_never_bands(tmp_path):
+    for step in range(2):
+        summaries.write_scalars(tmp_path, summaries.TRAIN, step, {
+            "loss/total": 1.0, "loss/squared_error": 1.0, "diagnostics/abs_error": 0.5 + step})
+    summaries.write_scalars(tmp_path, summaries.VALIDATION, 0, {"diagnostics/abs_error": 0.25})
+    summaries.close(tmp_path)
+    client, _ = _client(tmp_path)
+    group = _get(client, "/group?name=")
+    assert group["diagnostics"] == {"train": {"diagnostics/abs_error": [[0, 0.5], [1, 1.5]]},
+                                    "validation": {"diagnostics/abs_error": [[0, 0.25]]}}
+    assert [b["name"] for b in group["loss"][0]["runs"]["train"]["bands"]] == ["squared_error"]

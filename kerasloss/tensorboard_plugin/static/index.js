@@ -3,12 +3,12 @@
 // group, scalars); every user string (run, tag, hparam) goes into the page as text, never as HTML.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const POLL_MS = 10000;
+const POLL_MS = 5000;
 const ROLES = ["train", "validation"];
-// Colour-blind-friendly palette (Okabe–Ito, then Tableau tones); regularization and the
-// unexplained rest get fixed greys so they read as "not a component".
-const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-                 "#4E79A7", "#B07AA1", "#9C755F", "#76B7B2", "#EDC948"];
+// Components: Okabe–Ito's colour-blind-friendly hues, then Tableau tones (vermillion is kept for
+// validation lines); regularization and the unexplained rest get fixed greys ("not a component").
+const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#9C755F", "#76B7B2",
+                 "#EDC948", "#4E79A7", "#B07AA1"];
 const FIXED = {regularization: "#8c8c8c", unexplained: "#d0d0d0"};
 // Log directories compared get their own hues (Tol's muted), never a component's colour.
 const GROUP_PALETTE = ["#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#88CCEE", "#DDCC77"];
@@ -230,7 +230,7 @@ function lossSection(panels, width) {
     const bands = panel.runs[roles[0]].bands;
     box.appendChild(legend(bands.map((b) => ({name: b.name, swatch: colour(b.name),
       note: b.name === "regularization" || b.name === "unexplained" ? null : `× ${format(b.weight)}`}))
-      .concat([{name: "loss/total", swatch: "#222", dash: true}])));
+      .concat(state.mode === "share" ? [] : [{name: "loss/total", swatch: "#222", dash: true}])));
     if (panel.weights_source === "estimated") {
       box.appendChild(el("p", {class: "hint", text: "Weights estimated by least squares from the logged values " +
         "(this log directory has no kerasloss/component_weights record)."}));
