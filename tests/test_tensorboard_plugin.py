@@ -207,3 +207,10 @@ def test_diagnostics_are_lines_per_run_and_never_bands(tmp_path):
     assert group["diagnostics"] == {"train": {"diagnostics/abs_error": [[0, 0.5], [1, 1.5]]},
                                     "validation": {"diagnostics/abs_error": [[0, 0.25]]}}
     assert [b["name"] for b in group["loss"][0]["runs"]["train"]["bands"]] == ["squared_error"]
+
+
+@pytest.mark.parametrize("path", ["/group", "/scalars?run=train", "/scalars?tag=loss/total"])
+def test_routes_refuse_queries_without_their_arguments(tmp_path, path):
+    client, _ = _client(tmp_path)
+    response = _get(client, path, status=400)
+    assert b"the query needs" in response.get_data()
