@@ -218,10 +218,23 @@ def test_chief_logs_the_two_process_values(two_processes):
         assert [step for step, _ in logged["train"][tag]] == list(range(EPOCHS))
         assert [v for _, v in logged["train"][tag]] == pytest.approx(
             [epoch[key] for epoch in worker0["epochs"]], rel=1e-6), tag
-    assert "loss/regularization" in logged["train"]
-    assert "entropy/mean" in logged["validation"]
     assert logged["posthoc"]["metrics/accuracy"][-1][1] == pytest.approx(
         worker0["posthoc"]["accuracy"], rel=1e-6)
+
+
+def test_chief_logs_what_the_single_process_logs(two_processes):
+    """Every tag of every run, held-out passes included (each process gives the whole held-out set)."""
+    import tensorboard_reader
+
+    logged = tensorboard_reader.all_scalars(two_processes["log_dir"])
+    single = tensorboard_reader.all_scalars(os.path.join(two_processes["scratch"], "single_logs"))
+    assert {run: set(tags) for run, tags in logged.items()} == {run: set(tags) for run, tags in single.items()}
+    assert {"loss/regularization", "entropy/mean"} <= set(logged["train"])
+    assert "entropy/mean" in logged["validation"]
+    for run, tags in single.items():
+        for tag, points in tags.items():
+            assert [s for s, _ in logged[run][tag]] == [s for s, _ in points], (run, tag)
+            assert _relative([v for _, v in logged[run][tag]], [v for _, v in points]).max() <= TOLERANCE
 
 
 if __name__ == "__main__" and "--two-devices" in sys.argv:
