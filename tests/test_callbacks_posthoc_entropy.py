@@ -174,3 +174,65 @@ def test_entropy_logger_requires_an_output_name_for_multi_output_models(tmp_path
     model.fit(X, labels, epochs=1, verbose=0,
               callbacks=[PredictionEntropyLogger(tmp_path, X, from_logits=True, output="a")])
     assert "a/entropy/mean" in tb.scalars(tmp_path, "validation")
+
+
+def test_posthoc_evaluate_before_fit_is_a_baseline_and_needs_a_model(tmp_path):
+    model = _model(entropy=False)
+    callback = PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()], batch_size=16)
+    with pytest.raises(ValueError, match=r"PostHocMetrics.evaluate\(\) needs a model: .* set_model\(model\)"):
+        callback.evaluate()
+    callback.set_model(model)
+    baseline = callback.evaluate()
+    accuracy = float((keras.ops.convert_to_numpy(model.predict(X, verbose=0)).argmax(-1) == Y).mean())
+    assert baseline == {"sparse_categorical_accuracy": pytest.approx(accuracy)}
+
+
+@pytest.mark.parametrize("labels", ["sparse", "one_hot"])
+def test_posthoc_metric_names_resolve_as_compile_resolves_them(tmp_path, labels):
+    y = Y if labels == "sparse" else keras.utils.to_categorical(Y, 3)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", loss="sparse_categorical_crossentropy" if labels == "sparse" else "categorical_crossentropy",
+                  metrics=["accuracy"])
+    callback = PostHocMetrics(tmp_path, (X, y), ["accuracy", "acc"], batch_size=16)
+    model.fit(X, y, epochs=1, verbose=0, callbacks=[callback])
+    compiled = model.evaluate(X, y, verbose=0, return_dict=True)["accuracy"]
+    expected = float((keras.ops.convert_to_numpy(model.predict(X, verbose=0)).argmax(-1) == Y).mean())
+    assert callback.results == {"accuracy": pytest.approx(expected), "acc": pytest.approx(expected)}
+    assert compiled == pytest.approx(expected)
+    kind = keras.metrics.SparseCategoricalAccuracy if labels == "sparse" else keras.metrics.CategoricalAccuracy
+    assert all(isinstance(metric, kind) for metric in callback.metrics)
+
+
+def _binary_logit_model():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, kernel_initializer="ones")])
+    model.compile("sgd", loss=kerasloss.BinaryCrossentropy(from_logits=True))
+    return model
+
+
+def test_posthoc_from_logits_applies_a_sigmoid_before_probability_metrics(tmp_path):
+    y = (X[:, :1] > 0).astype("float32")
+    model = _binary_logit_model()
+    callback = PostHocMetrics(tmp_path, (X, y), ["accuracy", keras.metrics.AUC()], from_logits=True, kind="binary")
+    model.fit(X, y, epochs=1, verbose=0, callbacks=[callback])
+    logits = keras.ops.convert_to_numpy(model.predict(X, verbose=0))
+    assert callback.results["accuracy"] == pytest.approx(float(((logits > 0) == (y > 0.5)).mean()))
+    assert isinstance(callback.metrics[0], keras.metrics.BinaryAccuracy)
+
+
+def test_posthoc_warns_once_when_probability_metrics_get_outputs_outside_0_1(tmp_path):
+    y = (X[:, :1] > 0).astype("float32")
+    callback = PostHocMetrics(tmp_path, (X, y), [keras.metrics.BinaryAccuracy(), keras.metrics.MeanAbsoluteError()],
+                              batch_size=8)
+    with pytest.warns(UserWarning, match=r"outputs leave \[0, 1\] .* \['binary_accuracy'\] expect probabilities; .*"
+                                         r"from_logits=True") as caught:
+        _binary_logit_model().fit(X, y, epochs=2, verbose=0, callbacks=[callback])
+    assert len([w for w in caught if "leave [0, 1]" in str(w.message)]) == 1
+
+
+def test_posthoc_refuses_a_softmax_over_a_single_output(tmp_path):
+    y = (X[:, :1] > 0).astype("float32")
+    model = _binary_logit_model()
+    with pytest.raises(ValueError, match="kind='categorical' takes a softmax over the last axis, which has size 1"):
+        model.fit(X, y, epochs=1, verbose=0, callbacks=[PostHocMetrics(tmp_path, (X, y), ["accuracy"], from_logits=True)])
+    with pytest.raises(TypeError, match="from_logits must be True or False, got 'yes'"):
+        PostHocMetrics(tmp_path, (X, y), ["accuracy"], from_logits="yes")
