@@ -1,5 +1,10 @@
 """Loss components, entropy and post-hoc metrics from a custom `tf.distribute` training loop.
 
+TensorFlow only: `CustomLoopLogger` is built on `tf.distribute` (sync-on-read metric state,
+`strategy.run`) and stays TensorFlow-specific, whatever `KERAS_BACKEND` says. The callbacks
+(`kerasloss.callbacks`) are backend-neutral; on JAX, `fit` under `keras.distribution.DataParallel`
+is the multi-device route (docs/distributed.md).
+
 Keras 3's `fit` does not run under `MultiWorkerMirroredStrategy` (keras-team/keras#20585), so
 multi-worker users train with `strategy.run`. `CustomLoopLogger` gives such a loop what the
 callbacks give `fit`: the same runs (`<log_dir>/train`, `/validation`, `/posthoc`) and the same tags
