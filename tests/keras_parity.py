@@ -1,6 +1,7 @@
 """Shared checks of a kerasloss loss against its `keras.losses` twin (used by the tests of the
 focal, overlap, sequence, metric-learning and robust losses)."""
 
+import contextlib
 import inspect
 
 import keras
@@ -40,10 +41,20 @@ def assert_equal_to_keras(
         y_true, y_pred = (np.asarray(ops.convert_to_numpy(x), np.float64) for x in (y_true, y_pred))
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, np.float64)
-    expected = as_numpy(theirs(y_true, y_pred, sample_weight))
+    with _float64_enabled(float64_keras):
+        expected = as_numpy(theirs(y_true, y_pred, sample_weight))
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert np.all(np.abs(got - expected) <= rtol * (np.abs(expected) + scale) + atol + 1e-30), (
         got, expected)
+
+
+def _float64_enabled(wanted):
+    """A context in which the backend computes float64 (JAX truncates it to float32 by default)."""
+    if wanted and keras.backend.backend() == "jax":
+        import jax
+
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
 
 
 def masked(y_pred, mask):
