@@ -67,7 +67,9 @@ def test_a_broken_plugin_import_leaves_tensorboard_serving_and_says_why_in_the_t
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(BROKEN_IMPORT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    # no empty entry: it would put the working directory, and any stale kerasloss.egg-info there
+    # (which has no entry point), ahead of the installed distribution
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
     with screenshot.tensorboard(logs, timeout=60, env=env, ready=_serves_scalars) as base:
         _, scalars = _read(f"{base}/data/plugin/scalars/tags")
         assert "loss/total" in json.loads(scalars)["train"]  # other dashboards are served
