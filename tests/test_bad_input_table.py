@@ -17,7 +17,7 @@ import tensorflow as tf
 
 import kerasloss
 from kerasloss.callbacks import PostHocMetrics, PredictionEntropyLogger, summaries
-from kerasloss.callbacks._heldout import as_dataset
+from kerasloss.callbacks._heldout import HeldOut
 from kerasloss.distribute import CustomLoopLogger
 from kerasloss.metrics import LossComponent, LossValue, PredictionEntropy
 
@@ -148,7 +148,7 @@ def test_entropy_logger_output_must_be_one_of_the_model_outputs(tmp_path):
 
 def test_held_out_data_tuple_of_another_length_is_refused():
     with pytest.raises(ValueError, match="data must be x, .x, y. or .x, y, sample_weight., got a tuple of 4"):
-        as_dataset((X, Y, Y, Y), 2)
+        HeldOut((X, Y, Y, Y), 2)
 
 
 def test_held_out_data_none_is_refused(tmp_path):

@@ -88,6 +88,15 @@ def test_a_torch_data_loader_is_read_batch_by_batch(tmp_path):
     np.testing.assert_allclose(logged, entropy.mean(), rtol=1e-5)
 
 
+class _Endless(keras.utils.PyDataset):
+    @property
+    def num_batches(self):
+        return None
+
+    def __getitem__(self, index):
+        return XA[:8], Y[:8]
+
+
 class _Unsized:
     def __iter__(self):
         return iter([(XA[:8],), (XA[8:16],)])
@@ -98,10 +107,14 @@ class _Unsized:
      "data must be re-iterable .* got the one-shot iterator generator"),
     (lambda d: PredictionEntropyLogger(d, _Unsized()), ValueError,
      r"data \(_Unsized\) has no length, so one pass might never end; pass steps="),
+    (lambda d: PredictionEntropyLogger(d, _Endless()), ValueError,
+     r"data is a PyDataset without an end \(num_batches is None\); pass steps="),
     (lambda d: PostHocMetrics(d, (XA, Y), ["accuracy"], steps=0), ValueError, "steps must be a positive int, got 0"),
+    (lambda d: PostHocMetrics(d, (XA, Y), ["accuracy"], kind="softmax"), ValueError,
+     r"kind must be one of \('categorical', 'binary'\), got 'softmax'"),
     (lambda d: PredictionEntropyLogger(d, [XA, Y[:5]]), TypeError,
      r"data must be arrays .* of equal length, got lengths \[5, 40\]"),
-], ids=["generator", "unsized", "steps", "list-lengths"])
+], ids=["generator", "unsized", "endless-py-dataset", "steps", "kind", "list-lengths"])
 def test_held_out_data_that_cannot_be_read_again_is_refused_at_construction(tmp_path, make, error, message):
     with pytest.raises(error, match=message):
         make(tmp_path)
