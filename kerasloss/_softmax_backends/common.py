@@ -15,14 +15,15 @@ def at_labels(values, labels):
 
 
 def row_statistics(logits, lse, probabilities, wanted):
-    """lse, and uniform = lse - mean_k z_k and entropy = -Σ_k p_k·(z_k - lse) when wanted;
-    `probabilities()` gives p = softmax(z)."""
+    """lse, and uniform = lse - mean_k z_k and entropy = lse - Σ_k p_k·z_k (= -Σ_k p_k·(z_k - lse),
+    as Σ_k p_k = 1) when wanted; `probabilities()` gives p = softmax(z)."""
     stats = {"lse": lse}
     if "uniform_cross_entropy" in wanted:
         stats["uniform_cross_entropy"] = lse - ops.mean(logits, axis=-1)
     if "entropy" in wanted:
-        log_probs = logits - ops.expand_dims(lse, -1)
-        stats["entropy"] = -ops.sum(probabilities() * log_probs, axis=-1)
+        # one product and one reduction; z - lse would be a second [N, K] tensor (1.4x the time
+        # in TensorFlow's graph mode; an einsum's batched dot measured slower still)
+        stats["entropy"] = lse - ops.sum(probabilities() * logits, axis=-1)
     return stats
 
 
