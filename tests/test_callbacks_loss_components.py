@@ -186,6 +186,7 @@ def test_add_loss_terms_are_logged_as_regularization(tmp_path):
     np.testing.assert_allclose(_values(validation["loss/regularization"]), [0.1 * np.mean(x_val**2)] * 2, rtol=1e-4)
 
 
+@pytest.mark.backends("tensorflow", "jax")  # PyTorch's trainer refuses steps_per_execution > 1
 def test_update_freq_with_steps_per_execution_writes_whenever_a_multiple_is_crossed(tmp_path):
     loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
