@@ -43,13 +43,13 @@ def huber_terms(y_true, y_pred, delta):
     of the last axis with |e| > δ."""
     error = ops.abs(_difference(y_true, y_pred))
     clipped = ops.minimum(error, delta)
-    linear_zone = ops.stop_gradient(ops.cast(ops.greater(error, delta), error.dtype))
+    beyond = error - clipped  # > 0 exactly where |e| > δ: its sign is the linear-zone indicator
     return Terms(
         values={
             "quadratic": 0.5 * mean_or_zero(ops.square(clipped)),
-            "linear": delta * mean_or_zero(error - clipped),
+            "linear": delta * mean_or_zero(beyond),
         },
-        diagnostics={"linear_fraction": mean_or_zero(linear_zone)},
+        diagnostics={"linear_fraction": mean_or_zero(ops.sign(ops.stop_gradient(beyond)))},
     )
 
 

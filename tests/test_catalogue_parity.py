@@ -10,7 +10,7 @@ KERAS_BACKEND.
 import keras
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from keras import ops
 from keras.src.backend import set_keras_mask
@@ -118,6 +118,7 @@ def test_value_equals_keras_for_every_reduction(case, reduction, weighted):
 
 
 @pytest.mark.parametrize("case", NEW)
+@settings(max_examples=8)  # × 13 cases; JAX compiles every op anew for each new shape
 @given(
     seed=st.integers(0, 2**31 - 1),
     shape=st.sampled_from([(1, 1), (3, 1), (5, 2), (2, 3, 4), (7,), (4, 33)]),
@@ -153,7 +154,7 @@ def test_value_equals_keras_on_edge_inputs(case, edge):
     _assert_equal_to_keras(case, y_true, y_pred, reduction=None)
 
 
-@pytest.mark.parametrize("reduction", ref.REDUCTIONS, ids=str)
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean_with_sample_weight", None], ids=str)
 @pytest.mark.parametrize("case", [case for case in NEW if case != "cosine_axis_1"])
 def test_keras_mask_on_predictions_is_honoured_like_keras(case, reduction):
     y_true, y_pred = CASES[case][2](RNG, (3, 4, 5))
@@ -180,13 +181,17 @@ def test_integer_predictions_are_converted_like_keras(case):
 
 @pytest.mark.parametrize("case", NEW)
 def test_float64_with_dtype_float64_equals_keras_in_float64(case):
+    if keras.backend.standardize_dtype(ops.convert_to_tensor(np.zeros(1)).dtype) != "float64":
+        pytest.skip("this backend has float64 off (JAX without jax_enable_x64)")
     y_true, y_pred = (x.astype(np.float64) for x in CASES[case][2](RNG, (8, 5)))
     ours, theirs, _ = _pair(case, dtype="float64")
-    got, expected = ours(y_true, y_pred), theirs(y_true, y_pred)
+    got = ours(y_true, y_pred)
     assert keras.backend.standardize_dtype(got.dtype) == "float64"
-    # Keras' log_cosh subtracts log 2 rounded to float32 (3e-9 relative); ours is log 2 in float64
-    rtol = 1e-8 if case == "log_cosh" else 1e-12
-    np.testing.assert_allclose(_np(got), _np(expected), rtol=rtol, atol=1e-13)
+    if case == "log_cosh":  # Keras subtracts log 2 rounded to float32 (1e-8 relative): NumPy instead
+        expected = np.mean(np.log(np.cosh(y_pred - y_true)))
+    else:
+        expected = _np(theirs(y_true, y_pred))
+    np.testing.assert_allclose(_np(got), expected, rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])

@@ -41,12 +41,14 @@ def test_rmse_with_mean_with_sample_weight_is_root_of_weighted_mean_squared_erro
     )
 
 
+@pytest.mark.tensorflow_only  # tf.GradientTape / tf.function
 @pytest.mark.parametrize("mode", list(MODES))
 def test_rmse_gradient_is_zero_and_finite_at_exactly_zero_error(mode):
     grad = _gradient(kerasloss.RootMeanSquaredError(), Y_TRUE, Y_TRUE.copy(), mode)
     assert np.all(grad == 0.0)
 
 
+@pytest.mark.tensorflow_only  # tf.GradientTape / tf.function
 @pytest.mark.parametrize("mode", list(MODES))
 def test_rmse_gradient_matches_the_closed_form(mode):
     # d sqrt(mean(e²)) / d ŷ = -(y - ŷ) / (n · rmse), n = number of elements
@@ -56,6 +58,7 @@ def test_rmse_gradient_matches_the_closed_form(mode):
     np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.tensorflow_only  # tf.GradientTape / tf.function
 def test_safe_sqrt_is_sqrt_with_zero_gradient_at_zero():
     x = tf.constant([0.0, 4.0])
     with tf.GradientTape() as tape:
@@ -65,6 +68,7 @@ def test_safe_sqrt_is_sqrt_with_zero_gradient_at_zero():
     np.testing.assert_allclose(tape.gradient(y, x), [0.0, 0.25])
 
 
+@pytest.mark.tensorflow_only  # tf.GradientTape / tf.function
 @pytest.mark.parametrize(
     "cls", [kerasloss.MeanSquaredError, kerasloss.MeanAbsoluteError, kerasloss.RootMeanSquaredError]
 )
@@ -130,10 +134,33 @@ def test_empty_rank_1_batch_is_zero_not_nan(cls):
     assert tuple(value.shape) == () and float(value) == 0.0
 
 
+@pytest.mark.tensorflow_only  # tf.GradientTape / tf.function
 @pytest.mark.parametrize("mode", ["graph", "xla"])
 def test_rank_1_inputs_average_over_their_only_axis_like_keras(mode):
     y_true, y_pred = Y_TRUE[:, 0], Y_PRED[:, 0]
     compiled = MODES[mode](lambda t, p: kerasloss.MeanSquaredError(reduction="sum")(t, p))
     np.testing.assert_allclose(
         compiled(y_true, y_pred), keras.losses.MeanSquaredError(reduction="sum")(y_true, y_pred), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [(kerasloss.MeanSquaredError, keras.losses.MeanSquaredError),
+     (kerasloss.MeanAbsoluteError, keras.losses.MeanAbsoluteError)],
+    ids=["mse", "mae"],
+)
+def test_integer_predictions_are_converted_to_float32_like_keras(ours, theirs):
+    ratings, predicted = np.array([[4], [2], [5]], np.int32), np.array([[3], [2], [1]], np.int64)
+    value = ours()(ratings, predicted)
+    assert keras.backend.standardize_dtype(value.dtype) == "float32"
+    np.testing.assert_allclose(value, theirs()(ratings, predicted), rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["sum", None], ids=str)
+def test_a_trailing_size_one_axis_is_squeezed_like_keras(reduction):
+    y_true, y_pred = Y_TRUE, Y_PRED[..., None]
+    np.testing.assert_allclose(
+        kerasloss.MeanSquaredError(reduction=reduction)(y_true, y_pred),
+        keras.losses.MeanSquaredError(reduction=reduction)(y_true, y_pred), rtol=1e-6,
     )
