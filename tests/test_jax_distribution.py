@@ -103,6 +103,28 @@ def _two_devices_main():
     print("RESULTS " + json.dumps(results))
 
 
+def _resume_main():
+    """One of 2 processes resuming a `fit` (initial_epoch=1) into its own, already written, log_dir."""
+    index = int(sys.argv[sys.argv.index("--resume-process") + 1])
+    coordinator = sys.argv[sys.argv.index("--coordinator") + 1]
+    log_dir = sys.argv[sys.argv.index("--log-dir") + 1]
+    keras.distribution.initialize(coordinator, num_processes=2, process_id=index)
+    keras.distribution.set_distribution(keras.distribution.DataParallel(auto_shard_dataset=False))
+    from kerasloss.callbacks import LossComponentLogger
+    from kerasloss.distribute import is_chief
+    from kerasloss.metrics import loss_components
+
+    multi_worker = _multi_worker_example()
+    keras.utils.set_random_seed(3)
+    x, y, _ = multi_worker.make_data()
+    model, loss = multi_worker.build_model()
+    model.compile(keras.optimizers.SGD(0.1), loss=loss, metrics=loss_components(loss))
+    history = model.fit(multi_worker.process_share(x, index, 2), multi_worker.process_share(y, index, 2),
+                        batch_size=multi_worker.GLOBAL_BATCH // 2, initial_epoch=1, epochs=2,
+                        shuffle=False, verbose=0, callbacks=[LossComponentLogger(log_dir)])
+    print("RESULTS " + json.dumps({"chief": is_chief(), "loss": history.history["loss"]}))
+
+
 # ------------------------------------------------------------------------------------------------
 # The tests
 # ------------------------------------------------------------------------------------------------
@@ -237,5 +259,54 @@ def test_chief_logs_what_the_single_process_logs(two_processes):
             assert _relative([v for _, v in logged[run][tag]], [v for _, v in points]).max() <= TOLERANCE
 
 
+def _event_files(log_dir):
+    return {p: p.read_bytes() for p in sorted(log_dir.rglob("*")) if p.is_file()}
+
+
+def test_a_resumed_fit_changes_nothing_in_the_other_process_log_dir(tmp_path):
+    """Process 1 gets a log_dir of its own holding epochs 0 and 1: resuming at epoch 1 supersedes
+    them in process 0's log_dir only; process 1's files stay byte for byte, and it adds none."""
+    import socket
+
+    import tensorboard_reader
+
+    from kerasloss.callbacks import summaries
+
+    log_dirs = [tmp_path / f"process{i}" for i in range(2)]
+    for log_dir in log_dirs:
+        for step in range(2):
+            summaries.write_scalars(str(log_dir), summaries.TRAIN, step, {"loss/total": 100.0 + step})
+        summaries.close(str(log_dir))
+    before = _event_files(log_dirs[1])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        coordinator = f"127.0.0.1:{s.getsockname()[1]}"
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
+    processes = [subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--resume-process", str(i), "--coordinator",
+         coordinator, "--log-dir", str(log_dirs[i])],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+    ) for i in range(2)]
+    try:
+        outputs = [process.communicate(timeout=SCENARIO_TIMEOUT)[0] for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    results = []
+    for process, output in zip(processes, outputs):
+        lines = [line for line in output.splitlines() if line.startswith("RESULTS ")]
+        assert process.returncode == 0 and lines, output[-5000:]
+        results.append(json.loads(lines[-1][len("RESULTS "):]))
+    assert [r["chief"] for r in results] == [True, False]
+    assert _event_files(log_dirs[1]) == before
+    logged = tensorboard_reader.scalars(log_dirs[0], "train")["loss/total"]
+    assert [step for step, _ in logged] == [0, 1]
+    assert logged[0][1] == 100.0   # kept
+    assert logged[1][1] == pytest.approx(results[0]["loss"][0], rel=1e-6)   # superseded, then written
+
+
 if __name__ == "__main__" and "--two-devices" in sys.argv:
     _two_devices_main()
+if __name__ == "__main__" and "--resume-process" in sys.argv:
+    _resume_main()

@@ -22,7 +22,8 @@ returns (a KeyboardInterrupt or a SIGKILL between two writes loses nothing alrea
 Writers are closed by `close(log_dir)`, by the callbacks at train end, and at interpreter exit.
 
 Chief: only the process `kerasloss.distribute.is_chief()` names writes (the TensorFlow strategy's
-chief worker, JAX process 0). Elsewhere every write is skipped and nothing is created under log_dir.
+chief worker, JAX process 0). Elsewhere every write is skipped and nothing under log_dir is created
+or changed (`supersede` included).
 
 Faults: a log_dir that cannot be written when it is opened is an error (`check_writable`). A
 log_dir that disappears or fails (e.g. out of space) later gives one warning; writes are skipped
@@ -331,6 +332,8 @@ class LogDir:
         A resumed `fit` (`initial_epoch`, `BackupAndRestore`) calls it before writing again, so that
         what the stopped process logged after its last backup does not stay beside the new values.
         """
+        if not is_chief():
+            return
         with self._lock:
             if self.next_epoch <= epoch and self.next_batch <= batch + 1:
                 return
