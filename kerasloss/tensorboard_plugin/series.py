@@ -72,55 +72,65 @@ def estimate_weights(rows_x, rows_y):
     return np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
 
 
+def _run_arrays(scalars, output, addends):
+    """(steps, total, regularization or None, terms [steps, addends]) of one run, NaN where missing."""
+    total_points = scalars[_tag(output, tags.TOTAL)]
+    steps = [step for step, _ in total_points]
+    regularization = None
+    if output is None and _tag(None, tags.REGULARIZATION) in scalars:
+        regularization = _aligned(scalars[_tag(None, tags.REGULARIZATION)], steps)
+    terms = np.zeros((len(steps), len(addends)))
+    for i, (_, tag, _) in enumerate(addends):
+        terms[:, i] = _aligned(scalars.get(tag, []), steps)
+    return steps, _aligned(total_points, steps), regularization, terms
+
+
+def _weights(addends, arrays):
+    """The addends' weights: as recorded, else fitted to total − regularization over all runs."""
+    if all(weight is not None for _, _, weight in addends):
+        return [weight for _, _, weight in addends]
+    xs = np.concatenate([terms for _, _, _, terms in arrays])
+    ys = np.concatenate([
+        total - (np.nan_to_num(regularization) if regularization is not None else 0.0)
+        for _, total, regularization, _ in arrays
+    ])
+    fitted = estimate_weights(xs, ys)
+    return [float(f) if w is None else w for (_, _, w), f in zip(addends, fitted)]
+
+
+def _bands(addends, weights, total, regularization, terms):
+    """The run's bands, bottom first; an `unexplained` band when they miss the total by more than noise."""
+    bands = [
+        {"name": name, "tag": tag, "weight": weights[i], "values": _listed(weights[i] * terms[:, i])}
+        for i, (name, tag, _) in enumerate(addends)
+    ]
+    stacked = np.nansum(terms * np.asarray(weights, dtype=np.float64), axis=1)
+    if regularization is not None:
+        bands.append({"name": tags.REGULARIZATION, "tag": _tag(None, tags.REGULARIZATION),
+                      "weight": 1.0, "values": _listed(regularization)})
+        stacked = stacked + np.nan_to_num(regularization)
+    rest = total - stacked
+    scale = np.nanmax(np.abs(total), initial=0.0)
+    if np.nanmax(np.abs(rest), initial=0.0) > _NOISE * scale + 1e-12:
+        bands.append({"name": UNEXPLAINED, "tag": None, "weight": 1.0, "values": _listed(rest)})
+    return bands
+
+
 def loss_panel(role_scalars, output, parts, record):
     """The stacked bands of one output in runs train and validation (see the module docstring)."""
     addends = _addends(output, parts, record)
     roles = [role for role in (tags.TRAIN, tags.VALIDATION)
              if _tag(output, tags.TOTAL) in role_scalars.get(role, {})]
-    data = {}
-    for role in roles:
-        scalars = role_scalars[role]
-        steps = [step for step, _ in scalars[_tag(output, tags.TOTAL)]]
-        total = _aligned(scalars[_tag(output, tags.TOTAL)], steps)
-        regularization = None
-        if output is None and _tag(None, tags.REGULARIZATION) in scalars:
-            regularization = _aligned(scalars[_tag(None, tags.REGULARIZATION)], steps)
-        terms = np.stack([_aligned(scalars.get(tag, []), steps) for _, tag, _ in addends], axis=1) \
-            if addends else np.zeros((len(steps), 0))
-        data[role] = (steps, total, regularization, terms)
-
-    estimated = any(weight is None for _, _, weight in addends)
-    if estimated and addends:
-        xs = np.concatenate([data[r][3] for r in roles]) if roles else np.zeros((0, len(addends)))
-        ys = np.concatenate([
-            data[r][1] - (np.nan_to_num(data[r][2]) if data[r][2] is not None else 0.0) for r in roles
-        ]) if roles else np.zeros(0)
-        fitted = estimate_weights(xs, ys) if len(ys) else np.ones(len(addends))
-        weights = [float(f) if w is None else w for (_, _, w), f in zip(addends, fitted)]
-    else:
-        weights = [w for _, _, w in addends]
-
+    arrays = {role: _run_arrays(role_scalars[role], output, addends) for role in roles}
+    weights = _weights(addends, list(arrays.values())) if roles else []
     runs = {}
-    for role in roles:
-        steps, total, regularization, terms = data[role]
-        bands = [
-            {"name": name, "tag": tag, "weight": weights[i], "values": _listed(weights[i] * terms[:, i])}
-            for i, (name, tag, _) in enumerate(addends)
-        ]
-        stacked = np.nansum(terms * np.asarray(weights), axis=1) if addends else np.zeros(len(steps))
-        if regularization is not None:
-            bands.append({"name": tags.REGULARIZATION, "tag": _tag(None, tags.REGULARIZATION),
-                          "weight": 1.0, "values": _listed(regularization)})
-            stacked = stacked + np.nan_to_num(regularization)
-        rest = total - stacked
-        scale = np.nanmax(np.abs(total)) if len(total) and np.isfinite(total).any() else 0.0
-        if len(rest) and np.nanmax(np.abs(rest), initial=0.0) > _NOISE * scale + 1e-12:
-            bands.append({"name": UNEXPLAINED, "tag": None, "weight": 1.0, "values": _listed(rest)})
-        runs[role] = {"steps": steps, "total": _listed(total), "bands": bands}
+    for role, (steps, total, regularization, terms) in arrays.items():
+        runs[role] = {"steps": steps, "total": _listed(total),
+                      "bands": _bands(addends, weights, total, regularization, terms)}
     return {
         "output": output,
         "total_tag": _tag(output, tags.TOTAL),
-        "weights_source": "estimated" if estimated else "logged",
+        "weights_source": "logged" if all(w is not None for _, _, w in addends) else "estimated",
         "runs": runs,
     }
 
