@@ -236,3 +236,18 @@ def test_posthoc_refuses_a_softmax_over_a_single_output(tmp_path):
         model.fit(X, y, epochs=1, verbose=0, callbacks=[PostHocMetrics(tmp_path, (X, y), ["accuracy"], from_logits=True)])
     with pytest.raises(TypeError, match="from_logits must be True or False, got 'yes'"):
         PostHocMetrics(tmp_path, (X, y), ["accuracy"], from_logits="yes")
+
+
+def test_train_entropy_of_one_output_comes_from_its_compiled_metric(tmp_path):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, {"a": keras.layers.Dense(3, name="a")(inputs), "b": keras.layers.Dense(3, name="b")(inputs)})
+    ce_a = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+    ce_b = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    model.compile("sgd", loss={"a": ce_a, "b": ce_b},
+                  metrics={"a": loss_components(ce_a, entropy=True), "b": loss_components(ce_b, entropy=True)})
+    history = model.fit(X, {"a": Y, "b": Y}, epochs=2, verbose=0,
+                        callbacks=[PredictionEntropyLogger(tmp_path, X, from_logits=True, output="b")]).history
+    train = tb.scalars(tmp_path, "train")
+    assert set(train) == {"b/entropy/mean"}
+    np.testing.assert_allclose([v for _, v in train["b/entropy/mean"]], history["b_entropy"], rtol=1e-6)
+    assert not np.allclose(history["a_entropy"], history["b_entropy"])
