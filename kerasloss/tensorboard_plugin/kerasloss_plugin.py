@@ -82,7 +82,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
 
     def frontend_metadata(self):
         return base_plugin.FrontendMetadata(
-            es_module_path="/static/index.js", tab_name="kerasloss", disable_reload=False
+            es_module_path="/static/index.js", tab_name=metadata.PLUGIN_NAME
         )
 
     # -- static -------------------------------------------------------------------------------
