@@ -50,9 +50,11 @@ def test_huber_equals_torch_huber_loss(delta):
     np.testing.assert_allclose(_np(kerasloss.Huber(delta)(Y_TRUE, Y_PRED)), expected.item(), rtol=1e-6)
 
 
-def test_huber_negative_delta_is_refused():
+def test_huber_negative_or_non_numeric_delta_is_refused():
     with pytest.raises(ValueError, match=r"delta must be >= 0, got -1.0"):
         kerasloss.Huber(delta=-1.0)
+    with pytest.raises(TypeError, match=r"delta must be a non-negative number, got '1'"):
+        kerasloss.Huber(delta="1")
 
 
 def test_huber_logs_its_components_and_the_linear_fraction_in_fit():

@@ -112,6 +112,11 @@ def test_a_wrapped_lambda_loads_only_with_safe_mode_off_like_keras(tmp_path):
     np.testing.assert_allclose(_np(restored.loss(Y_TRUE, Y_PRED)), np.mean((Y_TRUE - Y_PRED) ** 2), rtol=1e-5)
 
 
+def test_wrapped_loss_refuses_what_is_not_a_keras_loss():
+    with pytest.raises(TypeError, match=r"loss must be a keras.losses.Loss, got function"):
+        kerasloss.WrappedLoss(cubic_error, "cubic")
+
+
 def test_wrap_refuses_what_is_not_a_loss():
     with pytest.raises(TypeError, match=r"loss must be a keras.losses.Loss, a loss name or a function"):
         kerasloss.wrap(3)
