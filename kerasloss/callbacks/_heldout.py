@@ -76,7 +76,12 @@ class HeldOut:
 
 
 def predict(model, x):
-    """The model's outputs on one batch `x`, as NumPy (a structure for several outputs)."""
+    """The model's outputs on one batch `x` (a structure for several outputs), from Keras' compiled
+    predict function: TensorFlow tensors on TensorFlow (`predict_on_batch` less its copy to NumPy,
+    which the callers' ops would copy back), NumPy on the other backends."""
+    if keras.backend.backend() == "tensorflow":
+        model.make_predict_function()
+        return model.predict_function([(x,)])
     return model.predict_on_batch(x)
 
 
