@@ -67,22 +67,10 @@ PER_REPLICA = ("rmse", "sparse_ignore_class", "sparse_mean_with_sample_weight")
 # ------------------------------------------------------------------------------------------------
 
 
-def _mirrored_main():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    import keras
+def case_data():
+    """(x, sample weights, sparse labels, {task: (labels, units, output activation)}) of the cases."""
     import numpy as np
 
-    import kerasloss
-    from kerasloss.callbacks import LossComponentLogger
-    from kerasloss.distribute import CustomLoopLogger
-    from kerasloss.metrics import loss_components
-
-    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    one_device = tf.distribute.get_strategy()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(EXAMPLES, 6)).astype("float32")
     weights = rng.uniform(0.2, 2.0, size=EXAMPLES).astype("float32")
@@ -97,6 +85,25 @@ def _mirrored_main():
         "categorical_probs": (np.eye(4, dtype="float32")[sparse], 4, "softmax"),
         "sparse": (sparse, 4, None),
     }
+    return x, weights, sparse, targets
+
+
+def _mirrored_main():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+
+    import kerasloss
+    from kerasloss.callbacks import LossComponentLogger
+    from kerasloss.distribute import CustomLoopLogger
+    from kerasloss.metrics import loss_components
+
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    one_device = tf.distribute.get_strategy()
+    x, weights, sparse, targets = case_data()
 
     class SplitReference(keras.losses.Loss):
         """One device, replica semantics: the mean over the batch's halves of `inner`'s value."""

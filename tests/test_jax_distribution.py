@@ -14,7 +14,9 @@ The data make the two devices' halves hold different numbers of valid labels and
 so a per-replica mean would show (tests/test_distribute.py measures it at up to 2% under TF).
 
 The 2-process case runs examples/multi_worker.py's JAX route: two processes on 127.0.0.1 joined by
-`keras.distribution.initialize` (gloo CPU collectives), with the kerasloss callbacks on both.
+`keras.distribution.initialize` (gloo CPU collectives), with the kerasloss callbacks on both; a
+second pair (this file run as a script, `--resume-process i`) resumes a `fit` into log_dirs that
+already hold events, to show that process 1 changes nothing on disk.
 """
 
 import json
@@ -26,7 +28,7 @@ import keras
 import numpy as np
 import pytest
 
-from test_distribute import CASES, EPOCHS, EXAMPLES, GLOBAL_BATCH, TOLERANCE, _multi_worker_example
+from test_distribute import CASES, EPOCHS, GLOBAL_BATCH, TOLERANCE, _multi_worker_example, case_data
 
 pytestmark = pytest.mark.backends("jax")
 
@@ -53,23 +55,9 @@ def _two_devices_main():
     from kerasloss.callbacks import LossComponentLogger
     from kerasloss.metrics import loss_components
 
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(EXAMPLES, 6)).astype("float32")
-    weights = rng.uniform(0.2, 2.0, size=EXAMPLES).astype("float32")
-    sparse = rng.integers(0, 4, size=EXAMPLES).astype("int32")
     # ignore_class=0: the two halves of every global batch (one per device) hold different counts
-    sparse[: EXAMPLES : GLOBAL_BATCH // 2][::2] = 0
-    sparse[1 : EXAMPLES : GLOBAL_BATCH // 2][::2] = 0
-    binary = rng.integers(0, 2, size=(EXAMPLES, 3)).astype("float32")
-    targets = {   # task -> (labels, units, output activation)
-        "regression": (rng.normal(size=(EXAMPLES, 3)).astype("float32"), 3, None),
-        "binary": (binary, 3, None),
-        "binary_probs": (binary, 3, "sigmoid"),
-        "categorical": (np.eye(4, dtype="float32")[sparse], 4, None),
-        "categorical_probs": (np.eye(4, dtype="float32")[sparse], 4, "softmax"),
-        "sparse": (sparse, 4, None),
-        "sparse_probs": (sparse, 4, "softmax"),
-    }
+    x, weights, sparse, targets = case_data()
+    targets.update(binary_probs=(targets["binary"][0], 3, "sigmoid"), sparse_probs=(sparse, 4, "softmax"))
 
     def fit(distribution, log_dir):
         keras.distribution.set_distribution(distribution)
@@ -130,6 +118,13 @@ def _resume_main():
 # ------------------------------------------------------------------------------------------------
 
 
+def _results(returncode, output):
+    """The JSON a scenario process printed on its `RESULTS ` line (it must have exited with 0)."""
+    lines = [line for line in output.splitlines() if line.startswith("RESULTS ")]
+    assert returncode == 0 and lines, output[-5000:]
+    return json.loads(lines[-1][len("RESULTS "):])
+
+
 def _relative(a, b):
     return np.abs(np.asarray(a) - np.asarray(b)) / np.maximum(np.abs(np.asarray(b)), 1e-12)
 
@@ -141,11 +136,10 @@ def two_devices(tmp_path_factory):
                XLA_FLAGS="--xla_force_host_platform_device_count=2")
     done = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--two-devices", "--log-dir", str(log_dir)],
-        capture_output=True, text=True, timeout=SCENARIO_TIMEOUT, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=SCENARIO_TIMEOUT,
+        env=env, cwd=ROOT,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULTS ")]
-    assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-5000:]
-    results = json.loads(lines[-1][len("RESULTS "):])
+    results = _results(done.returncode, done.stdout)
     results["log_dir"] = str(log_dir)
     return results
 
@@ -293,11 +287,7 @@ def test_a_resumed_fit_changes_nothing_in_the_other_process_log_dir(tmp_path):
         for process in processes:
             if process.poll() is None:
                 process.kill()
-    results = []
-    for process, output in zip(processes, outputs):
-        lines = [line for line in output.splitlines() if line.startswith("RESULTS ")]
-        assert process.returncode == 0 and lines, output[-5000:]
-        results.append(json.loads(lines[-1][len("RESULTS "):]))
+    results = [_results(process.returncode, output) for process, output in zip(processes, outputs)]
     assert [r["chief"] for r in results] == [True, False]
     assert _event_files(log_dirs[1]) == before
     logged = tensorboard_reader.scalars(log_dirs[0], "train")["loss/total"]
