@@ -4,7 +4,7 @@ NumPy reference of the paper's formula."""
 import keras
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from keras import ops
 
@@ -55,6 +55,7 @@ def test_value_equals_keras(kwargs, reduction, weighted):
     parity.assert_equal_to_keras(kerasloss.Circle(reduction=reduction, **kwargs), labels, embeddings, weight)
 
 
+@settings(max_examples=20)
 @given(seed=st.integers(0, 2**31 - 1), batch=st.integers(1, 9), dim=st.integers(1, 5),
        classes=st.integers(1, 4), reduction=st.sampled_from(ref.REDUCTIONS))
 def test_value_equals_keras_on_random_inputs(seed, batch, dim, classes, reduction):

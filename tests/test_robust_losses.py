@@ -4,7 +4,7 @@ against keras.losses and its closed form."""
 import keras
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from keras import ops
 
@@ -31,6 +31,7 @@ def test_value_equals_keras(q, reduction, weighted):
     parity.assert_equal_to_keras(loss, labels, probs, weight)
 
 
+@settings(max_examples=20)
 @given(seed=st.integers(0, 2**31 - 1), shape=st.sampled_from([(1, 2), (3, 2), (2, 3, 4), (5, 7)]),
        q=st.floats(0.01, 0.99), reduction=st.sampled_from(ref.REDUCTIONS))
 def test_value_equals_keras_on_random_inputs(seed, shape, q, reduction):

@@ -4,7 +4,7 @@ torch.nn.functional.ctc_loss."""
 import keras
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from keras import ops
 
@@ -32,16 +32,14 @@ def test_value_equals_keras(reduction, weighted):
     parity.assert_equal_to_keras(kerasloss.CTC(reduction=reduction), labels, logits, weight)
 
 
+@settings(max_examples=15)  # few shapes: JAX compiles its CTC kernel once per shape
 @given(
     seed=st.integers(0, 2**31 - 1),
-    batch=st.integers(1, 4),
-    frames=st.integers(1, 9),
-    classes=st.integers(2, 5),
-    max_label=st.integers(1, 4),
+    shape=st.sampled_from([(1, 1, 2, 1), (3, 7, 4, 3), (4, 3, 5, 4)]),
 )
-def test_value_equals_keras_on_random_inputs(seed, batch, frames, classes, max_label):
+def test_value_equals_keras_on_random_inputs(seed, shape):
     rng = np.random.default_rng(seed)
-    labels, logits = _sequences(rng, batch, frames, classes, max_label)
+    labels, logits = _sequences(rng, *shape)
     loss = kerasloss.CTC(reduction=None)
     got, expected = parity.as_numpy(loss(labels, logits)), parity.as_numpy(keras.losses.CTC(reduction=None)(
         labels, logits))
