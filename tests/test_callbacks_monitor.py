@@ -56,6 +56,8 @@ def test_one_callback_writes_loss_components_entropy_and_posthoc_metrics(tmp_pat
     np.testing.assert_allclose(posthoc["metrics/sparse_categorical_accuracy"][-1][1], accuracy, rtol=1e-6)
     step, buckets = tb.histograms(tmp_path, "validation", "entropy/per_example")[-1]
     assert step == 1 and buckets[:, 2].sum() == len(X_VAL)
+    assert {("train", "loss/total"), ("validation", "entropy/mean"),
+            ("posthoc", "metrics/sparse_categorical_accuracy")} <= set(tb.hparams_metrics(tmp_path))
 
 
 def test_entropy_and_metrics_share_one_prediction_pass(tmp_path, monkeypatch):

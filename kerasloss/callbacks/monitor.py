@@ -27,6 +27,7 @@ Example:
 import keras
 
 from kerasloss import _checks
+from kerasloss.callbacks import summaries
 from kerasloss.callbacks._heldout import HeldOut, predict
 from kerasloss.callbacks._model_info import output_losses
 from kerasloss.callbacks.loss_components import LossComponentLogger
@@ -121,6 +122,9 @@ class LossMonitor(keras.callbacks.Callback):
         self._last_epoch = self._evaluated_epoch = None
         for part in self.parts:
             part.on_train_begin(logs)
+        if self._held_out_entropy:  # the bundled logger has no data of its own to announce
+            tag = summaries.entropy_tag("mean", self.entropy.output)
+            self.entropy.log.add_hparams_metrics([(summaries.VALIDATION, tag, "held-out entropy")])
 
     def on_epoch_begin(self, epoch, logs=None):
         for part in self.parts:
