@@ -1,4 +1,5 @@
-"""The once-per-log_dir dashboard records: a custom-scalars layout and an hparams record.
+"""The once-per-log_dir dashboard records: a custom-scalars layout, the component weights the
+kerasloss tab stacks its bands with (`kerasloss.tensorboard_plugin.summary_v2`), and an hparams record.
 
 Both go to the log_dir's own run (".") so that the HParams dashboard sees the log_dir as one session
 whose metrics live in its `train` and `validation` runs (`hp.Metric(tag, group="train")`).
@@ -25,6 +26,7 @@ from tensorboard.plugins.hparams import summary_v2 as hp_summary
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._model_info import output_losses
 from kerasloss.composite import CompositeLoss
+from kerasloss.tensorboard_plugin import summary_v2 as plugin_summary
 
 LOSS_CHART_REGEX = r"^(?!batch/)(.*/)?loss/"
 METRICS_CHART_REGEX = r"^metrics/"
@@ -94,7 +96,10 @@ def write_once(log, model):
         log.dashboards_written = True
         return
     hparams = loss_hparams(model)
-    blobs = [custom_scalar_summary.pb(layout()).SerializeToString()]
+    blobs = [
+        custom_scalar_summary.pb(layout()).SerializeToString(),
+        plugin_summary.component_weights_pb(model).SerializeToString(),
+    ]
     if hparams:
         metrics = [
             hp.Metric(tag, group=run, display_name=display_name)
