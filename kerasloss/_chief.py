@@ -12,8 +12,9 @@ def is_chief(strategy=None):
     - `strategy` given, or the TensorFlow backend: `strategy.extended.should_save_summary` of that
       strategy (default: the `tf.distribute` strategy in scope now); under
       `MultiWorkerMirroredStrategy` that is worker 0 when the cluster has no `chief` task.
-    - JAX backend: process 0 (`jax.process_index() == 0`), after `keras.distribution.initialize`
-      or `jax.distributed.initialize` joined several processes.
+    - JAX backend: process 0 (`jax.process_index() == 0`) once `keras.distribution.initialize` or
+      `jax.distributed.initialize` joined several processes; True before that (one process), without
+      starting JAX's backend, so that `initialize` may still follow.
     - PyTorch backend: True (Keras runs `fit` in one process there).
     """
     backend = keras.backend.backend()
@@ -25,5 +26,5 @@ def is_chief(strategy=None):
     if backend == "jax":
         import jax
 
-        return jax.process_index() == 0
+        return not jax.distributed.is_initialized() or jax.process_index() == 0
     return True

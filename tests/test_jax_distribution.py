@@ -92,15 +92,22 @@ def _two_devices_main():
 
 
 def _resume_main():
-    """One of 2 processes resuming a `fit` (initial_epoch=1) into its own, already written, log_dir."""
-    index = int(sys.argv[sys.argv.index("--resume-process") + 1])
-    coordinator = sys.argv[sys.argv.index("--coordinator") + 1]
-    log_dir = sys.argv[sys.argv.index("--log-dir") + 1]
-    keras.distribution.initialize(coordinator, num_processes=2, process_id=index)
-    keras.distribution.set_distribution(keras.distribution.DataParallel(auto_shard_dataset=False))
+    """One of 2 processes resuming a `fit` (initial_epoch=1) into its own, already written, log_dir.
+
+    One logger is made before `initialize` (asking who is chief must not start JAX's backend, or
+    `initialize` would fail), one after it, on `<log_dir>/late`, which only process 0 may create.
+    """
     from kerasloss.callbacks import LossComponentLogger
     from kerasloss.distribute import is_chief
     from kerasloss.metrics import loss_components
+
+    index = int(sys.argv[sys.argv.index("--resume-process") + 1])
+    coordinator = sys.argv[sys.argv.index("--coordinator") + 1]
+    log_dir = sys.argv[sys.argv.index("--log-dir") + 1]
+    early = LossComponentLogger(log_dir)
+    keras.distribution.initialize(coordinator, num_processes=2, process_id=index)
+    keras.distribution.set_distribution(keras.distribution.DataParallel(auto_shard_dataset=False))
+    late = LossComponentLogger(os.path.join(log_dir, "late"))
 
     multi_worker = _multi_worker_example()
     keras.utils.set_random_seed(3)
@@ -109,7 +116,7 @@ def _resume_main():
     model.compile(keras.optimizers.SGD(0.1), loss=loss, metrics=loss_components(loss))
     history = model.fit(multi_worker.process_share(x, index, 2), multi_worker.process_share(y, index, 2),
                         batch_size=multi_worker.GLOBAL_BATCH // 2, initial_epoch=1, epochs=2,
-                        shuffle=False, verbose=0, callbacks=[LossComponentLogger(log_dir)])
+                        shuffle=False, verbose=0, callbacks=[early, late])
     print("RESULTS " + json.dumps({"chief": is_chief(), "loss": history.history["loss"]}))
 
 
@@ -253,13 +260,14 @@ def test_chief_logs_what_the_single_process_logs(two_processes):
             assert _relative([v for _, v in logged[run][tag]], [v for _, v in points]).max() <= TOLERANCE
 
 
-def _event_files(log_dir):
-    return {p: p.read_bytes() for p in sorted(log_dir.rglob("*")) if p.is_file()}
+def _tree(log_dir):
+    """{path: bytes (files) or None (directories)} of everything under `log_dir`."""
+    return {p: p.read_bytes() if p.is_file() else None for p in sorted(log_dir.rglob("*"))}
 
 
 def test_a_resumed_fit_changes_nothing_in_the_other_process_log_dir(tmp_path):
     """Process 1 gets a log_dir of its own holding epochs 0 and 1: resuming at epoch 1 supersedes
-    them in process 0's log_dir only; process 1's files stay byte for byte, and it adds none."""
+    them in process 0's log_dir only; process 1's files stay byte for byte, and it adds nothing."""
     import socket
 
     import tensorboard_reader
@@ -271,7 +279,7 @@ def test_a_resumed_fit_changes_nothing_in_the_other_process_log_dir(tmp_path):
         for step in range(2):
             summaries.write_scalars(str(log_dir), summaries.TRAIN, step, {"loss/total": 100.0 + step})
         summaries.close(str(log_dir))
-    before = _event_files(log_dirs[1])
+    before = _tree(log_dirs[1])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         coordinator = f"127.0.0.1:{s.getsockname()[1]}"
@@ -289,7 +297,8 @@ def test_a_resumed_fit_changes_nothing_in_the_other_process_log_dir(tmp_path):
                 process.kill()
     results = [_results(process.returncode, output) for process, output in zip(processes, outputs)]
     assert [r["chief"] for r in results] == [True, False]
-    assert _event_files(log_dirs[1]) == before
+    assert _tree(log_dirs[1]) == before
+    assert (log_dirs[0] / "late" / "train").is_dir()
     logged = tensorboard_reader.scalars(log_dirs[0], "train")["loss/total"]
     assert [step for step, _ in logged] == [0, 1]
     assert logged[0][1] == 100.0   # kept
