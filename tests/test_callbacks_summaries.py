@@ -119,16 +119,15 @@ def test_log_dir_removed_mid_training_warns_once_and_resumes_when_back(tmp_path)
 
 
 def test_out_of_space_warns_once_training_goes_on_and_logging_resumes(tmp_path, monkeypatch):
-    writer_class = type(tf.summary.create_file_writer(str(tmp_path / "probe")))
-    flush = writer_class.flush
+    write = summaries._RunWriter.write
     full = {"disk": False}
 
-    def failing_flush(self):
+    def failing_write(self, event):
         if full["disk"]:
-            raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
-        return flush(self)
+            raise OSError(28, "No space left on device")
+        return write(self, event)
 
-    monkeypatch.setattr(writer_class, "flush", failing_flush)
+    monkeypatch.setattr(summaries._RunWriter, "write", failing_write)
     log_dir = tmp_path / "logs"
     callbacks = [
         _At(0, lambda: full.update(disk=True)),
