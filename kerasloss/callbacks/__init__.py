@@ -1,7 +1,8 @@
-"""TensorBoard callbacks for kerasloss losses (see docs/tensorboard.md for the tag scheme).
+"""TensorBoard callbacks for kerasloss losses (see docs/tensorboard.md for the tag scheme), on
+every Keras backend.
 
-- `LossComponentLogger`: loss/total, loss/<component>, loss/regularization per epoch (runs
-  train, validation), batch/loss/... every N steps.
+- `LossComponentLogger`: loss/total, loss/<component>, loss/regularization, diagnostics/<name> per
+  epoch (runs train, validation), batch/loss/... every N steps.
 - `PredictionEntropyLogger`: entropy/mean, entropy/normalized, entropy/per_example on held-out data.
 - `PostHocMetrics`: metrics/<name> of Keras metrics on held-out data, outside the training step.
 - `LossMonitor`: the three above in one callback, sharing one held-out prediction pass.
