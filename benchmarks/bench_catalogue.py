@@ -51,6 +51,31 @@ def counts(rng, shape):
     return rng.poisson(2.0, shape), rng.uniform(0.01, 5.0, shape)
 
 
+def binary_probabilities(rng, shape):
+    return rng.integers(0, 2, shape), rng.uniform(0.01, 0.99, shape)
+
+
+def one_hot_probabilities(rng, shape):
+    return one_hot(rng, shape)[0], distributions(rng, shape)[1]
+
+
+def sparse_probabilities(rng, shape):
+    return rng.integers(0, shape[-1], shape[:-1]), distributions(rng, shape)[1]
+
+
+def ctc_sequences(rng, shape):
+    """[rows/64, 32] labels (blank-padded) and [rows/64, 128, cols/8] logits: the same element count / 8."""
+    batch, classes = shape[0] // 64, shape[1] // 8
+    labels = rng.integers(1, classes, (batch, 32)) * (rng.uniform(size=(batch, 32)) < 0.7)
+    return labels, rng.normal(size=(batch, 128, classes))
+
+
+def embeddings(rng, shape):
+    """[rows/4] labels of 64 classes and their unit-norm [rows/4, cols/2] embeddings."""
+    x = rng.normal(size=(shape[0] // 4, shape[1] // 2))
+    return rng.integers(0, 64, shape[0] // 4), x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
 # (label, our loss, Keras loss, input maker)
 ROWS = [
     ("Huber", kerasloss.Huber(), keras.losses.Huber(), normal),
@@ -65,6 +90,25 @@ ROWS = [
     ("CategoricalHinge", kerasloss.CategoricalHinge(), keras.losses.CategoricalHinge(), one_hot),
     ("KLDivergence", kerasloss.KLDivergence(), keras.losses.KLDivergence(), distributions),
     ("Poisson", kerasloss.Poisson(), keras.losses.Poisson(), counts),
+    ("BinaryFocalCrossentropy", kerasloss.BinaryFocalCrossentropy(),
+     keras.losses.BinaryFocalCrossentropy(), binary_probabilities),
+    ("BinaryFocalCrossentropy logits smoothed", kerasloss.BinaryFocalCrossentropy(
+        apply_class_balancing=True, from_logits=True, label_smoothing=0.1),
+     keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, from_logits=True, label_smoothing=0.1),
+     binary_labels),
+    ("CategoricalFocalCrossentropy", kerasloss.CategoricalFocalCrossentropy(),
+     keras.losses.CategoricalFocalCrossentropy(), one_hot_probabilities),
+    ("CategoricalFocalCrossentropy logits smoothed", kerasloss.CategoricalFocalCrossentropy(
+        from_logits=True, label_smoothing=0.1),
+     keras.losses.CategoricalFocalCrossentropy(from_logits=True, label_smoothing=0.1), one_hot),
+    ("CategoricalGeneralizedCrossEntropy", kerasloss.CategoricalGeneralizedCrossEntropy(),
+     keras.losses.CategoricalGeneralizedCrossEntropy(), sparse_probabilities),
+    ("Dice", kerasloss.Dice(), keras.losses.Dice(), binary_probabilities),
+    # Keras 3.15 swaps Tversky's alpha and beta (see kerasloss.overlap_losses): the same formula
+    ("Tversky axis=1", kerasloss.Tversky(alpha=0.3, beta=0.7, axis=1),
+     keras.losses.Tversky(alpha=0.7, beta=0.3, axis=1), binary_probabilities),
+    ("CTC", kerasloss.CTC(), keras.losses.CTC(), ctc_sequences),
+    ("Circle", kerasloss.Circle(), keras.losses.Circle(), embeddings),
 ]
 
 

@@ -8,7 +8,7 @@ loss splits exactly as the plain cross-entropies do:
     loss = (1-e)·focal_cross_entropy + e·focal_uniform_cross_entropy
 
 Binary (per output, then averaged over `axis`; t = (1-e)·y + e/2 the smoothed target, q the
-predicted probability, 1 - p_t = t·(1-q) + (1-t)·q):
+predicted probability, p_t = t·q + (1-t)·(1-q)):
 
     factor                     = (1 - p_t)^γ · (α·t + (1-α)·(1-t) with class balancing, else 1)
     focal_cross_entropy        = factor · -(y log q + (1-y) log(1-q))
@@ -38,12 +38,9 @@ from kerasloss.terms import Terms
 
 
 def _binary_one_minus_p_t(targets, y_pred, from_logits):
-    """1 - p_t = t·(1-q) + (1-t)·q, with 1-q = sigmoid(-z) from logits (exact where q rounds to 1)."""
-    if from_logits:
-        q, not_q = ops.sigmoid(y_pred), ops.sigmoid(-y_pred)
-    else:
-        q, not_q = y_pred, 1.0 - y_pred
-    return targets * not_q + (1.0 - targets) * q
+    """1 - p_t with p_t = t·q + (1-t)·(1-q), q the probability: Keras' expression, one sigmoid."""
+    q = ops.sigmoid(y_pred) if from_logits else y_pred
+    return 1.0 - (targets * q + (1.0 - targets) * (1.0 - q))
 
 
 def binary_focal_terms(
@@ -83,13 +80,15 @@ def _class_weights(alpha, y_pred, axis):
 
 
 def _log_probabilities(y_pred, from_logits, axis):
-    """log p along `axis`: log-softmax of logits, or the log of normalised probabilities clipped to
-    [ε, 1-ε] (Keras' clipping)."""
+    """(log p, 1 - p) along `axis`: from logits the log-softmax and -expm1(log p) (exact where p
+    rounds to 1); from probabilities, normalised and clipped to [ε, 1-ε] as Keras does, their log
+    and 1 - p."""
     if from_logits:
-        return ops.log_softmax(y_pred, axis=axis)
+        log_probs = ops.log_softmax(y_pred, axis=axis)
+        return log_probs, -ops.expm1(log_probs)
     eps = keras.config.epsilon()
-    probs = y_pred / ops.sum(y_pred, axis=axis, keepdims=True)
-    return ops.log(ops.clip(probs, eps, 1.0 - eps))
+    probs = ops.clip(y_pred / ops.sum(y_pred, axis=axis, keepdims=True), eps, 1.0 - eps)
+    return ops.log(probs), 1.0 - probs
 
 
 def categorical_focal_terms(
@@ -101,9 +100,8 @@ def categorical_focal_terms(
     axis = class_axis(y_pred, axis)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     _checks.check_same_shape(y_true, y_pred, "categorical focal cross-entropy (one-hot or soft labels)")
-    log_probs = _log_probabilities(y_pred, from_logits, axis)
-    # 1 - p = -expm1(log p): exact where p rounds to 1 in float32
-    modulating = ops.power(-ops.expm1(log_probs), gamma)
+    log_probs, one_minus_probs = _log_probabilities(y_pred, from_logits, axis)
+    modulating = ops.power(one_minus_probs, gamma)
     focal = _class_weights(alpha, y_pred, axis) * modulating * -log_probs
     values = {"focal_cross_entropy": ops.sum(y_true * focal, axis=axis)}
     if label_smoothing > 0:

@@ -14,7 +14,8 @@ The right-hand side is exact (D - c·I = α·FP + β·FN + ε), so the loss spli
     false_negative = FN / D      (weight β)
     empty          = ε / D       (weight 1: about ε/D ≈ 0 normally, 1 where y and p are both all 0)
 
-Computed this way the loss keeps its precision near 0, where Keras' 1 - c·I/D cancels.
+FP = Σp - I and FN = Σy - I come from the same three sums Keras takes, so near a perfect prediction
+they carry Keras' rounding (about 1e-7·Σp) and may come out a few ulps below 0.
 """
 
 import keras
@@ -33,9 +34,11 @@ def overlap_terms(y_true, y_pred, alpha, beta, intersection_weight, axis=None):
     """
     y_true, y_pred = aligned(y_true, y_pred)
     _checks.check_same_shape(y_true, y_pred, "an overlap loss (Dice, Tversky)")
+    # three sums of the inputs, as Keras takes them (FP = Σp - I, FN = Σy - I): the per-element
+    # FP and FN would cost two more passes over the inputs and their gradient
     intersection = ops.sum(y_true * y_pred, axis=axis)
-    false_positive = ops.sum((1.0 - y_true) * y_pred, axis=axis)
-    false_negative = ops.sum(y_true * (1.0 - y_pred), axis=axis)
+    false_positive = ops.sum(y_pred, axis=axis) - intersection
+    false_negative = ops.sum(y_true, axis=axis) - intersection
     eps = keras.config.epsilon()
     denominator = intersection_weight * intersection + alpha * false_positive + beta * false_negative + eps
     values = {}
