@@ -102,10 +102,13 @@ def categorical_focal_terms(
     _checks.check_same_shape(y_true, y_pred, "categorical focal cross-entropy (one-hot or soft labels)")
     log_probs, one_minus_probs = _log_probabilities(y_pred, from_logits, axis)
     modulating = ops.power(one_minus_probs, gamma)
-    focal = _class_weights(alpha, y_pred, axis) * modulating * -log_probs
-    values = {"focal_cross_entropy": ops.sum(y_true * focal, axis=axis)}
+    class_weights = _class_weights(alpha, y_pred, axis)
+    at_labels = y_true * modulating  # shared by the loss and the diagnostic
+    values = {"focal_cross_entropy": ops.sum(class_weights * at_labels * -log_probs, axis=axis)}
     if label_smoothing > 0:
-        values["focal_uniform_cross_entropy"] = ops.mean(focal, axis=axis)
+        values["focal_uniform_cross_entropy"] = ops.mean(
+            class_weights * modulating * -log_probs, axis=axis
+        )
     entropy = entropy_from_log_probs(log_probs, axis=axis) if with_entropy else None
-    diagnostics = {"modulating_factor": ops.stop_gradient(ops.sum(y_true * modulating, axis=axis))}
+    diagnostics = {"modulating_factor": ops.stop_gradient(ops.sum(at_labels, axis=axis))}
     return Terms(values=values, entropy=entropy, diagnostics=diagnostics)

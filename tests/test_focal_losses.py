@@ -173,12 +173,14 @@ def test_16_bit_predictions_are_computed_in_float32(cls, dtype):
     parity.assert_equal_to_keras(loss, y_true, low)
 
 
-def test_binary_shapes_that_only_broadcast_are_refused_like_keras():
+@pytest.mark.parametrize("cls", [kerasloss.BinaryCrossentropy, kerasloss.BinaryFocalCrossentropy])
+def test_binary_shapes_that_only_broadcast_are_refused_like_keras(cls):
+    # both take their inputs from cross_entropy.binary_inputs
     y_true, y_pred = np.ones((3, 1), np.float32), np.full((3, 3), 0.5, np.float32)
     with pytest.raises(ValueError, match="same shape"):
-        keras.losses.BinaryFocalCrossentropy()(y_true, y_pred)
+        getattr(keras.losses, cls.__name__)()(y_true, y_pred)
     with pytest.raises(ValueError, match=r"y_true shape \(3, 1\) and y_pred shape \(3, 3\) must be equal"):
-        kerasloss.BinaryFocalCrossentropy()(y_true, y_pred)
+        cls()(y_true, y_pred)
 
 
 def test_categorical_shapes_that_differ_are_refused():
