@@ -4,24 +4,13 @@ Thin classes over `kerasloss.margin`; arguments shared by every class (see `Comp
 `reduction`, `name`, `dtype`. Each logs the diagnostic `margin_violation_rate`.
 """
 
-from kerasloss.base import ComponentLoss
 from kerasloss.losses import register
 from kerasloss.margin import categorical_hinge_terms, hinge_terms, squared_hinge_terms
+from kerasloss.single_term import SingleTermLoss
 
 
-class _MarginLoss(ComponentLoss):
-    """One component, named `term`, computed by `terms_function`."""
-
+class _MarginLoss(SingleTermLoss):
     diagnostic_names = ("margin_violation_rate",)
-    term = None
-    terms_function = None
-
-    @property
-    def component_weights(self):
-        return {self.term: 1.0}
-
-    def terms(self, y_true, y_pred, with_entropy=False):
-        return self.terms_function(y_true, y_pred)
 
 
 @register

@@ -6,6 +6,7 @@ Thin classes over `kerasloss.regression`; arguments shared by every class (see `
 
 from kerasloss import _checks
 from kerasloss.base import ComponentLoss
+from kerasloss.single_term import SingleTermLoss
 from kerasloss.losses import register
 from kerasloss.regression import (
     absolute_percentage_error_terms,
@@ -51,7 +52,7 @@ class Huber(ComponentLoss):
 
 
 @register
-class LogCosh(ComponentLoss):
+class LogCosh(SingleTermLoss):
     """Logarithm of the hyperbolic cosine of the error: ½e² near 0, |e| − log 2 far from it.
 
     Formula (e = y_pred − y_true):
@@ -62,19 +63,15 @@ class LogCosh(ComponentLoss):
     >>> LogCosh()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])   # 0.10844
     """
 
+    term = "log_cosh"
+    terms_function = staticmethod(log_cosh_terms)
+
     def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    @property
-    def component_weights(self):
-        return {"log_cosh": 1.0}
-
-    def terms(self, y_true, y_pred, with_entropy=False):
-        return log_cosh_terms(y_true, y_pred)
-
 
 @register
-class MeanAbsolutePercentageError(ComponentLoss):
+class MeanAbsolutePercentageError(SingleTermLoss):
     """Mean absolute error relative to the target, in percent.
 
     Formula (ε = keras.config.epsilon()):
@@ -85,21 +82,17 @@ class MeanAbsolutePercentageError(ComponentLoss):
     >>> MeanAbsolutePercentageError()([100.0, 200.0, 300.0], [90.0, 210.0, 310.0])   # 6.1111
     """
 
+    term = "absolute_percentage_error"
+    terms_function = staticmethod(absolute_percentage_error_terms)
+
     def __init__(
         self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
 
-    @property
-    def component_weights(self):
-        return {"absolute_percentage_error": 1.0}
-
-    def terms(self, y_true, y_pred, with_entropy=False):
-        return absolute_percentage_error_terms(y_true, y_pred)
-
 
 @register
-class MeanSquaredLogarithmicError(ComponentLoss):
+class MeanSquaredLogarithmicError(SingleTermLoss):
     """Mean squared error of log(1 + x): relative errors, for positive targets of any scale.
 
     Formula (values below ε = keras.config.epsilon() are raised to ε):
@@ -110,17 +103,13 @@ class MeanSquaredLogarithmicError(ComponentLoss):
     >>> MeanSquaredLogarithmicError()([[1.0]], [[0.0]])   # log(2)² = 0.48045
     """
 
+    term = "squared_log_error"
+    terms_function = staticmethod(squared_log_error_terms)
+
     def __init__(
         self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-    @property
-    def component_weights(self):
-        return {"squared_log_error": 1.0}
-
-    def terms(self, y_true, y_pred, with_entropy=False):
-        return squared_log_error_terms(y_true, y_pred)
 
 
 @register
