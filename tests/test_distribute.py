@@ -61,6 +61,8 @@ CASES = {
 # Losses whose mean is normalised per replica by something other than the example count.
 PER_REPLICA = ("rmse", "sparse_ignore_class", "sparse_mean_with_sample_weight")
 
+pytestmark = pytest.mark.tensorflow_only
+
 
 # ------------------------------------------------------------------------------------------------
 # The subprocess (run as `python tests/test_distribute.py --mirrored`)
@@ -121,6 +123,30 @@ def _mirrored_main():
                 values.append(self.inner(y_true[part], y_pred[part], weight))
             return sum(values) / self.parts
 
+    class SplitMetric(keras.metrics.Metric):
+        """One device, replica semantics for a metric: `inner` updated on each half of the batch.
+
+        The halves are new tensors, so the kerasloss metric finds no loss call on them and
+        computes its value itself, weighted by the sample weights (compiled as a weighted metric).
+        """
+
+        def __init__(self, inner, parts=2):
+            super().__init__(name=inner.name)
+            self.inner, self.parts = inner, parts
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            size = keras.ops.shape(y_pred)[0] // self.parts
+            for i in range(self.parts):
+                part = slice(i * size, (i + 1) * size)
+                weight = None if sample_weight is None else sample_weight[part]
+                self.inner.update_state(y_true[part], y_pred[part], weight)
+
+        def result(self):
+            return self.inner.result()
+
+        def reset_state(self):
+            self.inner.reset_state()
+
     def fit(strategy, split=False, log_dir=None):
         """One model, one independent sub-network per case: a single trace serves every loss
         (that is what makes this test affordable), and no weight is shared, so each case's
@@ -136,8 +162,11 @@ def _mirrored_main():
                 loss = eval(source, {"kerasloss": kerasloss})
                 losses[name] = SplitReference(loss) if split else loss
                 metrics[name] = loss_components(loss)
+                if split:
+                    metrics[name] = [SplitMetric(metric) for metric in metrics[name]]
             model = keras.Model(inputs, outputs)
-            model.compile(keras.optimizers.SGD(0.05), loss=losses, metrics=metrics)
+            compiled = {"weighted_metrics" if split else "metrics": metrics}
+            model.compile(keras.optimizers.SGD(0.05), loss=losses, **compiled)
         labels = {name: targets[task][0] for name, (_, task) in CASES.items()}
         callbacks = [] if log_dir is None else [LossComponentLogger(log_dir)]
         history = model.fit(x, labels, sample_weight=weights, batch_size=GLOBAL_BATCH,
