@@ -57,9 +57,13 @@ def loss_key(loss):
 
 
 def _store(key, y_pred, result):
+    try:
+        reference = weakref.ref(y_pred)
+    except TypeError:  # a Python list or scalar: no metric will see this very object
+        return
     slot = _entries.pop(id(y_pred), [])
     slot = [entry for entry in slot if entry[0]() is y_pred and entry[1] != key]
-    slot.append((weakref.ref(y_pred), key, result))
+    slot.append((reference, key, result))
     _entries[id(y_pred)] = slot
     while len(_entries) > _MAX_ENTRIES:
         _entries.popitem(last=False)
