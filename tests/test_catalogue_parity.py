@@ -269,3 +269,26 @@ def test_model_compiled_with_the_loss_survives_a_keras_file_round_trip(case, tmp
     restored = keras.models.load_model(tmp_path / "m.keras")
     assert type(restored.loss) is type(loss) and restored.loss.get_config() == loss.get_config()
     assert restored.evaluate(x, y, verbose=0) == pytest.approx(before, rel=1e-6)
+
+
+# each class's docstring Example (as NumPy arrays) and the value it documents
+DOCSTRING_EXAMPLES = [
+    (kerasloss.Huber(), [[0.0, 1.0], [0.0, 0.0]], [[0.6, 0.4], [0.4, 0.6]], 0.155),
+    (kerasloss.LogCosh(), [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]], 0.10844),
+    (kerasloss.MeanAbsolutePercentageError(), [100.0, 200.0, 300.0], [90.0, 210.0, 310.0], 6.1111),
+    (kerasloss.MeanSquaredLogarithmicError(), [[1.0]], [[0.0]], 0.48045),
+    (kerasloss.CosineSimilarity(), [[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]], -0.5),
+    (kerasloss.Hinge(), [[1.0, 0.0]], [[0.5, -2.0]], 0.25),
+    (kerasloss.SquaredHinge(), [[1.0, 0.0]], [[0.5, -2.0]], 0.125),
+    (kerasloss.CategoricalHinge(), [[0.0, 1.0]], [[0.5, 1.0]], 0.5),
+    (kerasloss.KLDivergence(), [[0.5, 0.5]], [[0.25, 0.75]], 0.14384),
+    (kerasloss.Poisson(), [[1.0, 0.0]], [[1.0, 2.0]], 1.5),
+]
+
+
+@pytest.mark.parametrize(
+    "loss, y_true, y_pred, documented", DOCSTRING_EXAMPLES, ids=[row[0].name for row in DOCSTRING_EXAMPLES]
+)
+def test_docstring_examples_give_the_documented_values(loss, y_true, y_pred, documented):
+    value = loss(np.array(y_true, np.float32), np.array(y_pred, np.float32))
+    assert float(value) == pytest.approx(documented, abs=1e-4)
