@@ -54,7 +54,7 @@ class LossMonitor(keras.callbacks.Callback):
         kind: "categorical" or "binary" (sigmoid outputs); None reads it from the loss, else
             "categorical".
         output: for a multi-output model, the output whose entropy is logged (as
-            `PredictionEntropyLogger`); post-hoc metrics see the same output.
+            `PredictionEntropyLogger`); post-hoc metrics see every output, as in `PostHocMetrics`.
         batch_size, steps, histogram_size: as in `PredictionEntropyLogger`.
 
     Attributes:
