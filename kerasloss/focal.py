@@ -65,9 +65,7 @@ def binary_focal_terms(
 
 
 def _class_weights(alpha, y_pred, axis):
-    """α as a scalar, or a tensor of one weight per class shaped to broadcast along `axis`."""
-    if not isinstance(alpha, (list, tuple)):
-        return alpha
+    """A list α of one weight per class as a tensor shaped to broadcast along `axis`."""
     num_classes = y_pred.shape[axis]
     if len(alpha) != num_classes:
         raise ValueError(
@@ -102,13 +100,16 @@ def categorical_focal_terms(
     _checks.check_same_shape(y_true, y_pred, "categorical focal cross-entropy (one-hot or soft labels)")
     log_probs, one_minus_probs = _log_probabilities(y_pred, from_logits, axis)
     modulating = ops.power(one_minus_probs, gamma)
-    class_weights = _class_weights(alpha, y_pred, axis)
     at_labels = y_true * modulating  # shared by the loss and the diagnostic
-    values = {"focal_cross_entropy": ops.sum(class_weights * at_labels * -log_probs, axis=axis)}
+    # a scalar α (and the sign of -log p) multiplies the per-example sums, not every class
+    if isinstance(alpha, (list, tuple)):
+        weighted, scale = _class_weights(alpha, y_pred, axis) * modulating, -1.0
+        focal_at_labels = y_true * weighted
+    else:
+        weighted, scale, focal_at_labels = modulating, -alpha, at_labels
+    values = {"focal_cross_entropy": scale * ops.sum(focal_at_labels * log_probs, axis=axis)}
     if label_smoothing > 0:
-        values["focal_uniform_cross_entropy"] = ops.mean(
-            class_weights * modulating * -log_probs, axis=axis
-        )
+        values["focal_uniform_cross_entropy"] = scale * ops.mean(weighted * log_probs, axis=axis)
     entropy = entropy_from_log_probs(log_probs, axis=axis) if with_entropy else None
     diagnostics = {"modulating_factor": ops.stop_gradient(ops.sum(at_labels, axis=axis))}
     return Terms(values=values, entropy=entropy, diagnostics=diagnostics)
