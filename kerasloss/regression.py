@@ -54,7 +54,8 @@ def huber_terms(y_true, y_pred, delta):
 
 
 def log_cosh_terms(y_true, y_pred):
-    error = -_difference(y_true, y_pred)
+    y_true, y_pred = aligned(y_true, y_pred)
+    error = y_pred - y_true
     return Terms(
         values={"log_cosh": mean_or_zero(error + ops.softplus(-2.0 * error) - math.log(2.0))}
     )
