@@ -4,8 +4,9 @@ One row per loss: (label, our loss, the Keras loss, an input maker (rng, shape) 
 Ours is timed with everything a logged training step computes: the total and its gradient with
 respect to y_pred, every reduced component and every diagnostic's sums (returned, so TensorFlow
 cannot prune them); Keras' loss with its gradient. Inside `tf.function` (TF graph mode), on
-[4096, 256] float32 by default. Each round times the two interleaved and takes medians; the table
-gives the median ratio over rounds and its range (the machine may be shared: read the range).
+[4096, 256] float32 by default. Each round times the two interleaved (which goes first alternates
+between rounds) and takes medians; the table gives the median ratio over rounds and its range
+(the machine may be shared: read the range).
 
 Run: `python benchmarks/bench_catalogue.py [--rows 4096 --cols 256 --repeats 15 --rounds 5]`.
 Append rows to ROWS for more losses.
@@ -132,7 +133,12 @@ def time_row(ours, theirs, make, shape, repeats, rounds, seed=0):
     """(ours ms, keras ms, [ratio per round]): medians of interleaved repeats, per round."""
     y_true, y_pred = (tf.constant(np.asarray(x, np.float32)) for x in make(np.random.default_rng(seed), shape))
     functions = {"ours": tf.function(logged_step(ours)), "keras": tf.function(loss_and_gradient(theirs))}
-    times = [interleaved_medians(functions, (y_true, y_pred), repeats) for _ in range(rounds)]
+    # the order alternates between rounds: whichever runs first in a repeat pays for a colder cache
+    orders = [("ours", "keras"), ("keras", "ours")]
+    times = [
+        interleaved_medians({name: functions[name] for name in orders[r % 2]}, (y_true, y_pred), repeats)
+        for r in range(rounds)
+    ]
     ours_ms = statistics.median(t["ours"] for t in times)
     keras_ms = statistics.median(t["keras"] for t in times)
     return ours_ms, keras_ms, [t["ours"] / t["keras"] for t in times]
