@@ -23,10 +23,17 @@ from kerasloss._keras_compat import scale_loss_for_distribution
 MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 
+def divide_no_nan(x, y):
+    """x / y, and 0 where y == 0, in x's dtype (Keras' torch `ops.divide_no_nan` turns float64
+    into float32: its `torch.where` takes the Python 0 as a float32)."""
+    safe = ops.where(ops.equal(y, 0), ops.ones_like(y), y)
+    return ops.where(ops.equal(y, 0), ops.zeros_like(x), x / safe)
+
+
 def mean_or_zero(x, axis=-1):
     """mean(x, axis), but 0 (not NaN) where `axis` is empty: rank-1 inputs average over the batch."""
     count = ops.cast(ops.shape(x)[axis], x.dtype)
-    return ops.divide_no_nan(ops.sum(x, axis=axis), count)
+    return divide_no_nan(ops.sum(x, axis=axis), count)
 
 
 def align_weights(weights, values, name="sample_weight"):
@@ -75,6 +82,7 @@ def weighted_sum_and_weight(values, sample_weight=None, mask=None):
 
 def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
     """Reduce per-element `values` as described in the module docstring."""
+    values = ops.convert_to_tensor(values)
     weights = element_weights(values, sample_weight, mask)
     if weights is not None:
         values = values * weights
@@ -90,4 +98,4 @@ def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_b
                                            ops.shape(values)))
     else:
         divisor = ops.cast(ops.size(values), values.dtype)
-    return scale_loss_for_distribution(ops.divide_no_nan(total, divisor))
+    return scale_loss_for_distribution(divide_no_nan(total, divisor))

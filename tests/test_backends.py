@@ -9,6 +9,7 @@ import pytest
 from keras.src.backend import set_keras_mask
 
 import kerasloss
+from tests import backend_gradients
 from tests import numpy_reference as ref
 
 RNG = np.random.default_rng(0)
@@ -21,37 +22,9 @@ MASK = np.array([True, False, True, True, False, True])
 
 
 def value_and_gradient(fn, y_pred, compiled=False):
-    """(fn(y_pred), d fn / d y_pred) as float64 NumPy, through the active backend's autodiff:
-    tf.GradientTape (in a tf.function when compiled), jax.value_and_grad (jax.jit when compiled)
-    or torch.autograd (eager only)."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        def taped(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                value = fn(x)
-            return value, tape.gradient(value, x)
-
-        value, grad = (tf.function(taped) if compiled else taped)(tf.constant(y_pred))
-    elif backend == "jax":
-        import jax
-
-        differentiated = jax.value_and_grad(fn)
-        value, grad = (jax.jit(differentiated) if compiled else differentiated)(jax.numpy.asarray(y_pred))
-    elif backend == "torch":
-        import torch
-
-        if compiled:
-            pytest.skip("torch runs eagerly")
-        x = torch.tensor(y_pred, requires_grad=True)
-        value = fn(x)
-        value.backward()
-        value, grad = value.detach(), x.grad
-    else:
-        pytest.skip(f"no gradient helper for backend {backend}")
-    return np.float64(keras.ops.convert_to_numpy(value)), keras.ops.convert_to_numpy(grad).astype(np.float64)
+    """float64 (value, gradient) of fn at y_pred, eagerly or compiled (tf.function / jax.jit)."""
+    values = backend_gradients.value_and_gradient(fn, y_pred, "xla" if compiled else "eager")
+    return tuple(np.asarray(v, np.float64) for v in values)
 
 
 def _gradient_of_elements(targets, logits, label_smoothing, z_loss):

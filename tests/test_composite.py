@@ -126,12 +126,14 @@ def test_composite_with_reduction_none_returns_per_example_sums():
     np.testing.assert_allclose(loss(Y_TRUE, Y_PRED), expected, rtol=1e-5)
 
 
+@pytest.mark.tensorflow_only
 def test_composite_compiled_with_xla_equals_eager():
     loss = kerasloss.MeanSquaredError() + 0.5 * kerasloss.RootMeanSquaredError()
     compiled = tf.function(lambda t, p, w: loss(t, p, w), jit_compile=True)
     np.testing.assert_allclose(compiled(Y_TRUE, Y_PRED, WEIGHT), loss(Y_TRUE, Y_PRED, WEIGHT), rtol=1e-5)
 
 
+@pytest.mark.tensorflow_only
 def test_composite_gradient_is_the_weighted_sum_of_part_gradients():
     mse, mae = kerasloss.MeanSquaredError(), kerasloss.MeanAbsoluteError()
     y_pred = tf.constant(Y_PRED)

@@ -9,6 +9,7 @@ import kerasloss
 import tensorboard_reader
 from kerasloss.distribute import CustomLoopLogger
 
+pytestmark = pytest.mark.tensorflow_only
 
 
 def test_custom_loop_logger_writes_normalized_entropy_and_vector_metrics_like_the_callbacks(tmp_path):

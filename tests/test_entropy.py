@@ -36,7 +36,7 @@ def test_uniform_prediction_has_entropy_log_k_and_normalised_entropy_one():
 
 def test_one_hot_prediction_has_almost_zero_entropy():
     entropy = kerasloss.prediction_entropy(np.eye(3, dtype=np.float32))
-    assert np.all((entropy.numpy() >= 0) & (entropy.numpy() < 1e-4))
+    assert np.all((np.asarray(entropy) >= 0) & (np.asarray(entropy) < 1e-4))
 
 
 def test_entropy_on_axis_1_reduces_that_axis():
@@ -63,7 +63,7 @@ def test_binary_normalised_entropy_divides_by_log_2():
 @pytest.mark.parametrize("kind", ["categorical", "binary"])
 def test_entropy_of_huge_logits_is_finite(kind):
     entropy = kerasloss.prediction_entropy(np.array([[1e4, -1e4]], np.float32), from_logits=True, kind=kind)
-    assert np.all(np.isfinite(entropy)) and np.all(entropy.numpy() >= 0)
+    assert np.all(np.isfinite(entropy)) and np.all(np.asarray(entropy) >= 0)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -77,6 +77,7 @@ def test_16_bit_predictions_give_float32_entropy(dtype):
     )
 
 
+@pytest.mark.tensorflow_only
 def test_entropy_compiled_with_xla_equals_eager():
     compiled = tf.function(lambda x: kerasloss.prediction_entropy(x, from_logits=True), jit_compile=True)
     eager = kerasloss.prediction_entropy(LOGITS, from_logits=True)

@@ -88,6 +88,7 @@ def test_element_weights_are_none_without_weight_or_mask():
     assert element_weights(tf.constant(VALUES)) is None
 
 
+@pytest.mark.tensorflow_only
 def test_mean_reduction_runs_in_a_strategy_replica_context():
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])  # one replica: the scaling path runs, scale 1
     with strategy.scope():
