@@ -8,7 +8,7 @@ loss splits exactly as the plain cross-entropies do:
     loss = (1-e)·focal_cross_entropy + e·focal_uniform_cross_entropy
 
 Binary (per output, then averaged over `axis`; t = (1-e)·y + e/2 the smoothed target, q the
-predicted probability, p_t = t·q + (1-t)·(1-q)):
+predicted probability, 1 - p_t = t·(1-q) + (1-t)·q):
 
     factor                     = (1 - p_t)^γ · (α·t + (1-α)·(1-t) with class balancing, else 1)
     focal_cross_entropy        = factor · -(y log q + (1-y) log(1-q))
@@ -38,9 +38,10 @@ from kerasloss.terms import Terms
 
 
 def _binary_one_minus_p_t(targets, y_pred, from_logits):
-    """1 - p_t with p_t = t·q + (1-t)·(1-q), q the probability: Keras' expression, one sigmoid."""
+    """1 - p_t = t·(1-q) + (1-t)·q = q + t·(1 - 2q), q the probability (one sigmoid from logits;
+    four element-wise ops where Keras' 1 - (t·q + (1-t)·(1-q)) takes six, as precise)."""
     q = ops.sigmoid(y_pred) if from_logits else y_pred
-    return 1.0 - (targets * q + (1.0 - targets) * (1.0 - q))
+    return q + targets * (1.0 - 2.0 * q)
 
 
 def binary_focal_terms(
