@@ -56,7 +56,7 @@ def test_value_equals_keras(kwargs, reduction, weighted):
 
 
 @settings(max_examples=20)
-@given(seed=st.integers(0, 2**31 - 1), batch=st.integers(1, 9), dim=st.integers(1, 5),
+@given(seed=st.integers(0, 2**31 - 1), batch=st.sampled_from([1, 5, 9]), dim=st.sampled_from([1, 4]),
        classes=st.integers(1, 4), reduction=st.sampled_from(ref.REDUCTIONS))
 def test_value_equals_keras_on_random_inputs(seed, batch, dim, classes, reduction):
     labels, embeddings = _embeddings(np.random.default_rng(seed), batch, dim, classes)
