@@ -125,7 +125,10 @@ def sparse_labels(y_true, y_pred, axis, ignore_class=None):
     ignored = None if ignore_class is None else ops.equal(flat, ignore_class)
     bad = ops.logical_or(ops.less(flat, 0), ops.greater_equal(flat, num_classes))
     if keras.backend.is_float_dtype(dtype):
-        bad = ops.logical_or(bad, ops.not_equal(flat, ops.floor(flat)))
+        # whole numbers survive an int64 round trip; not ops.floor, which Keras' torch backend
+        # computes in float32 (2**24 + 1 would look fractional)
+        whole = ops.cast(ops.cast(flat, "int64"), dtype)
+        bad = ops.logical_or(bad, ops.not_equal(flat, whole))
     if ignored is not None:
         bad = ops.logical_and(bad, ops.logical_not(ignored))
     concrete_bad = _checks.concrete_values(bad)

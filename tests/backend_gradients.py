@@ -11,7 +11,7 @@ import pytest
 
 def value_and_gradient(fn, y_pred, mode="eager"):
     """(fn(y_pred), d fn / d y_pred) as NumPy arrays: tf.GradientTape, jax.value_and_grad or
-    torch.autograd."""
+    torch.autograd. y_pred: an array or tensor (its dtype is kept, 16-bit included)."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -24,16 +24,16 @@ def value_and_gradient(fn, y_pred, mode="eager"):
 
         compile_as = {"eager": None, "graph": tf.function, "xla": lambda f: tf.function(f, jit_compile=True)}
         run = taped if compile_as[mode] is None else compile_as[mode](taped)
-        value, grad = run(tf.constant(y_pred))
+        value, grad = run(keras.ops.convert_to_tensor(y_pred))
     elif backend == "jax" and mode in ("eager", "xla"):
         import jax
 
         run = jax.value_and_grad(fn)
-        value, grad = (jax.jit(run) if mode == "xla" else run)(jax.numpy.asarray(y_pred))
+        value, grad = (jax.jit(run) if mode == "xla" else run)(keras.ops.convert_to_tensor(y_pred))
     elif backend == "torch" and mode == "eager":
         import torch
 
-        x = torch.tensor(y_pred, requires_grad=True)
+        x = keras.ops.convert_to_tensor(y_pred).detach().clone().requires_grad_(True)
         value = fn(x)
         (grad,) = torch.autograd.grad(value, x)
         value = value.detach()
