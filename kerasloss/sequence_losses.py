@@ -1,12 +1,12 @@
 """CTC, the sequence loss: a thin class over `kerasloss.ctc`, drop-in for `keras.losses.CTC`."""
 
-from kerasloss.base import ComponentLoss
 from kerasloss.ctc import ctc_terms
 from kerasloss.losses import register
+from kerasloss.single_term import SingleTermLoss
 
 
 @register
-class CTC(ComponentLoss):
+class CTC(SingleTermLoss):
     """Connectionist Temporal Classification loss of label sequences given per-frame logits.
 
     Formula (y_true [B, L] labels padded with the blank 0, y_pred [B, T, C] logits):
@@ -17,15 +17,11 @@ class CTC(ComponentLoss):
     >>> CTC()([[1]], [[[0.0, 0.0]]])   # one frame, one alignment: -log ½ = 0.6931
     """
 
+    term = "ctc"
+    terms_function = staticmethod(ctc_terms)
+
     def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-
-    @property
-    def component_weights(self):
-        return {"ctc": 1.0}
-
-    def terms(self, y_true, y_pred, with_entropy=False):
-        return ctc_terms(y_true, y_pred)
 
 
 __all__ = ["CTC"]
