@@ -32,6 +32,13 @@ from kerasloss.callbacks._model_info import compile_metric
 from kerasloss.entropy import KINDS
 
 _ACCURACY_NAMES = ("accuracy", "acc")
+# metrics of the class ranking only: a softmax (increasing in every logit) changes none of them
+_RANKING_METRICS = (
+    keras.metrics.CategoricalAccuracy,
+    keras.metrics.SparseCategoricalAccuracy,
+    keras.metrics.TopKCategoricalAccuracy,
+    keras.metrics.SparseTopKCategoricalAccuracy,
+)
 _PROBABILITY_METRICS = (
     keras.metrics.BinaryAccuracy,
     keras.metrics.Precision,
@@ -145,6 +152,8 @@ class PostHocMetrics(LoggingCallback):
                 "kind='categorical' takes a softmax over the last axis, which has size 1 here (always 1.0); "
                 "pass kind='binary' for a sigmoid output"
             )
+        if all(isinstance(m, _RANKING_METRICS) for m in self.metrics):
+            return y_pred  # the softmax, a pass over every output, would change no result
         return keras.ops.convert_to_numpy(keras.ops.softmax(y_pred, axis=-1))
 
     def _check_range(self, y_pred):
