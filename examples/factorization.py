@@ -2,7 +2,7 @@
 
     prediction(u, i) = μ + b_u + b_i + p_u · q_i          (p, q: L2-regularized embeddings)
 
-Trained with MSE, RMSE or MAE (`--loss`) on a MovieLens-shaped rating set: the built-in synthetic
+Trained with MSE, RMSE, MAE or Huber (`--loss`) on a MovieLens-shaped rating set: the built-in synthetic
 one (deterministic, with a few outlier ratings; see `movielens.py`) or a real MovieLens file
 (`--ratings u.data` or `--ratings ratings.csv`). During training, run `train` (and `validation`, on
 the held-out ratings) of `--logdir` receive the loss, its component and the L2 regularization term
@@ -14,6 +14,7 @@ The script ends with those figures and the command that opens the dashboards.
 Examples:
     python examples/factorization.py                       # what `make demo` runs
     python examples/factorization.py --loss mae --logdir runs/factorization_mae
+    python examples/factorization.py --loss huber --logdir runs/factorization_huber
     python examples/factorization.py --ratings ml-100k/u.data --epochs 20
 """
 
@@ -22,7 +23,8 @@ import time
 
 import _common
 
-LOSSES = {"mse": "MeanSquaredError", "rmse": "RootMeanSquaredError", "mae": "MeanAbsoluteError"}
+LOSSES = {"mse": "MeanSquaredError", "rmse": "RootMeanSquaredError", "mae": "MeanAbsoluteError",
+          "huber": "Huber"}
 
 
 def parse_args(argv=None):
@@ -31,7 +33,9 @@ def parse_args(argv=None):
                         help="TensorBoard log dir; its train/validation/posthoc runs are replaced")
     parser.add_argument("--epochs", type=int, default=15, help="training epochs")
     parser.add_argument("--loss", choices=sorted(LOSSES), default="mse",
-                        help="kerasloss.MeanSquaredError, RootMeanSquaredError or MeanAbsoluteError")
+                        help="kerasloss.MeanSquaredError, RootMeanSquaredError, MeanAbsoluteError "
+                             "or Huber (its diagnostic linear_fraction: the share of ratings "
+                             "treated as outliers)")
     parser.add_argument("--ratings", metavar="PATH",
                         help="a MovieLens u.data (tab-separated) or ratings.csv, "
                              "instead of the synthetic set")
@@ -111,7 +115,7 @@ def main(argv=None):
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate),
         loss=loss,
-        metrics=kerasloss.metrics.loss_components(loss),
+        metrics=kerasloss.metrics.loss_components(loss, diagnostics=True),
     )
     _common.fresh_runs(args.logdir)
     posthoc = [
