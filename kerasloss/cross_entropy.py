@@ -70,7 +70,8 @@ def _softmax_wanted(label_smoothing, z_loss, with_entropy):
 def _probability_terms(log_probs, cross_entropy, wanted):
     terms = {"cross_entropy": cross_entropy}
     if "uniform_cross_entropy" in wanted:
-        terms["uniform_cross_entropy"] = -ops.mean(log_probs, axis=-1)
+        # a sum over K, not ops.mean: Keras' torch mean computes float64 in float32
+        terms["uniform_cross_entropy"] = -ops.sum(log_probs, axis=-1) / log_probs.shape[-1]
     if "entropy" in wanted:
         terms["entropy"] = entropy_from_log_probs(log_probs)
     return terms
