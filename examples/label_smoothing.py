@@ -113,7 +113,8 @@ def train_one(args, label_smoothing, data):
             keras.layers.Dense(args.hidden, activation="relu"),
             keras.layers.Dense(10, name="logits"),
         ],
-        name=f"digits_{run_name(label_smoothing)}",
+        # PyTorch refuses "." in parameter names, which Keras derives from the model name
+        name=f"digits_{run_name(label_smoothing)}".replace(".", "_"),
     )
     loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
     model.compile(
