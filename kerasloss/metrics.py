@@ -39,6 +39,12 @@ def _as_loss(loss):
     return loss
 
 
+def _check_one_of(argument, value, names, loss):
+    """`value` must be one of the loss's `names` (its components or diagnostics), else ValueError."""
+    if value not in names:
+        raise ValueError(f"{argument} must be one of {sorted(names)} for {loss.name}, got {value!r}")
+
+
 class _RunningMean(keras.metrics.Metric):
     """State: a weighted total and the total weight; result = total / weight (0 when empty)."""
 
@@ -101,11 +107,7 @@ class LossComponent(_LossMean):
 
     def __init__(self, loss, component, name=None, dtype=None):
         loss = _as_loss(loss)
-        if component not in loss.component_weights:
-            raise ValueError(
-                f"component must be one of {sorted(loss.component_weights)} for {loss.name}, "
-                f"got {component!r}"
-            )
+        _check_one_of("component", component, loss.component_weights, loss)
         super().__init__(loss, name or f"loss/{component}", dtype)
         self.component = component
         self._direction = "down"
@@ -157,11 +159,7 @@ class LossDiagnostic(_LossMean):
 
     def __init__(self, loss, diagnostic, name=None, dtype=None):
         loss = _as_loss(loss)
-        if diagnostic not in loss.diagnostic_names:
-            raise ValueError(
-                f"diagnostic must be one of {sorted(loss.diagnostic_names)} for {loss.name}, "
-                f"got {diagnostic!r}"
-            )
+        _check_one_of("diagnostic", diagnostic, loss.diagnostic_names, loss)
         super().__init__(loss, name or f"diagnostics/{diagnostic}", dtype)
         self.diagnostic = diagnostic
 
