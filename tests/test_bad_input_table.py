@@ -62,6 +62,7 @@ def test_axis_that_is_not_an_int_is_refused(value, error, message):
         kerasloss.CategoricalCrossentropy(axis=value)
 
 
+@pytest.mark.tensorflow_only  # a symbolic class axis of unknown size: traced by tf.function
 def test_class_axis_of_unknown_size_is_refused():
     loss = kerasloss.CategoricalCrossentropy(from_logits=True)
 
