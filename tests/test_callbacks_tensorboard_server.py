@@ -17,6 +17,10 @@ import kerasloss
 from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger
 from kerasloss.metrics import loss_components
 
+# TensorBoard reading our event files does not depend on the Keras backend that wrote them
+# (every backend writes the same tags: tests/test_callbacks_backends.py); run once, on TensorFlow.
+pytestmark = pytest.mark.tensorflow_only
+
 TENSORBOARD = os.path.join(os.path.dirname(sys.executable), "tensorboard")
 
 

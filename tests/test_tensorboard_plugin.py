@@ -22,6 +22,10 @@ from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionE
 from kerasloss.metrics import loss_components
 from kerasloss.tensorboard_plugin import kerasloss_plugin
 
+# TensorBoard reading our event files does not depend on the Keras backend that wrote them
+# (every backend writes the same tags: tests/test_callbacks_backends.py); run once, on TensorFlow.
+pytestmark = pytest.mark.tensorflow_only
+
 BASE = "/data/plugin/kerasloss"
 
 

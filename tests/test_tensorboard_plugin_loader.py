@@ -18,6 +18,10 @@ DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 sys.path.insert(0, DOCS)
 import screenshot  # noqa: E402  (docs/screenshot.py: the tensorboard server helper)
 
+# TensorBoard reading our event files does not depend on the Keras backend that wrote them
+# (every backend writes the same tags: tests/test_callbacks_backends.py); run once, on TensorFlow.
+pytestmark = pytest.mark.tensorflow_only
+
 BROKEN_IMPORT = textwrap.dedent("""
     import importlib.abc, sys
 
