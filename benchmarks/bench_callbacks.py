@@ -49,13 +49,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerasloss  # noqa: E402
-from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger  # noqa: E402
+from kerasloss.callbacks import (  # noqa: E402
+    LossComponentLogger,
+    LossMonitor,
+    PostHocMetrics,
+    PredictionEntropyLogger,
+)
 from kerasloss.metrics import PredictionEntropy, loss_components  # noqa: E402
-
-try:  # the bundle callback (issue 12)
-    from kerasloss.callbacks import LossMonitor  # noqa: E402
-except ImportError:  # an older tree: its row is skipped
-    LossMonitor = None
 
 # name: (loss, metrics, Keras TensorBoard update_freq, our callbacks, validation)
 # metrics: None, "components", "entropy" (fused), "user" (standalone PredictionEntropy)
@@ -295,8 +295,6 @@ def main():
         if group not in GROUPS:
             parser.error(f"--groups must be of {sorted(GROUPS)}, got {group!r}")
         names |= GROUPS[group]
-    if LossMonitor is None:
-        names.discard("LossMonitor (one callback)")
     rng = np.random.default_rng(0)
     n = args.batch * args.steps
     x, y = rng.integers(0, args.users, n).astype("int32"), rng.integers(0, args.items, n)
