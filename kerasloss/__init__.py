@@ -1,6 +1,6 @@
 """kerasloss: Keras 3 losses that report their components, and TensorBoard callbacks that show them."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from kerasloss.base import ComponentLoss
 from kerasloss.composite import CompositeLoss
@@ -34,28 +34,28 @@ __all__ = [
     "BinaryCrossentropy",
     "BinaryFocalCrossentropy",
     "CTC",
+    "CategoricalCrossentropy",
     "CategoricalFocalCrossentropy",
     "CategoricalGeneralizedCrossEntropy",
-    "Circle",
-    "Dice",
-    "Tversky",
-    "CategoricalCrossentropy",
     "CategoricalHinge",
+    "Circle",
+    "ComponentLoss",
+    "CompositeLoss",
     "CosineSimilarity",
+    "Dice",
     "Hinge",
     "Huber",
     "KLDivergence",
     "LogCosh",
+    "MeanAbsoluteError",
     "MeanAbsolutePercentageError",
+    "MeanSquaredError",
     "MeanSquaredLogarithmicError",
     "Poisson",
-    "SquaredHinge",
-    "ComponentLoss",
-    "CompositeLoss",
-    "MeanAbsoluteError",
-    "MeanSquaredError",
     "RootMeanSquaredError",
     "SparseCategoricalCrossentropy",
+    "SquaredHinge",
+    "Tversky",
     "WrappedLoss",
     "get",
     "prediction_entropy",
