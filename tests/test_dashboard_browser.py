@@ -10,13 +10,10 @@ import os
 import sys
 import time
 
-import keras
-import numpy as np
 import pytest
+from test_tensorboard_plugin import _classifier_fit  # the same tiny logged classifier
 
-import kerasloss
-from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger, summaries
-from kerasloss.metrics import loss_components
+from kerasloss.callbacks import summaries
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs"))
 import screenshot  # noqa: E402
@@ -27,22 +24,6 @@ pytestmark = pytest.mark.skipif(
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
-def _fit(log_dir, label_smoothing):
-    keras.utils.set_random_seed(0)
-    x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
-    y = np.random.default_rng(1).integers(0, 3, size=48)
-    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(
-        3, kernel_regularizer=keras.regularizers.L2(0.01))])
-    model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
-    model.fit(x, y, epochs=3, batch_size=16, verbose=0, validation_data=(x[:24], y[:24]), callbacks=[
-        LossComponentLogger(log_dir),
-        PredictionEntropyLogger(log_dir, x, from_logits=True),
-        PostHocMetrics(log_dir, (x, y), [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]),
-    ])
-    summaries.close(log_dir)
-
-
 def _texts(browser):
     return browser.plugin("doc.body.innerText")
 
@@ -51,8 +32,8 @@ def test_the_tab_shows_components_runs_and_posthoc_and_renders_user_data_as_text
     chromium = screenshot.find_chromium()
     if chromium is None:
         pytest.fail("no Chromium on PATH: `make test-browser` installs Debian's chromium")
-    _fit(tmp_path / "ls0.1", 0.1)
-    _fit(tmp_path / HOSTILE, 0.0)
+    _classifier_fit(tmp_path / "ls0.1", 0.1, epochs=3)
+    _classifier_fit(tmp_path / HOSTILE, 0.0, epochs=3)
     with screenshot.tensorboard(tmp_path, ready=screenshot.lists_groups(2)) as base, \
             screenshot.Browser(chromium, 1400, 900) as browser:
         browser.open(screenshot.TAB_URL.format(base=base))
