@@ -197,13 +197,16 @@ def categorical_terms(
 def binary_inputs(y_true, y_pred):
     """(y_true, y_pred) of one shape, y_pred in its compute dtype and y_true cast to it.
 
-    y_true may lack y_pred's last axis (one target per output); any other difference of shapes
-    raises ValueError, as Keras does, instead of broadcasting to a silently wrong loss.
+    y_true may lack y_pred's last axis (one target per output), or have an extra size-1 last axis
+    (Keras squeezes it); any other difference of shapes raises ValueError, as Keras does, instead
+    of broadcasting to a silently wrong loss.
     """
     y_pred = _checks.prepare_predictions(y_pred)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = ops.expand_dims(y_true, -1)
+    elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, -1)
     _checks.check_same_shape(y_true, y_pred, "binary cross-entropy (one target per output)")
     return y_true, y_pred
 

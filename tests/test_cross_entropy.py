@@ -557,3 +557,10 @@ def test_empty_rank_1_binary_batch_gives_zero_for_loss_and_components():
     empty = np.zeros((0,), np.float32)
     values = [loss(empty, empty)] + list(loss.components(empty, empty).values())
     assert all(tuple(v.shape) == () and float(v) == 0.0 for v in values)
+
+
+def test_binary_squeezes_a_size_one_label_axis_as_keras_does():
+    y_true = np.array([[1.0], [0.0], [1.0]], np.float32)
+    y_pred = np.array([0.8, 0.3, 0.6], np.float32)
+    ours = kerasloss.BinaryCrossentropy()(y_true, y_pred)
+    np.testing.assert_allclose(ours, keras.losses.BinaryCrossentropy()(y_true, y_pred), rtol=1e-6)
