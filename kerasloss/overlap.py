@@ -37,14 +37,30 @@ def overlap_terms(y_true, y_pred, alpha, beta, intersection_weight, axis=None):
     # three sums of the inputs, as Keras takes them (FP = Σp - I, FN = Σy - I): the per-element
     # FP and FN would cost two more passes over the inputs and their gradient
     intersection = ops.sum(y_true * y_pred, axis=axis)
-    false_positive = ops.sum(y_pred, axis=axis) - intersection
-    false_negative = ops.sum(y_true, axis=axis) - intersection
+    sum_pred, sum_true = ops.sum(y_pred, axis=axis), ops.sum(y_true, axis=axis)
+    false_positive = sum_pred - intersection
+    false_negative = sum_true - intersection
     eps = keras.config.epsilon()
-    denominator = intersection_weight * intersection + alpha * false_positive + beta * false_negative + eps
+    # D = c·I + α·FP + β·FN + ε, taken from the sums as (c − α − β)·I + α·Σp + β·Σy + ε (for Dice
+    # just Σp + Σy + ε), and divided by once: each division is a costly node of the backward graph
+    denominator = _weighted_sum(
+        [(intersection_weight - alpha - beta, intersection), (alpha, sum_pred), (beta, sum_true)]
+    ) + eps
+    inverse = 1.0 / denominator
     values = {}
     if alpha:
-        values["false_positive"] = false_positive / denominator
+        values["false_positive"] = false_positive * inverse
     if beta:
-        values["false_negative"] = false_negative / denominator
-    values["empty"] = eps / denominator
+        values["false_negative"] = false_negative * inverse
+    values["empty"] = eps * inverse
     return Terms(values=values)
+
+
+def _weighted_sum(pairs):
+    """Σ weight·tensor over the (weight, tensor) pairs, skipping zero weights and unit factors."""
+    total = None
+    for weight, tensor in pairs:
+        if weight:
+            term = tensor if weight == 1.0 else weight * tensor
+            total = term if total is None else total + term
+    return total

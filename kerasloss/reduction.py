@@ -30,10 +30,26 @@ def divide_no_nan(x, y):
     return ops.where(ops.equal(y, 0), ops.zeros_like(x), x / safe)
 
 
+def _static_size(x, axes=None):
+    """The number of elements of `x` along `axes` (all axes when None) if known at trace time, else None."""
+    shape = tuple(x.shape)
+    sizes = shape if axes is None else [shape[a] for a in axes]
+    if any(size is None for size in sizes):
+        return None
+    count = 1
+    for size in sizes:
+        count *= size
+    return count
+
+
 def mean_or_zero(x, axis=-1):
     """mean(x, axis), but 0 (not NaN) where `axis` is empty: rank-1 inputs average over the batch."""
-    count = ops.cast(ops.shape(x)[axis], x.dtype)
-    return divide_no_nan(ops.sum(x, axis=axis), count)
+    count = _static_size(x, [axis])
+    if count:
+        return ops.mean(x, axis=axis)
+    if count == 0:
+        return ops.sum(x, axis=axis)  # a sum over nothing: 0
+    return divide_no_nan(ops.sum(x, axis=axis), ops.cast(ops.shape(x)[axis], x.dtype))
 
 
 def align_weights(weights, values, name="sample_weight"):
@@ -88,7 +104,7 @@ def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_b
         values = values * weights
     if reduction is None or reduction == "none":
         return values
-    total = ops.sum(values)
+    total = values if len(values.shape) == 0 else ops.sum(values)
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and weights is not None:
@@ -97,5 +113,9 @@ def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_b
         divisor = ops.sum(ops.broadcast_to(align_weights(ops.cast(mask, values.dtype), values),
                                            ops.shape(values)))
     else:
+        count = _static_size(values)
+        if count is not None:
+            # known at trace time: no division by 1, no zero test (a sum over nothing is 0)
+            return scale_loss_for_distribution(total / count if count > 1 else total)
         divisor = ops.cast(ops.size(values), values.dtype)
     return scale_loss_for_distribution(divide_no_nan(total, divisor))

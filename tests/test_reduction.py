@@ -7,7 +7,7 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kerasloss.reduction import align_weights, element_weights, reduce_weighted
+from kerasloss.reduction import align_weights, element_weights, mean_or_zero, reduce_weighted
 from tests import numpy_reference as ref
 
 RNG = np.random.default_rng(4)
@@ -65,6 +65,35 @@ def test_fully_masked_batch_reduces_to_zero_not_nan(reduction):
 def test_empty_values_reduce_to_a_scalar_zero(reduction):
     value = reduce_weighted(np.zeros((0,), np.float32), np.zeros((0,), np.float32), None, reduction)
     assert tuple(value.shape) == () and float(value) == 0.0
+
+
+@pytest.mark.parametrize("reduction", [r for r in ref.REDUCTIONS if r is not None], ids=str)
+def test_scalar_values_reduce_to_themselves(reduction):
+    np.testing.assert_allclose(reduce_weighted(np.float32(2.5), reduction=reduction), 2.5)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (5,), (0,), (3, 0)], ids=str)
+def test_mean_or_zero_is_the_last_axis_mean_or_zero_when_empty(shape):
+    values = RNG.uniform(0.0, 3.0, shape).astype(np.float32)
+    expected = values.mean(axis=-1) if shape[-1] else np.zeros(shape[:-1], np.float32)
+    np.testing.assert_allclose(mean_or_zero(values), expected, rtol=1e-6)
+
+
+@pytest.mark.tensorflow_only
+@pytest.mark.parametrize("rows", [4, 0])
+@pytest.mark.parametrize("reduction", [r for r in ref.REDUCTIONS if r is not None], ids=str)
+def test_sizes_unknown_at_trace_time_reduce_as_known_ones(reduction, rows):
+    """Sizes known while tracing take a shortcut (a constant divisor); unknown ones divide at run time."""
+    values = VALUES[:rows]
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    def traced(x):
+        return reduce_weighted(mean_or_zero(x), reduction=reduction), mean_or_zero(x)
+
+    reduced, row_means = traced(tf.constant(values))
+    np.testing.assert_allclose(reduced, ref.reduce(values.mean(axis=-1), None, None, reduction), rtol=1e-6)
+    np.testing.assert_allclose(row_means, values.mean(axis=-1), rtol=1e-6)
+    np.testing.assert_allclose(reduced, reduce_weighted(mean_or_zero(values), reduction=reduction), rtol=1e-6)
 
 
 def test_reduction_none_returns_weighted_elements():
