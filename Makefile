@@ -38,7 +38,6 @@ bench: install
 	$(PY) benchmarks/bench_losses.py
 	$(PY) benchmarks/bench_losses.py --backend jax
 	$(PY) benchmarks/bench_losses.py --backend torch
-	$(PY) benchmarks/bench_catalogue.py
 	$(PY) benchmarks/bench_callbacks.py
 	$(PY) benchmarks/bench_scale.py
 

@@ -1,4 +1,4 @@
-"""Forward + backward time of each catalogue loss against its `keras.losses` namesake (issue 11).
+"""Forward + backward time of every kerasloss loss against its `keras.losses` namesake (issue 11).
 
 One row per loss: (label, our loss, the Keras loss, an input maker (rng, shape) -> (y_true, y_pred)).
 Ours is timed with everything a logged training step computes: the total and its gradient with
@@ -8,7 +8,8 @@ cannot prune them); Keras' loss with its gradient. Inside `tf.function` (TF grap
 between rounds) and takes medians; the table gives the median ratio over rounds and its range
 (the machine may be shared: read the range).
 
-Run: `python benchmarks/bench_catalogue.py [--rows 4096 --cols 256 --repeats 15 --rounds 5]`.
+Run: `python benchmarks/bench_catalogue.py [--rows 4096 --cols 256 --repeats 15 --rounds 5]
+[--only Huber Dice]`; `bench_losses.py` (`make bench`) prints the same table after its own.
 Append rows to ROWS for more losses.
 """
 
@@ -25,7 +26,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerasloss  # noqa: E402
-from bench_losses import interleaved_medians, loss_and_gradient  # noqa: E402
+from _timing import interleaved_medians, loss_and_gradient  # noqa: E402
 
 
 def normal(rng, shape):
@@ -56,6 +57,10 @@ def binary_probabilities(rng, shape):
     return rng.integers(0, 2, shape), rng.uniform(0.01, 0.99, shape)
 
 
+def sparse_labels(rng, shape):
+    return rng.integers(0, shape[-1], shape[:-1]), rng.normal(size=shape)
+
+
 def one_hot_probabilities(rng, shape):
     return one_hot(rng, shape)[0], distributions(rng, shape)[1]
 
@@ -78,7 +83,18 @@ def embeddings(rng, shape):
 
 
 # (label, our loss, Keras loss, input maker)
+SMOOTHING = 0.1
 ROWS = [
+    ("MeanSquaredError", kerasloss.MeanSquaredError(), keras.losses.MeanSquaredError(), normal),
+    ("MeanAbsoluteError", kerasloss.MeanAbsoluteError(), keras.losses.MeanAbsoluteError(), normal),
+    ("CategoricalCrossentropy logits smoothed", kerasloss.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=SMOOTHING),
+     keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING), distributions),
+    ("SparseCategoricalCrossentropy logits", kerasloss.SparseCategoricalCrossentropy(from_logits=True),
+     keras.losses.SparseCategoricalCrossentropy(from_logits=True), sparse_labels),
+    ("BinaryCrossentropy logits smoothed", kerasloss.BinaryCrossentropy(
+        from_logits=True, label_smoothing=SMOOTHING),
+     keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=SMOOTHING), binary_labels),
     ("Huber", kerasloss.Huber(), keras.losses.Huber(), normal),
     ("LogCosh", kerasloss.LogCosh(), keras.losses.LogCosh(), normal),
     ("MeanAbsolutePercentageError", kerasloss.MeanAbsolutePercentageError(),
@@ -144,6 +160,20 @@ def time_row(ours, theirs, make, shape, repeats, rounds, seed=0):
     return ours_ms, keras_ms, [t["ours"] / t["keras"] for t in times]
 
 
+def catalogue_table(shape=(4096, 256), repeats=15, rounds=5, only=None):
+    """Print the markdown table: one row per loss of ROWS (those labelled in `only`, if given)."""
+    print(f"forward + backward, TF graph mode, {list(shape)} float32, "
+          f"{rounds} rounds x {repeats} interleaved repeats\n")
+    print("| loss | ours ms | keras ms | ours / keras (median, range over rounds) |")
+    print("|---|---|---|---|")
+    for label, ours, theirs, make in ROWS:
+        if only and label not in only:
+            continue
+        ours_ms, keras_ms, ratios = time_row(ours, theirs, make, shape, repeats, rounds)
+        print(f"| {label} | {ours_ms:.2f} | {keras_ms:.2f} | "
+              f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4096)
@@ -152,17 +182,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="labels of the rows to run (default: all)")
     args = parser.parse_args(argv)
-    shape = (args.rows, args.cols)
-    print(f"forward + backward, TF graph mode, {list(shape)} float32, "
-          f"{args.rounds} rounds x {args.repeats} interleaved repeats\n")
-    print("| loss | ours ms | keras ms | ours / keras (median, range over rounds) |")
-    print("|---|---|---|---|")
-    for label, ours, theirs, make in ROWS:
-        if args.only and label not in args.only:
-            continue
-        ours_ms, keras_ms, ratios = time_row(ours, theirs, make, shape, args.repeats, args.rounds)
-        print(f"| {label} | {ours_ms:.2f} | {keras_ms:.2f} | "
-              f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) |", flush=True)
+    catalogue_table((args.rows, args.cols), args.repeats, args.rounds, args.only)
 
 
 if __name__ == "__main__":

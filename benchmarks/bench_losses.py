@@ -10,8 +10,9 @@ Forward + backward (the loss and its gradient wrt the logits, inside `tf.functio
     (d)   a bare softmax of the same logits (the floor for producing a gradient of that size)
 
 Times are medians of interleaved repetitions in one process; memory is the growth of peak resident
-memory while one call runs, each variant in a fresh process. Also prints the other losses against
-their `keras.losses` counterparts. Run: `make bench` or `python benchmarks/bench_losses.py`.
+memory while one call runs, each variant in a fresh process. Then prints the table of every other
+loss against its `keras.losses` namesake (`bench_catalogue.py`, which also runs alone).
+Run: `make bench` or `python benchmarks/bench_losses.py`.
 
 `--backend jax` (loss and gradient under `jax.jit`) compares ours with `optax.softmax_cross_entropy`
 on smoothed one-hot labels, `optax.softmax_cross_entropy_with_integer_labels` (no smoothing), a
@@ -23,10 +24,8 @@ option sets KERAS_BACKEND before Keras is imported.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -50,23 +49,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerasloss  # noqa: E402
+from _timing import interleaved_medians, loss_and_gradient, wait_for  # noqa: E402
+from bench_catalogue import catalogue_table  # noqa: E402
 
 SMOOTHING = 0.1
 ROUTES = ("ours", "b_keras_one_hot", "c_keras_sparse", "d_softmax")
 JAX_ROUTES = ("ours", "optax_one_hot", "optax_integer", "softmax", "plain_keras_ops")
 TORCH_ROUTES = ("ours", "f_cross_entropy")
-
-
-def loss_and_gradient(loss, target=lambda y: y):
-    """A function (y, predictions) -> (loss, gradient wrt the predictions); `target` maps y first."""
-
-    def fn(y, predictions):
-        with tf.GradientTape() as tape:
-            tape.watch(predictions)
-            value = loss(target(y), predictions)
-        return value, tape.gradient(value, predictions)
-
-    return fn
 
 
 def route(name, num_classes):
@@ -154,39 +143,9 @@ def compiled(fn, jit):
     return tf.function(fn, jit_compile=jit)
 
 
-def interleaved_medians(functions, args, repeats):
-    """{name: median ms} of each function called on `args`, interleaved, after two warm-up calls."""
-    for fn in functions.values():
-        for _ in range(2):
-            _block(fn(*args))
-    samples = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            _block(fn(*args))
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
-
-
 def time_routes(rows, num_classes, repeats, jit):
     functions = {name: compiled(route(name, num_classes), jit) for name in ROUTES}
     return interleaved_medians(functions, inputs(rows, num_classes), repeats)
-
-
-def _block(outputs):
-    """Wait for every output: TensorFlow by synchronizing its devices, JAX by blocking on its
-    asynchronous dispatch; PyTorch's CPU ops are done on return.
-
-    The wait must cost the same whatever the number of outputs: reading one element of each output
-    eagerly costs about 0.16 ms per output on this machine, which alone made a loss returning its
-    components and diagnostic sums look 10-30 % slower than a Keras loss returning its value."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        jax.block_until_ready(outputs)
-    elif backend == "tensorflow":
-        tf.test.experimental.sync_devices()
 
 
 def _resident_kib(field):
@@ -216,47 +175,13 @@ def _measure_peak(name, rows, num_classes, jit):
     """Warm up on 8 rows (libraries, kernels), reset the peak (clear_refs 5), measure the first
     full-size call: its tracing plus the buffers it holds at its peak."""
     fn = backend_route(name, num_classes, jit)
-    _block(fn(*inputs(8, num_classes)))
+    wait_for(fn(*inputs(8, num_classes)))
     labels, logits = inputs(rows, num_classes)
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")
     before = _resident_kib("VmRSS")
-    _block(fn(labels, logits))
+    wait_for(fn(labels, logits))
     return (_resident_kib("VmHWM") - before) / 1024
-
-
-def regression_and_dense_ratios(repeats):
-    """Other kerasloss losses against their keras.losses counterparts (forward + backward)."""
-    rng = np.random.default_rng(1)
-    y_reg = tf.constant(rng.normal(size=(4096, 256)).astype("float32"))
-    p_reg = tf.constant(rng.normal(size=(4096, 256)).astype("float32"))
-    y_cls = tf.constant(rng.dirichlet(np.ones(1000), size=1024).astype("float32"))
-    z_cls = tf.constant(rng.normal(size=(1024, 1000)).astype("float32"))
-    y_bin = tf.constant(rng.integers(0, 2, size=(4096, 256)).astype("float32"))
-    pairs = {
-        "MeanSquaredError": (kerasloss.MeanSquaredError(), keras.losses.MeanSquaredError(), y_reg, p_reg),
-        "MeanAbsoluteError": (kerasloss.MeanAbsoluteError(), keras.losses.MeanAbsoluteError(), y_reg, p_reg),
-        "CategoricalCrossentropy": (
-            kerasloss.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
-            keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
-            y_cls, z_cls,
-        ),
-        "BinaryCrossentropy": (
-            kerasloss.BinaryCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
-            keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=SMOOTHING),
-            y_bin, p_reg,
-        ),
-    }
-
-    ratios = {}
-    for label, (ours, theirs, y, p) in pairs.items():
-        functions = {
-            "ours": tf.function(loss_and_gradient(ours)),
-            "keras": tf.function(loss_and_gradient(theirs)),
-        }
-        times = interleaved_medians(functions, (y, p), repeats)
-        ratios[label] = times["ours"] / times["keras"]
-    return ratios
 
 
 def _ratio_table(header, rows):
@@ -325,9 +250,8 @@ def main():
         xla = ratio(*table["XLA"])
         print(f"| {label} | {graph:.2f} | {graph_target} | {xla:.2f} | {xla_target} |")
 
-    print("\nother losses, forward + backward, time ours / keras.losses (target <= 1.05):")
-    for label, ratio in regression_and_dense_ratios(args.repeats).items():
-        print(f"  {label}: {ratio:.2f}")
+    print("\nevery other loss against its keras.losses namesake (target ours / keras <= 1.05):\n")
+    catalogue_table()
 
 
 if __name__ == "__main__":
