@@ -22,6 +22,43 @@ def loss_and_gradient(loss, target=lambda y: y):
     return fn
 
 
+def compiled_gradient_step(value_and_extras):
+    """(y_true, y_pred) -> [value, gradient of value wrt y_pred, *extras], compiled as Keras' `fit`
+    runs a step on the active backend: `tf.function` (graph), `jax.jit`, or PyTorch eager.
+
+    `value_and_extras(y_true, y_pred)` returns (a scalar, a list of tensors computed beside it).
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+
+        def tf_step(y_true, y_pred):
+            with tf.GradientTape() as tape:
+                tape.watch(y_pred)
+                value, extras = value_and_extras(y_true, y_pred)
+            return [value, tape.gradient(value, y_pred), *extras]
+
+        return tf.function(tf_step)
+    if backend == "jax":
+        import jax
+
+        def jax_step(y_true, y_pred):
+            (value, extras), gradient = jax.value_and_grad(
+                lambda p: value_and_extras(y_true, p), has_aux=True
+            )(y_pred)
+            return [value, gradient, *extras]
+
+        return jax.jit(jax_step)
+    import torch
+
+    def torch_step(y_true, y_pred):
+        y_pred = y_pred.detach().requires_grad_()
+        value, extras = value_and_extras(y_true, y_pred)
+        (gradient,) = torch.autograd.grad(value, y_pred)
+        return [value, gradient, *extras]
+
+    return torch_step
+
+
 def interleaved_medians(functions, args, repeats):
     """{name: median ms} of each function called on `args`, interleaved, after two warm-up calls."""
     for fn in functions.values():

@@ -3,13 +3,15 @@
 One row per loss: (label, our loss, the Keras loss, an input maker (rng, shape) -> (y_true, y_pred)).
 Ours is timed with everything a logged training step computes: the total and its gradient with
 respect to y_pred, every reduced component and every diagnostic's sums (returned, so TensorFlow
-cannot prune them); Keras' loss with its gradient. Inside `tf.function` (TF graph mode), on
+cannot prune them); Keras' loss with its gradient. Compiled as `fit` runs a step on the chosen
+backend (`--backend`: TensorFlow graph mode by default, `jax.jit`, PyTorch eager), on
 [4096, 256] float32 by default. Each round times the two interleaved (which goes first alternates
 between rounds) and takes medians; the table gives the median ratio over rounds and its range
 (the machine may be shared: read the range).
 
-Run: `python benchmarks/bench_catalogue.py [--rows 4096 --cols 256 --repeats 15 --rounds 5]
-[--only Huber Dice]`; `bench_losses.py` (`make bench`) prints the same table after its own.
+Run: `python benchmarks/bench_catalogue.py [--backend jax] [--rows 4096 --cols 256 --repeats 15
+--rounds 5] [--only Huber Dice]`; `bench_losses.py [--backend ...]` (`make bench`) prints the same
+table after its own.
 Append rows to ROWS for more losses.
 """
 
@@ -21,12 +23,26 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=4096)
+    parser.add_argument("--cols", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", nargs="*", help="labels of the rows to run (default: all)")
+    parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"), default="tensorflow")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    os.environ["KERAS_BACKEND"] = parse_args().backend
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 import kerasloss  # noqa: E402
-from _timing import interleaved_medians, loss_and_gradient  # noqa: E402
+from _timing import compiled_gradient_step, interleaved_medians  # noqa: E402
 
 
 def normal(rng, shape):
@@ -129,26 +145,28 @@ ROWS = [
 ]
 
 
-def logged_step(loss):
-    """(y_true, y_pred) -> (total, gradient wrt y_pred, components, diagnostic sums) of our loss."""
+def logged_total_and_by_products(loss):
+    """(y_true, y_pred) -> (our total, [every reduced component, every diagnostic's two sums])."""
 
     def fn(y_true, y_pred):
-        with tf.GradientTape() as tape:
-            tape.watch(y_pred)
-            result = loss.evaluate(y_true, y_pred)
-            total = loss.total_from_components(result.reduced)
+        result = loss.evaluate(y_true, y_pred)
         by_products = list(result.reduced.values())
         for weighted_sum, weight in (result.diagnostics or {}).values():
             by_products += [weighted_sum, weight]
-        return [total, tape.gradient(total, y_pred), *by_products]
+        return loss.total_from_components(result.reduced), by_products
 
     return fn
 
 
 def time_row(ours, theirs, make, shape, repeats, rounds, seed=0):
     """(ours ms, keras ms, [ratio per round]): medians of interleaved repeats, per round."""
-    y_true, y_pred = (tf.constant(np.asarray(x, np.float32)) for x in make(np.random.default_rng(seed), shape))
-    functions = {"ours": tf.function(logged_step(ours)), "keras": tf.function(loss_and_gradient(theirs))}
+    y_true, y_pred = (
+        keras.ops.convert_to_tensor(np.asarray(x, np.float32)) for x in make(np.random.default_rng(seed), shape)
+    )
+    functions = {
+        "ours": compiled_gradient_step(logged_total_and_by_products(ours)),
+        "keras": compiled_gradient_step(lambda y, p: (theirs(y, p), [])),
+    }
     # the order alternates between rounds: whichever runs first in a repeat pays for a colder cache
     orders = [("ours", "keras"), ("keras", "ours")]
     times = [
@@ -162,7 +180,8 @@ def time_row(ours, theirs, make, shape, repeats, rounds, seed=0):
 
 def catalogue_table(shape=(4096, 256), repeats=15, rounds=5, only=None):
     """Print the markdown table: one row per loss of ROWS (those labelled in `only`, if given)."""
-    print(f"forward + backward, TF graph mode, {list(shape)} float32, "
+    mode = {"tensorflow": "TF graph mode", "jax": "jax.jit", "torch": "PyTorch eager"}[keras.backend.backend()]
+    print(f"forward + backward, {mode}, {list(shape)} float32, "
           f"{rounds} rounds x {repeats} interleaved repeats\n")
     print("| loss | ours ms | keras ms | ours / keras (median, range over rounds) |")
     print("|---|---|---|---|")
@@ -175,13 +194,7 @@ def catalogue_table(shape=(4096, 256), repeats=15, rounds=5, only=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=4096)
-    parser.add_argument("--cols", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", nargs="*", help="labels of the rows to run (default: all)")
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     catalogue_table((args.rows, args.cols), args.repeats, args.rounds, args.only)
 
 
