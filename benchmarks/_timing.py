@@ -22,9 +22,11 @@ def loss_and_gradient(loss, target=lambda y: y):
     return fn
 
 
-def compiled_gradient_step(value_and_extras):
+def compiled_gradient_step(value_and_extras, y_true, y_pred):
     """(y_true, y_pred) -> [value, gradient of value wrt y_pred, *extras], compiled as Keras' `fit`
-    runs a step on the active backend: `tf.function` (graph), `jax.jit`, or PyTorch eager.
+    runs a step on the active backend: `tf.function` (graph) traced, like `fit`'s step on a
+    dataset, with the batch size unknown (the other sizes of the example `y_true`, `y_pred`),
+    `jax.jit`, or PyTorch eager.
 
     `value_and_extras(y_true, y_pred)` returns (a scalar, a list of tensors computed beside it).
     """
@@ -37,7 +39,8 @@ def compiled_gradient_step(value_and_extras):
                 value, extras = value_and_extras(y_true, y_pred)
             return [value, tape.gradient(value, y_pred), *extras]
 
-        return tf.function(tf_step)
+        signature = [tf.TensorSpec([None, *x.shape[1:]], x.dtype) for x in (y_true, y_pred)]
+        return tf.function(tf_step, input_signature=signature)
     if backend == "jax":
         import jax
 

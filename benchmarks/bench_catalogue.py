@@ -4,8 +4,8 @@ One row per loss: (label, our loss, the Keras loss, an input maker (rng, shape) 
 Ours is timed with everything a logged training step computes: the total and its gradient with
 respect to y_pred, every reduced component and every diagnostic's sums (returned, so TensorFlow
 cannot prune them); Keras' loss with its gradient. Compiled as `fit` runs a step on the chosen
-backend (`--backend`: TensorFlow graph mode by default, `jax.jit`, PyTorch eager), on
-[4096, 256] float32 by default. Each round times the two interleaved (which goes first alternates
+backend (`--backend`: TensorFlow graph mode by default, traced with the batch size unknown as
+`fit` traces it on a dataset; `jax.jit`; PyTorch eager), on [4096, 256] float32 by default. Each round times the two interleaved (which goes first alternates
 between rounds) and takes medians; the table gives the median ratio over rounds and its range
 (the machine may be shared: read the range).
 
@@ -164,8 +164,8 @@ def time_row(ours, theirs, make, shape, repeats, rounds, seed=0):
         keras.ops.convert_to_tensor(np.asarray(x, np.float32)) for x in make(np.random.default_rng(seed), shape)
     )
     functions = {
-        "ours": compiled_gradient_step(logged_total_and_by_products(ours)),
-        "keras": compiled_gradient_step(lambda y, p: (theirs(y, p), [])),
+        "ours": compiled_gradient_step(logged_total_and_by_products(ours), y_true, y_pred),
+        "keras": compiled_gradient_step(lambda y, p: (theirs(y, p), []), y_true, y_pred),
     }
     # the order alternates between rounds: whichever runs first in a repeat pays for a colder cache
     orders = [("ours", "keras"), ("keras", "ours")]
@@ -180,7 +180,9 @@ def time_row(ours, theirs, make, shape, repeats, rounds, seed=0):
 
 def catalogue_table(shape=(4096, 256), repeats=15, rounds=5, only=None):
     """Print the markdown table: one row per loss of ROWS (those labelled in `only`, if given)."""
-    mode = {"tensorflow": "TF graph mode", "jax": "jax.jit", "torch": "PyTorch eager"}[keras.backend.backend()]
+    modes = {"tensorflow": "TF graph mode (batch size unknown while tracing)", "jax": "jax.jit",
+             "torch": "PyTorch eager"}
+    mode = modes[keras.backend.backend()]
     print(f"forward + backward, {mode}, {list(shape)} float32, "
           f"{rounds} rounds x {repeats} interleaved repeats\n")
     print("| loss | ours ms | keras ms | ours / keras (median, range over rounds) |")

@@ -22,7 +22,7 @@ from kerasloss._keras_compat import (
     scale_loss_for_distribution,
     unscale_loss_for_distribution,
 )
-from kerasloss.reduction import MEAN_REDUCTIONS, reduce_weighted, weighted_sum_and_weight
+from kerasloss.reduction import MEAN_REDUCTIONS, WeightedReduction
 
 
 class ComponentLoss(keras.losses.Loss):
@@ -80,15 +80,20 @@ class ComponentLoss(keras.losses.Loss):
             mask = mask if terms.mask is None else ops.logical_and(mask, terms.mask)
         else:
             mask = terms.mask
-        reduced = {
-            name: reduce_weighted(value, sample_weight, mask, self.reduction)
-            for name, value in terms.values.items()
-        }
+        reductions = {}  # one WeightedReduction per shape: weights and divisor computed once
+
+        def reduction_of(value):
+            shape = tuple(value.shape)
+            if shape not in reductions:
+                reductions[shape] = WeightedReduction(value, sample_weight, mask, self.reduction)
+            return reductions[shape]
+
+        reduced = {name: reduction_of(value).reduce(value) for name, value in terms.values.items()}
         entropy = None
         if terms.entropy is not None:
-            entropy = weighted_sum_and_weight(terms.entropy, sample_weight, mask)
+            entropy = reduction_of(terms.entropy).sum_and_weight(terms.entropy)
         diagnostics = {
-            name: weighted_sum_and_weight(ops.stop_gradient(value), sample_weight, mask)
+            name: reduction_of(value).sum_and_weight(ops.stop_gradient(value))
             for name, value in (terms.diagnostics or {}).items()
         }
         settings = self.entropy_settings if entropy is not None else None

@@ -83,39 +83,76 @@ def element_weights(values, sample_weight=None, mask=None):
     return weights
 
 
-def weighted_sum_and_weight(values, sample_weight=None, mask=None):
-    """(Σ w·v, Σ w) over every element of `values`, w = sample_weight · mask (1 when absent).
+class WeightedReduction:
+    """Reduces every tensor shaped like `like` as `reduce_weighted` does, with one weight tensor and
+    one divisor for all of them: a loss call reduces its components and diagnostics with one
+    instance, so the per-element weights, the divisor and its zero test are computed once per call,
+    not once per component (each is a node of the graph, and of its backward pass)."""
 
-    The two sums of a weighted mean Σ w·v / Σ w that metrics accumulate across batches; never
-    divided by the replica count (replicas' sums add up).
-    """
-    weights = element_weights(values, sample_weight, mask)
-    if weights is None:
-        return ops.sum(values), ops.cast(ops.size(values), values.dtype)
-    weights = ops.broadcast_to(weights, ops.shape(values))
-    return ops.sum(values * weights), ops.sum(weights)
+    def __init__(self, like, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
+        like = ops.convert_to_tensor(like)
+        self.reduction = reduction
+        self.weights = element_weights(like, sample_weight, mask)
+        self._like = like
+        self._weight_sum = None
+        # the divisor of the mean reductions: a Python count when known while tracing, else a
+        # tensor kept with its zero test (a divisor of 0 gives 0, as `divide_no_nan`)
+        self._count = self._divisor = self._divisor_is_zero = None
+        if reduction in MEAN_REDUCTIONS:
+            self._set_divisor(like, mask, reduction)
+
+    def _set_divisor(self, like, mask, reduction):
+        if reduction == "mean_with_sample_weight" and self.weights is not None:
+            divisor = self.weight_sum()
+        elif mask is not None:
+            divisor = ops.sum(ops.broadcast_to(align_weights(ops.cast(mask, like.dtype), like), ops.shape(like)))
+        else:
+            self._count = _static_size(like)
+            if self._count is not None:
+                return
+            divisor = ops.cast(ops.size(like), like.dtype)
+        self._divisor_is_zero = ops.equal(divisor, 0)
+        self._divisor = ops.where(self._divisor_is_zero, ops.ones_like(divisor), divisor)
+
+    def weight_sum(self):
+        """Σ w over the full shape (computed on first use)."""
+        if self._weight_sum is None:
+            self._weight_sum = ops.sum(ops.broadcast_to(self.weights, ops.shape(self._like)))
+        return self._weight_sum
+
+    def reduce(self, values):
+        """`values` reduced (see the module docstring)."""
+        values = ops.convert_to_tensor(values)
+        if self.weights is not None:
+            values = values * self.weights
+        if self.reduction is None or self.reduction == "none":
+            return values
+        total = values if len(values.shape) == 0 else ops.sum(values)
+        if self.reduction == "sum":
+            return total
+        if self._count is not None:
+            # known at trace time: no division by 1, no zero test (a sum over nothing is 0)
+            return scale_loss_for_distribution(total / self._count if self._count > 1 else total)
+        mean = ops.where(self._divisor_is_zero, ops.zeros_like(total), total / self._divisor)
+        return scale_loss_for_distribution(mean)
+
+    def sum_and_weight(self, values):
+        """(Σ w·v, Σ w) over every element of `values`, w = sample_weight · mask (1 when absent).
+
+        The two sums of a weighted mean Σ w·v / Σ w that metrics accumulate across batches; never
+        divided by the replica count (replicas' sums add up).
+        """
+        values = ops.convert_to_tensor(values)
+        if self.weights is None:
+            return ops.sum(values), ops.cast(ops.size(values), values.dtype)
+        return ops.sum(values * self.weights), self.weight_sum()
+
+
+def weighted_sum_and_weight(values, sample_weight=None, mask=None):
+    """(Σ w·v, Σ w) of `values` alone (see `WeightedReduction.sum_and_weight`)."""
+    return WeightedReduction(values, sample_weight, mask, reduction="sum").sum_and_weight(values)
 
 
 def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
     """Reduce per-element `values` as described in the module docstring."""
-    values = ops.convert_to_tensor(values)
-    weights = element_weights(values, sample_weight, mask)
-    if weights is not None:
-        values = values * weights
-    if reduction is None or reduction == "none":
-        return values
-    total = values if len(values.shape) == 0 else ops.sum(values)
-    if reduction == "sum":
-        return total
-    if reduction == "mean_with_sample_weight" and weights is not None:
-        divisor = ops.sum(ops.broadcast_to(weights, ops.shape(values)))
-    elif mask is not None:
-        divisor = ops.sum(ops.broadcast_to(align_weights(ops.cast(mask, values.dtype), values),
-                                           ops.shape(values)))
-    else:
-        count = _static_size(values)
-        if count is not None:
-            # known at trace time: no division by 1, no zero test (a sum over nothing is 0)
-            return scale_loss_for_distribution(total / count if count > 1 else total)
-        divisor = ops.cast(ops.size(values), values.dtype)
-    return scale_loss_for_distribution(divide_no_nan(total, divisor))
+    return WeightedReduction(values, sample_weight, mask, reduction).reduce(values)

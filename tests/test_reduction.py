@@ -7,7 +7,14 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kerasloss.reduction import align_weights, element_weights, mean_or_zero, reduce_weighted
+from kerasloss.reduction import (
+    WeightedReduction,
+    align_weights,
+    element_weights,
+    mean_or_zero,
+    reduce_weighted,
+    weighted_sum_and_weight,
+)
 from tests import numpy_reference as ref
 
 RNG = np.random.default_rng(4)
@@ -94,6 +101,35 @@ def test_sizes_unknown_at_trace_time_reduce_as_known_ones(reduction, rows):
     np.testing.assert_allclose(reduced, ref.reduce(values.mean(axis=-1), None, None, reduction), rtol=1e-6)
     np.testing.assert_allclose(row_means, values.mean(axis=-1), rtol=1e-6)
     np.testing.assert_allclose(reduced, reduce_weighted(mean_or_zero(values), reduction=reduction), rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ref.REDUCTIONS, ids=str)
+def test_one_weighted_reduction_reduces_every_tensor_of_its_shape_alike(reduction):
+    other = RNG.normal(size=VALUES.shape).astype(np.float32)
+    shared = WeightedReduction(VALUES, WEIGHT, MASK, reduction)
+    for values in (VALUES, other):
+        np.testing.assert_allclose(shared.reduce(values), ref.reduce(values, WEIGHT, MASK, reduction), rtol=1e-6)
+        np.testing.assert_allclose(shared.sum_and_weight(values), weighted_sum_and_weight(values, WEIGHT, MASK),
+                                   rtol=1e-6)
+
+
+@pytest.mark.tensorflow_only
+@pytest.mark.parametrize("reduction", [r for r in ref.REDUCTIONS if r is not None], ids=str)
+def test_weights_and_mask_of_unknown_size_reduce_as_known_ones(reduction):
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None], tf.float32),
+                                  tf.TensorSpec([None, None], tf.bool)])
+    def traced(values, weight, mask):
+        return reduce_weighted(values, weight, mask, reduction), weighted_sum_and_weight(values, weight, mask)
+
+    reduced, sums = traced(tf.constant(VALUES), tf.constant(WEIGHT), tf.constant(MASK))
+    np.testing.assert_allclose(reduced, ref.reduce(VALUES, WEIGHT, MASK, reduction), rtol=1e-6)
+    weights = WEIGHT[:, None] * MASK
+    np.testing.assert_allclose(sums, (np.sum(VALUES * weights), np.sum(weights)), rtol=1e-6)
+
+
+def test_fully_masked_non_finite_values_reduce_to_zero():
+    values = np.full((2, 3), np.nan, np.float32)
+    assert float(reduce_weighted(values, mask=np.zeros((2, 3), bool))) == 0.0
 
 
 def test_reduction_none_returns_weighted_elements():
