@@ -30,6 +30,7 @@ from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._heldout import HeldOut, predict
 from kerasloss.callbacks._model_info import output_losses
+from kerasloss.callbacks._schedule import HeldOutSchedule
 from kerasloss.callbacks.loss_components import LossComponentLogger
 from kerasloss.callbacks.posthoc import PostHocMetrics
 from kerasloss.callbacks.prediction_entropy import PredictionEntropyLogger
@@ -83,7 +84,7 @@ class LossMonitor(keras.callbacks.Callback):
             self.posthoc = PostHocMetrics(log_dir, validation_data, metrics, every_n_epochs=self.every_n_epochs,
                                           batch_size=batch_size, steps=steps)
         self._held_out_entropy = False
-        self._last_epoch = self._evaluated_epoch = None
+        self._schedule = HeldOutSchedule()
 
     @property
     def parts(self):
@@ -119,7 +120,7 @@ class LossMonitor(keras.callbacks.Callback):
         self._held_out_entropy = self._data is not None and classifier
         if self.posthoc is not None:
             self.posthoc.from_logits, self.posthoc.kind = from_logits, kind
-        self._last_epoch = self._evaluated_epoch = None
+        self._schedule.reset()
         for part in self.parts:
             part.on_train_begin(logs)
         if self._held_out_entropy:  # the bundled logger has no data of its own to announce
@@ -134,17 +135,17 @@ class LossMonitor(keras.callbacks.Callback):
         self.components.on_train_batch_end(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._last_epoch = epoch
         self.components.on_epoch_end(epoch, logs)
         step = self.entropy.epoch_step(epoch)
         self.entropy.log_training_entropy(step, logs or {})
-        if (epoch + 1) % self.every_n_epochs == 0:
+        if self._schedule.epoch_ended(epoch, self.every_n_epochs):
             self._held_out(epoch)
 
     def on_train_end(self, logs=None):
         try:
-            if self._last_epoch is not None and self._evaluated_epoch != self._last_epoch:
-                self._held_out(self._last_epoch)
+            pending = self._schedule.pending_at_train_end()
+            if pending is not None:
+                self._held_out(pending)
         finally:
             for part in self.parts:
                 part.on_train_end(logs)
@@ -171,7 +172,7 @@ class LossMonitor(keras.callbacks.Callback):
         if self.posthoc is not None:
             self.posthoc.collect_results()
             self.posthoc.write_results(epoch)
-        self._evaluated_epoch = epoch
+        self._schedule.evaluated(epoch)
 
 
 def _check_labels(data, metrics):

@@ -29,6 +29,7 @@ from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import HeldOut, predict
 from kerasloss.callbacks._model_info import compile_metric
+from kerasloss.callbacks._schedule import HeldOutSchedule
 from kerasloss.entropy import KINDS
 
 _ACCURACY_NAMES = ("accuracy", "acc")
@@ -90,13 +91,12 @@ class PostHocMetrics(LoggingCallback):
         self.results = {}
         self._sizes = None
         self._warned_range = False
-        self._last_epoch = None
-        self._evaluated_epoch = None
+        self._schedule = HeldOutSchedule()
 
     def _setup(self):
         if self._sizes is None:
             self._sizes = self._result_sizes()
-        self._last_epoch = self._evaluated_epoch = None
+        self._schedule.reset()
 
     def hparams_metrics(self):
         tags = []
@@ -194,21 +194,21 @@ class PostHocMetrics(LoggingCallback):
     def write_results(self, epoch):
         """Write `.results` to run `posthoc` at Keras epoch `epoch`'s step."""
         self.log.write_scalars(summaries.POSTHOC, self.epoch_step(epoch), summaries.metric_scalars(self.results))
-        self._evaluated_epoch = epoch
+        self._schedule.evaluated(epoch)
 
     def _log(self, epoch):
         self.evaluate()
         self.write_results(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._last_epoch = epoch
-        if self.every_n_epochs and (epoch + 1) % self.every_n_epochs == 0:
+        if self._schedule.epoch_ended(epoch, self.every_n_epochs):
             self._log(epoch)
 
     def on_train_end(self, logs=None):
         try:
-            if self._last_epoch is not None and self._evaluated_epoch != self._last_epoch:
-                self._log(self._last_epoch)
+            pending = self._schedule.pending_at_train_end()
+            if pending is not None:
+                self._log(pending)
         finally:
             super().on_train_end(logs)
 
