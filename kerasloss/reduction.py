@@ -45,10 +45,10 @@ def _static_size(x, axes=None):
 def mean_or_zero(x, axis=-1):
     """mean(x, axis), but 0 (not NaN) where `axis` is empty: rank-1 inputs average over the batch."""
     count = _static_size(x, [axis])
-    if count:
-        return ops.mean(x, axis=axis)
-    if count == 0:
-        return ops.sum(x, axis=axis)  # a sum over nothing: 0
+    if count is not None:
+        # not ops.mean: Keras' torch mean computes float64 in float32
+        summed = ops.sum(x, axis=axis)  # over nothing: 0
+        return summed / count if count > 1 else summed
     return divide_no_nan(ops.sum(x, axis=axis), ops.cast(ops.shape(x)[axis], x.dtype))
 
 

@@ -86,6 +86,13 @@ def test_mean_or_zero_is_the_last_axis_mean_or_zero_when_empty(shape):
     np.testing.assert_allclose(mean_or_zero(values), expected, rtol=1e-6)
 
 
+@pytest.mark.backends("tensorflow", "torch")  # JAX computes float64 as float32 (jax_enable_x64 off)
+def test_mean_or_zero_keeps_float64():
+    mean = mean_or_zero(np.array([[1.0 + 2e-12, 1.0]]))
+    assert keras.backend.standardize_dtype(mean.dtype) == "float64"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(mean), [1.0 + 1e-12], rtol=1e-15)
+
+
 @pytest.mark.tensorflow_only
 @pytest.mark.parametrize("rows", [4, 0])
 @pytest.mark.parametrize("reduction", [r for r in ref.REDUCTIONS if r is not None], ids=str)
