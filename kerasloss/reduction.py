@@ -31,7 +31,7 @@ def divide_no_nan(x, y):
 
 
 def _static_size(x, axes=None):
-    """The number of elements of `x` along `axes` (all axes when None) if known at trace time, else None."""
+    """The number of elements of `x` along `axes` (all when None), if known while tracing, else None."""
     shape = tuple(x.shape)
     sizes = shape if axes is None else [shape[a] for a in axes]
     if any(size is None for size in sizes):
@@ -105,7 +105,8 @@ class WeightedReduction:
         if reduction == "mean_with_sample_weight" and self.weights is not None:
             divisor = self.weight_sum()
         elif mask is not None:
-            divisor = ops.sum(ops.broadcast_to(align_weights(ops.cast(mask, like.dtype), like), ops.shape(like)))
+            float_mask = align_weights(ops.cast(mask, like.dtype), like)
+            divisor = ops.sum(ops.broadcast_to(float_mask, ops.shape(like)))
         else:
             self._count = _static_size(like)
             if self._count is not None:
