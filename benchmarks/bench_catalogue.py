@@ -5,9 +5,10 @@ Ours is timed with everything a logged training step computes: the total and its
 respect to y_pred, every reduced component and every diagnostic's sums (returned, so TensorFlow
 cannot prune them); Keras' loss with its gradient. Compiled as `fit` runs a step on the chosen
 backend (`--backend`: TensorFlow graph mode by default, traced with the batch size unknown as
-`fit` traces it on a dataset; `jax.jit`; PyTorch eager), on [4096, 256] float32 by default. Each round times the two interleaved (which goes first alternates
-between rounds) and takes medians; the table gives the median ratio over rounds and its range
-(the machine may be shared: read the range).
+`fit` traces it on a dataset; `jax.jit`; PyTorch eager), on [4096, 256] float32 by default. Each
+round times the two interleaved (which goes first alternates between rounds) and takes medians;
+the table gives the median ratio over rounds and its range (the machine may be shared: read the
+range).
 
 Run: `python benchmarks/bench_catalogue.py [--backend jax] [--rows 4096 --cols 256 --repeats 15
 --rounds 5] [--only Huber Dice]`; `bench_losses.py [--backend ...]` (`make bench`) prints the same
@@ -98,8 +99,8 @@ def embeddings(rng, shape):
     return rng.integers(0, 64, shape[0] // 4), x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-# (label, our loss, Keras loss, input maker)
 SMOOTHING = 0.1
+# (label, our loss, Keras loss, input maker)
 ROWS = [
     ("MeanSquaredError", kerasloss.MeanSquaredError(), keras.losses.MeanSquaredError(), normal),
     ("MeanAbsoluteError", kerasloss.MeanAbsoluteError(), keras.losses.MeanAbsoluteError(), normal),
