@@ -222,11 +222,16 @@ def main():
     args = parse_args()
     print(f"logits [{args.rows}, {args.classes}] float32, label_smoothing {SMOOTHING}, "
           f"medians of {args.repeats} interleaved runs (ms), backend {keras.backend.backend()}")
-    if keras.backend.backend() != "tensorflow":
+    if keras.backend.backend() == "tensorflow":
+        tensorflow_tables(args)
+    else:
         other_backend(args)
-        print("\nevery other loss against its keras.losses namesake (target ours / keras <= 1.05):\n")
-        catalogue_table()
-        return
+    print("\nevery other loss against its keras.losses namesake (target ours / keras <= 1.05):\n")
+    catalogue_table()
+
+
+def tensorflow_tables(args):
+    """Graph mode and XLA: every route's time, memory of ours vs (b), and the ratio table."""
     table = {}
     for mode, jit in (("graph", False), ("XLA", True)):
         times = time_routes(args.rows, args.classes, args.repeats, jit)
@@ -251,9 +256,6 @@ def main():
         graph = ratio(*table["graph"])
         xla = ratio(*table["XLA"])
         print(f"| {label} | {graph:.2f} | {graph_target} | {xla:.2f} | {xla_target} |")
-
-    print("\nevery other loss against its keras.losses namesake (target ours / keras <= 1.05):\n")
-    catalogue_table()
 
 
 if __name__ == "__main__":
