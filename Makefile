@@ -8,28 +8,30 @@ LOGDIR ?= runs
 PORT   ?= 6006
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo bench dashboard clean
+.PHONY: install test demo bench dashboard docs clean
 
 install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,examples]"
+	$(PY) -m pip install --quiet -e ".[test,examples,docs]"
 	touch $(STAMP)
 
-# the suite once per Keras backend, one backend per process; stops at the first that fails
+# the suite once per Keras backend, one backend per process; stops at the first that fails;
+# then the documentation site in strict mode (a broken link or a bad docstring fails)
 test: install
 	KERAS_BACKEND=tensorflow $(PY) -m pytest -q
 	KERAS_BACKEND=jax $(PY) -m pytest -q
 	KERAS_BACKEND=torch $(PY) -m pytest -q
+	$(VENV)/bin/mkdocs build --strict --quiet
 
 # the "kerasloss" TensorBoard tab in headless Chromium (Debian's chromium, installed when missing)
 .PHONY: test-browser
 test: test-browser
 test-browser: install
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
-	KERAS_BACKEND=tensorflow KERASLOSS_BROWSER_TEST=1 $(PY) -m pytest -q tests/test_dashboard_browser.py
+	KERAS_BACKEND=tensorflow KERASLOSS_BROWSER_TEST=1 $(PY) -m pytest -q tests/tensorboard/test_browser.py
 
 demo: install
 	$(PY) examples/factorization.py --logdir $(LOGDIR)/factorization $(if $(EPOCHS),--epochs $(EPOCHS))
@@ -41,8 +43,11 @@ bench: install
 	$(PY) benchmarks/bench_callbacks.py
 	$(PY) benchmarks/bench_scale.py
 
+docs: install
+	$(VENV)/bin/mkdocs build --strict
+
 dashboard: install
 	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT)
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis site

@@ -138,7 +138,7 @@ ROWS = [
     ("CategoricalGeneralizedCrossEntropy", kerasloss.CategoricalGeneralizedCrossEntropy(),
      keras.losses.CategoricalGeneralizedCrossEntropy(), sparse_probabilities),
     ("Dice", kerasloss.Dice(), keras.losses.Dice(), binary_probabilities),
-    # Keras 3.15 swaps Tversky's alpha and beta (see kerasloss.overlap_losses): the same formula
+    # Keras 3.15 swaps Tversky's alpha and beta (see kerasloss.losses.overlap): the same formula
     ("Tversky axis=1", kerasloss.Tversky(alpha=0.3, beta=0.7, axis=1),
      keras.losses.Tversky(alpha=0.7, beta=0.3, axis=1), binary_probabilities),
     ("CTC", kerasloss.CTC(), keras.losses.CTC(), ctc_sequences),

@@ -59,6 +59,16 @@ def check_int_or_none(name, value):
     return int(value)
 
 
+def check_axis(y_pred, axis):
+    """`axis` as a non-negative index of y_pred's axes, or ValueError naming it."""
+    rank = len(y_pred.shape)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -rank <= axis < rank:
+        raise ValueError(
+            f"axis must index y_pred of rank {rank}, got axis={axis!r} (expected an int in [{-rank}, {rank}))"
+        )
+    return int(axis) % rank
+
+
 def check_float_predictions(y_pred):
     """y_pred must hold floating-point scores (probabilities or logits)."""
     dtype = keras.backend.standardize_dtype(y_pred.dtype)

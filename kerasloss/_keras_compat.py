@@ -8,8 +8,10 @@ the primal value under an autodiff tracer (`autodiff_primal`).
 """
 
 from keras.src.backend.common.masking import get_keras_mask
-from keras.src.losses.loss import scale_loss_for_distribution
-from keras.src.losses.loss import unscale_loss_for_distribution
+from keras.src.losses.loss import (
+    scale_loss_for_distribution,
+    unscale_loss_for_distribution,
+)
 from keras.src.losses.losses import LossFunctionWrapper
 
 

@@ -21,6 +21,20 @@ def entropy_from_log_probs(log_probs, axis=-1):
     return -ops.sum(ops.exp(log_probs) * log_probs, axis=axis)
 
 
+def log_probabilities(y_pred, from_logits, axis=-1):
+    """log p along `axis`: from logits the log-softmax; from probabilities y_pred / Σ y_pred, clipped
+    to [ε, 1-ε] as Keras clips it, then its log."""
+    if from_logits:
+        return ops.log_softmax(y_pred, axis=axis)
+    eps = keras.config.epsilon()
+    return ops.log(ops.clip(y_pred / ops.sum(y_pred, axis=axis, keepdims=True), eps, 1.0 - eps))
+
+
+def bernoulli_entropy(q, log_q, log_not_q):
+    """-q log q - (1-q) log(1-q), from a probability and the two logs its caller already has."""
+    return -(q * log_q + (1.0 - q) * log_not_q)
+
+
 def bernoulli_entropy_from_logits(logits):
     """-q log q - (1-q) log(1-q) with q = sigmoid(z), as q·softplus(-z) + (1-q)·softplus(z)."""
     q = ops.sigmoid(logits)
@@ -52,19 +66,14 @@ def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, n
     """
     _checks.check_choice("kind", kind, KINDS)
     y_pred = _checks.prepare_predictions(y_pred)
-    eps = keras.config.epsilon()
     if kind == "categorical":
-        if from_logits:
-            entropy = entropy_from_log_probs(ops.log_softmax(y_pred, axis=axis), axis=axis)
-        else:
-            probs = y_pred / ops.sum(y_pred, axis=axis, keepdims=True)
-            probs = ops.clip(probs, eps, 1.0 - eps)
-            entropy = -ops.sum(probs * ops.log(probs), axis=axis)
+        entropy = entropy_from_log_probs(log_probabilities(y_pred, from_logits, axis), axis=axis)
     else:
         if from_logits:
             per_output = bernoulli_entropy_from_logits(y_pred)
         else:
+            eps = keras.config.epsilon()
             q = ops.clip(y_pred, eps, 1.0 - eps)
-            per_output = -(q * ops.log(q) + (1.0 - q) * ops.log(1.0 - q))
+            per_output = bernoulli_entropy(q, ops.log(q), ops.log(1.0 - q))
         entropy = ops.mean(per_output, axis=axis)
     return entropy / entropy_scale(kind, y_pred.shape[axis]) if normalize else entropy

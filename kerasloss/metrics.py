@@ -23,11 +23,9 @@ from keras import ops
 
 from kerasloss import _call_results, _checks
 from kerasloss._keras_compat import unscale_loss_for_distribution
-from kerasloss.base import ComponentLoss
+from kerasloss.base import ComponentLoss, register
 from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
-from kerasloss.losses import register
 from kerasloss.reduction import weighted_sum_and_weight
-
 
 
 def _as_loss(loss):
@@ -179,8 +177,9 @@ class PredictionEntropy(_RunningMean):
     the loss's own pass; otherwise it computes it from `y_pred`. It has no better direction:
     monitor it with `mode="min"` or `"max"`.
 
+    `from_logits`, `kind`, `normalize`, `axis`: as in `kerasloss.prediction_entropy`.
+
     Args:
-        from_logits, kind, normalize, axis: as in `kerasloss.prediction_entropy`.
     """
 
     def __init__(self, from_logits=False, kind="categorical", normalize=False, axis=-1,
@@ -278,3 +277,5 @@ def loss_components(loss, entropy=False, normalize_entropy=False, diagnostics=Fa
         from_logits, kind, axis = settings
         metrics.append(PredictionEntropy(from_logits, kind, normalize_entropy, axis))
     return metrics
+
+__all__ = ["LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]

@@ -16,9 +16,7 @@ import keras
 from keras import ops
 
 from kerasloss._keras_compat import LossFunctionWrapper, get_keras_mask
-from kerasloss.base import ComponentLoss
-from kerasloss.losses import register
-from kerasloss.terms import Terms
+from kerasloss.base import ComponentLoss, Terms, register
 
 # keras.losses function names and aliases -> the class of the same loss
 _CLASS_OF_FUNCTION = {

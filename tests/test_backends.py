@@ -9,8 +9,8 @@ import pytest
 from keras.src.backend import set_keras_mask
 
 import kerasloss
-from tests import backend_gradients
-from tests import numpy_reference as ref
+from tests.helpers import backend_gradients
+from tests.helpers import numpy_reference as ref
 
 RNG = np.random.default_rng(0)
 ROWS, CLASSES = 6, 5

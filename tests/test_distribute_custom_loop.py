@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import kerasloss
-import tensorboard_reader
+from tests.helpers import tensorboard_reader
 from kerasloss.distribute import CustomLoopLogger
 
 pytestmark = pytest.mark.tensorflow_only

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import kerasloss
-from tests import numpy_reference as ref
+from tests.helpers import numpy_reference as ref
 
 RNG = np.random.default_rng(5)
 LOGITS = RNG.normal(0, 2, (4, 5)).astype(np.float32)

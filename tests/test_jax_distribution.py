@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import pytest
 
-from test_distribute import CASES, EPOCHS, GLOBAL_BATCH, TOLERANCE, _multi_worker_example, case_data
+from tests.test_distribute import CASES, EPOCHS, GLOBAL_BATCH, TOLERANCE, _multi_worker_example, case_data
 
 pytestmark = pytest.mark.backends("jax")
 

@@ -14,7 +14,7 @@ import pytest
 import kerasloss
 from kerasloss import metrics as kl_metrics
 from kerasloss.metrics import PredictionEntropy, loss_components
-from tests import numpy_reference as ref
+from tests.helpers import numpy_reference as ref
 
 N, FEATURES, CLASSES, SMOOTHING = 64, 5, 3, 0.1
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 import kerasloss
 from kerasloss.distribute import CustomLoopLogger
 from kerasloss.metrics import loss_components
-from tests import backend_gradients
+from tests.helpers import backend_gradients
 
 POLICIES = ("mixed_float16", "mixed_bfloat16")
 HALF = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}

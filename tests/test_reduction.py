@@ -15,7 +15,7 @@ from kerasloss.reduction import (
     reduce_weighted,
     weighted_sum_and_weight,
 )
-from tests import numpy_reference as ref
+from tests.helpers import numpy_reference as ref
 
 RNG = np.random.default_rng(4)
 VALUES = RNG.uniform(0.0, 3.0, (4, 3)).astype(np.float32)

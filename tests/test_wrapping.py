@@ -9,7 +9,7 @@ from keras.src.backend import set_keras_mask
 
 import kerasloss
 from kerasloss.metrics import loss_components
-from tests import numpy_reference as ref
+from tests.helpers import numpy_reference as ref
 
 RNG = np.random.default_rng(24)
 Y_TRUE = RNG.normal(size=(8, 3)).astype(np.float32)

@@ -62,7 +62,9 @@ def compiled_metrics(model):
 def compile_metric(identifier, y_true, y_pred):
     """The metric `compile(metrics=[identifier])` builds for labels `y_true` and outputs `y_pred`
     ("accuracy" becomes binary, sparse categorical or categorical accuracy by their shapes)."""
-    from keras.src.trainers.compile_utils import get_metric  # Keras' own rule, no copy of it
+    from keras.src.trainers.compile_utils import (
+        get_metric,  # Keras' own rule, no copy of it
+    )
 
     return get_metric(identifier, y_true, y_pred)
 

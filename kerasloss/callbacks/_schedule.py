@@ -25,3 +25,13 @@ class HeldOutSchedule:
         if self.last_epoch is not None and self.evaluated_epoch != self.last_epoch:
             return self.last_epoch
         return None
+
+    def finish(self, evaluate, finish):
+        """At train end: `evaluate(epoch)` for a last epoch that ended without an evaluation, then
+        `finish()`, which runs even when the evaluation raised (writers must still close)."""
+        try:
+            pending = self.pending_at_train_end()
+            if pending is not None:
+                evaluate(pending)
+        finally:
+            finish()

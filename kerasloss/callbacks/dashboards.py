@@ -1,5 +1,5 @@
 """The once-per-log_dir dashboard records: a custom-scalars layout, the component weights the
-kerasloss tab stacks its bands with (`kerasloss.tensorboard_plugin.summary_v2`), and an hparams record.
+kerasloss tab stacks its bands with (`kerasloss_tensorboard.summary_v2`), and an hparams record.
 
 Both go to the log_dir's own run (".") so that the HParams dashboard sees the log_dir as one session
 whose metrics live in its `train` and `validation` runs (`hp.Metric(tag, group="train")`).
@@ -23,10 +23,10 @@ from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import summary_v2 as hp_summary
 
+from kerasloss.base import CompositeLoss
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._model_info import output_losses
-from kerasloss.composite import CompositeLoss
-from kerasloss.tensorboard_plugin import summary_v2 as plugin_summary
+from kerasloss_tensorboard import summary_v2 as plugin_summary
 
 LOSS_CHART_REGEX = r"^(?!batch/)(.*/)?loss/"
 METRICS_CHART_REGEX = r"^metrics/"
@@ -98,7 +98,7 @@ def write_once(log, model):
     hparams = loss_hparams(model)
     blobs = [
         custom_scalar_summary.pb(layout()).SerializeToString(),
-        plugin_summary.component_weights_pb(model).SerializeToString(),
+        plugin_summary.component_weights_pb(component_weights(model)).SerializeToString(),
     ]
     if hparams:
         metrics = [
@@ -109,3 +109,17 @@ def write_once(log, model):
         blobs.append(config.SerializeToString())
         blobs.append(hp_summary.hparams_pb(hparams, start_time_secs=time.time()).SerializeToString())
     log.dashboards_written = log.write_raw(summaries.ROOT, 0, blobs)
+
+
+def component_weights(model):
+    """{"outputs": [{"output", "loss_weight", "weights": {component: w}}]} of the compiled model:
+    the record the tab stacks its bands with (`kerasloss_tensorboard.summary_v2`)."""
+    outputs = []
+    for output, loss, loss_weight in output_losses(model):
+        weights = getattr(loss, "component_weights", None)
+        outputs.append({
+            "output": output,
+            "loss_weight": float(loss_weight),
+            "weights": {name: float(w) for name, w in (weights or {}).items()},
+        })
+    return {"outputs": outputs}

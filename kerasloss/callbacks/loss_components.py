@@ -27,7 +27,12 @@ import warnings
 
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
-from kerasloss.callbacks._model_info import global_step, has_regularization, log_prefix, output_losses
+from kerasloss.callbacks._model_info import (
+    global_step,
+    has_regularization,
+    log_prefix,
+    output_losses,
+)
 
 _ROUNDING = 1e-5  # relative; float32 rounding of loss/total minus the compiled terms is ~1e-7
 

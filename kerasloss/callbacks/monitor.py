@@ -40,6 +40,8 @@ from kerasloss.entropy import KINDS
 class LossMonitor(keras.callbacks.Callback):
     """Loss components, prediction entropy and held-out metrics in one TensorBoard log_dir.
 
+    `batch_size`, `steps`, `histogram_size`: as in `PredictionEntropyLogger`.
+
     Args:
         log_dir: the TensorBoard log directory (runs `train`, `validation`, `posthoc`).
         validation_data: held-out data for the entropy and the metrics: x, (x, y) or
@@ -56,7 +58,6 @@ class LossMonitor(keras.callbacks.Callback):
             "categorical".
         output: for a multi-output model, the output whose entropy is logged (as
             `PredictionEntropyLogger`); post-hoc metrics see every output, as in `PostHocMetrics`.
-        batch_size, steps, histogram_size: as in `PredictionEntropyLogger`.
 
     Attributes:
         components, entropy, posthoc: the bundled callbacks (posthoc is None without `metrics`).
@@ -142,13 +143,7 @@ class LossMonitor(keras.callbacks.Callback):
             self._held_out(epoch)
 
     def on_train_end(self, logs=None):
-        try:
-            pending = self._schedule.pending_at_train_end()
-            if pending is not None:
-                self._held_out(pending)
-        finally:
-            for part in self.parts:
-                part.on_train_end(logs)
+        self._schedule.finish(self._held_out, lambda: [part.on_train_end(logs) for part in self.parts])
 
     def _held_out(self, epoch):
         """One prediction pass over the held-out data, feeding the entropy and the metrics."""

@@ -19,6 +19,7 @@ Without it, outputs outside [0, 1] given to a metric that thresholds probabiliti
 binary outputs, precision, recall, AUC, F-scores, confusion counts) give one warning.
 """
 
+import functools
 import warnings
 
 import keras
@@ -205,12 +206,7 @@ class PostHocMetrics(LoggingCallback):
             self._log(epoch)
 
     def on_train_end(self, logs=None):
-        try:
-            pending = self._schedule.pending_at_train_end()
-            if pending is not None:
-                self._log(pending)
-        finally:
-            super().on_train_end(logs)
+        self._schedule.finish(self._log, functools.partial(super().on_train_end, logs))
 
 
 def _metric_list(metrics):

@@ -1,0 +1,80 @@
+"""Per-element generalized cross-entropy (Zhang & Sabuncu, 2018, https://arxiv.org/abs/1805.07836).
+
+    generalized_cross_entropy = (1 - p_y^q) / q
+
+with p_y the predicted probability of the integer label y (y_pred as given: not normalised, not
+clipped, as Keras computes it) and q in (0, 1): towards 0 it approaches the cross-entropy -log p_y,
+at 1 it is the absolute error 1 - p_y, which is what makes it robust to noisy labels.
+
+The class below it: `CategoricalGeneralizedCrossEntropy`, drop-in for Keras'.
+"""
+
+import numbers
+
+from keras import ops
+
+from kerasloss import _checks
+from kerasloss.base import ComponentLoss, Terms, register
+from kerasloss.entropy import prediction_entropy
+from kerasloss.losses._inputs import sparse_labels
+
+
+def generalized_cross_entropy_terms(y_true, y_pred, q=0.5, with_entropy=False):
+    """Terms for integer labels y_true and probabilities y_pred [..., K] (classes on the last axis).
+
+    Labels are shaped like y_pred without its last axis, or with a size-1 last axis.
+    """
+    y_pred = _checks.prepare_predictions(y_pred)
+    axis = len(y_pred.shape) - 1
+    labels, _, bad = sparse_labels(y_true, y_pred, axis)
+    rows = ops.reshape(y_pred, (-1, y_pred.shape[axis]))
+    picked = ops.squeeze(ops.take_along_axis(rows, ops.expand_dims(labels, -1), axis=-1), -1)
+    value = (1.0 - ops.power(picked, q)) / q
+    if bad is not None:
+        value = ops.where(bad, ops.cast(float("nan"), value.dtype), value)
+    value = ops.reshape(value, ops.shape(y_pred)[:-1])
+    entropy = prediction_entropy(y_pred) if with_entropy else None
+    return Terms(values={"generalized_cross_entropy": value}, entropy=entropy)
+
+
+@register
+class CategoricalGeneralizedCrossEntropy(ComponentLoss):
+    """Generalized cross-entropy (1 - p_y^q)/q, between cross-entropy and MAE (Zhang & Sabuncu, 2018).
+
+    Formula (y the integer label, p_y = y_pred[..., y] the predicted probability, as given):
+        generalized_cross_entropy = (1 - p_y^q) / q
+        loss = generalized_cross_entropy
+
+    Args:
+        q: in (0, 1); towards 0 the loss approaches the cross-entropy -log p_y, towards 1 the
+            absolute error 1 - p_y, which tolerates noisy labels better.
+
+    Example:
+    >>> CategoricalGeneralizedCrossEntropy(q=0.5)([1], [[0.75, 0.25]])   # (1 - 0.5)/0.5 = 1.0
+    """
+
+    entropy_kind = "categorical"
+
+    def __init__(
+        self, q=0.5, reduction="sum_over_batch_size", name="categorical_generalized_cross_entropy",
+        dtype=None,
+    ):
+        if isinstance(q, bool) or not isinstance(q, numbers.Real):
+            raise TypeError(f"q must be a number in (0, 1), got {q!r}")
+        if not 0.0 < float(q) < 1.0:
+            raise ValueError(f"q must be in the interval (0, 1), got {q!r}")
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.q = float(q)
+
+    @property
+    def component_weights(self):
+        return {"generalized_cross_entropy": 1.0}
+
+    def terms(self, y_true, y_pred, with_entropy=False):
+        return generalized_cross_entropy_terms(y_true, y_pred, self.q, with_entropy)
+
+    def get_config(self):
+        return {**super().get_config(), "q": self.q}
+
+
+__all__ = ["CategoricalGeneralizedCrossEntropy"]

@@ -1,0 +1,115 @@
+"""kerasloss' TensorBoard names, the one place for them: plugin, runs, tags (pure Python, nothing heavy).
+
+The callbacks (`kerasloss.callbacks.summaries`) write with these names and the tab (`plugin`,
+`series`) reads with them, so both agree by construction. A log_dir is a group of runs: its own
+run "." (hparams, layout, the component weights) and train, validation, posthoc. Tag forms:
+
+    [batch/][<output>/]loss/<component | total | regularization>     runs train, validation
+    [<output>/]entropy/<mean | normalized | per_example>              runs train, validation
+    [<output>/]diagnostics/<name>                                     runs train, validation
+    metrics/<name>[/<i>]                                              run posthoc
+
+`parse_tag` sorts an epoch-level tag into what the dashboard draws:
+
+    [<output>/]loss/<component>           ("loss", output, component)   component may be
+                                                                         "total" or "regularization"
+    [<output>/]entropy/<stat>             ("entropy", output, stat)
+    [<output>/]diagnostics/<name>         ("diagnostics", output, name)
+    metrics/<name>[/<i>]                  ("metrics", None, "<name>[/<i>]")
+
+`batch/` tags and any other tag give None: the plugin never reads them.
+
+The plugin's own summary (written once into a log_dir's own run "."), tag `COMPONENT_WEIGHTS_TAG`,
+holds the weights the loss adds its components with, as JSON text:
+
+    {"outputs": [{"output": null | "<name>", "loss_weight": λ, "weights": {"<component>": w_k}}]}
+"""
+
+TRAIN = "train"
+VALIDATION = "validation"
+POSTHOC = "posthoc"
+ROOT = "."
+RUNS = (TRAIN, VALIDATION, POSTHOC)
+
+TOTAL = "total"
+REGULARIZATION = "regularization"
+BATCH_PREFIX = "batch/"
+LOSS_PREFIX = "loss/"
+ENTROPY_PREFIX = "entropy/"
+ENTROPY_STATS = ("mean", "normalized", "per_example")
+DIAGNOSTICS_PREFIX = "diagnostics/"
+METRICS_PREFIX = "metrics/"
+
+PLUGIN_NAME = "kerasloss"
+COMPONENT_WEIGHTS_TAG = "kerasloss/component_weights"
+CONTENT_VERSION = b"1"
+SCALARS_PLUGIN = "scalars"
+HISTOGRAMS_PLUGIN = "histograms"
+
+def loss_tag(component, output=None, batch=False):
+    """`[batch/][<output>/]loss/<component>`; component is a loss component, "total" or "regularization"."""
+    tag = f"{LOSS_PREFIX}{component}"
+    if output:
+        tag = f"{output}/{tag}"
+    return BATCH_PREFIX + tag if batch else tag
+
+
+def diagnostic_tag(name, output=None):
+    """`[<output>/]diagnostics/<name>`: a diagnostic of the loss's own pass (`loss.diagnostic_names`)."""
+    tag = f"{DIAGNOSTICS_PREFIX}{name}"
+    return f"{output}/{tag}" if output else tag
+
+
+def entropy_tag(stat, output=None):
+    """`[<output>/]entropy/<stat>`, stat in ("mean", "normalized", "per_example")."""
+    if stat not in ENTROPY_STATS:
+        raise ValueError(f"stat must be one of {ENTROPY_STATS}, got {stat!r}")
+    return f"{output}/{ENTROPY_PREFIX}{stat}" if output else f"{ENTROPY_PREFIX}{stat}"
+
+
+def metric_tag(name):
+    """`metrics/<name>`: a post-hoc metric, never part of a training step."""
+    return f"{METRICS_PREFIX}{name}"
+
+
+def is_batch_tag(tag):
+    """Whether `tag` is a per-batch tag (`batch/...`); the tab never reads those."""
+    return tag.startswith(BATCH_PREFIX)
+
+
+_KINDS = {
+    LOSS_PREFIX: "loss",
+    ENTROPY_PREFIX: "entropy",
+    DIAGNOSTICS_PREFIX: "diagnostics",
+}
+
+
+def parse_tag(tag):
+    """(kind, output or None, name) of one of our epoch-level tags, or None for any other tag."""
+    if tag.startswith(BATCH_PREFIX):
+        return None
+    if tag.startswith(METRICS_PREFIX):
+        name = tag[len(METRICS_PREFIX):]
+        return ("metrics", None, name) if name else None
+    for prefix, kind in _KINDS.items():
+        head, sep, name = tag.rpartition(prefix)
+        if sep and name and "/" not in name and (head == "" or head.endswith("/")):
+            output = head[:-1] or None
+            if kind == "entropy" and name not in ENTROPY_STATS:
+                return None
+            return kind, output, name
+    return None
+
+
+def split_run(run):
+    """(group, role) of a TensorBoard run: "ls_0.1/train" -> ("ls_0.1", "train"); None if not ours.
+
+    A group is one log_dir (its runs train, validation, posthoc); "" is the served log_dir itself.
+    """
+    group, _, role = run.rpartition("/")
+    return (group, role) if role in RUNS else None
+
+
+def root_run(group):
+    """The run holding a group's own records (hparams, component weights): the log_dir itself."""
+    return group or ROOT

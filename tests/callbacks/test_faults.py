@@ -1,0 +1,90 @@
+"""Logs survive faults: a real training process killed with SIGINT or SIGKILL mid-epoch."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from tests.helpers import tensorboard_reader as tb
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Trains slowly (a short sleep per batch), logs every batch, and reports on stdout what it has
+# logged: "batch <step>" after each batch summary, "epoch <n>" after each epoch summary.
+SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import numpy as np, keras, kerasloss
+    from kerasloss.callbacks import LossComponentLogger
+    from kerasloss.metrics import loss_components
+
+    class Report(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            print("batch", int(self.model.optimizer.iterations.numpy()), flush=True)
+            time.sleep(0.05)
+        def on_epoch_end(self, epoch, logs=None):
+            print("epoch", epoch, flush=True)
+
+    x = np.random.rand(80, 4).astype("float32"); y = np.random.randint(0, 3, 80)
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss))
+    model.fit(x, y, epochs=1000, batch_size=8, verbose=0,
+              callbacks=[LossComponentLogger(sys.argv[1], update_freq=1), Report()])
+    """
+)
+
+
+def _train_until_mid_epoch(log_dir, epochs_done):
+    """Start the script, read its reports until `epochs_done` epochs and 3 more batches are logged."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(log_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
+    epochs, batches, deadline = [], [], time.monotonic() + 90
+    try:
+        for line in process.stdout:
+            kind, number = line.split()
+            (epochs if kind == "epoch" else batches).append(int(number))
+            if len(epochs) >= epochs_done and batches and batches[-1] >= (epochs_done * 10) + 3:
+                return process, epochs, batches
+            if time.monotonic() > deadline:
+                break
+    except BaseException:
+        process.kill()
+        raise
+    process.kill()
+    pytest.fail("the training subprocess did not reach mid-epoch in time")
+
+
+def _finish(process, sig):
+    try:
+        process.send_signal(sig)
+        return process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sigint_mid_epoch_keeps_every_value_logged_before_it(tmp_path):
+    process, epochs, batches = _train_until_mid_epoch(tmp_path, epochs_done=2)
+    assert _finish(process, signal.SIGINT) != 0
+    logged = tb.scalars(tmp_path, "train")
+    assert [step for step, _ in logged["loss/total"]][: len(epochs)] == epochs
+    assert set(batches) <= {step for step, _ in logged["batch/loss/total"]}
+
+
+def test_sigkill_loses_at_most_the_current_epoch(tmp_path):
+    process, epochs, batches = _train_until_mid_epoch(tmp_path, epochs_done=2)
+    assert _finish(process, signal.SIGKILL) == -signal.SIGKILL
+    logged = tb.scalars(tmp_path, "train")
+    assert [step for step, _ in logged["loss/total"]][: len(epochs)] == epochs
+    completed = {b for b in batches if b <= 10 * len(epochs)}
+    assert completed <= {step for step, _ in logged["batch/loss/total"]}

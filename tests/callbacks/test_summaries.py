@@ -1,0 +1,271 @@
+"""The shared writers and the dashboards: one file per run, faults, NaN, KeyboardInterrupt, layout, hparams."""
+
+import os
+import shutil
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.hparams import metadata as hparams_metadata
+
+import kerasloss
+from tests.helpers import tensorboard_reader as tb
+from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger, _writers, summaries
+from kerasloss.callbacks.dashboards import LOSS_CHART_REGEX
+from kerasloss.metrics import loss_components
+
+X = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+Y = np.random.default_rng(1).integers(0, 3, size=32)
+
+
+def _model(label_smoothing=0.1):
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
+    return model
+
+
+def _steps(log_dir, run="train", tag="loss/total"):
+    return [step for step, _ in tb.scalars(log_dir, run).get(tag, [])]
+
+
+class _At(keras.callbacks.Callback):
+    """Calls `action` at the end of epoch `epoch` (or of batch `batch` in that epoch)."""
+
+    def __init__(self, epoch, action, batch=None):
+        super().__init__()
+        self.epoch, self.batch, self.action, self.current = epoch, batch, action, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.batch is not None and self.current == self.epoch and batch == self.batch:
+            self.action()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.batch is None and epoch == self.epoch:
+            self.action()
+
+
+def test_three_callbacks_share_one_event_file_per_run(tmp_path):
+    callbacks = [
+        LossComponentLogger(tmp_path, update_freq=1),
+        PredictionEntropyLogger(tmp_path, X, from_logits=True),
+        PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()]),
+    ]
+    _model().fit(X, Y, epochs=2, batch_size=16, verbose=0, validation_data=(X, Y), callbacks=callbacks)
+    assert tb.runs(tmp_path) == [".", "posthoc", "train", "validation"]
+    for run in (".", "train", "validation", "posthoc"):
+        assert len(tb.event_files(tmp_path, run)) == 1, run
+
+
+def test_unwritable_log_dir_is_an_error_at_construction_naming_it(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    log_dir = str(blocker / "logs")
+    for make in (
+        lambda: LossComponentLogger(log_dir),
+        lambda: PredictionEntropyLogger(log_dir, X),
+        lambda: PostHocMetrics(log_dir, (X, Y), ["accuracy"]),
+    ):
+        with pytest.raises(ValueError) as info:
+            make()
+        assert log_dir in str(info.value)
+
+
+def test_log_dir_unwritable_by_train_begin_fails_before_the_first_step(tmp_path):
+    log_dir = str(tmp_path / "logs")
+    callback = LossComponentLogger(log_dir)
+    shutil.rmtree(log_dir)
+    (tmp_path / "logs").write_text("now a file")
+    model = _model()
+    with pytest.raises(ValueError, match=log_dir):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[callback])
+    assert int(model.optimizer.iterations.numpy()) == 0
+
+
+def test_keyboard_interrupt_mid_epoch_leaves_every_value_readable_and_nothing_active(tmp_path):
+    def interrupt():
+        raise KeyboardInterrupt
+
+    callbacks = [LossComponentLogger(tmp_path, update_freq=1), _At(1, interrupt, batch=1)]
+    with pytest.raises(KeyboardInterrupt):
+        _model().fit(X, Y, epochs=3, batch_size=8, verbose=0, callbacks=callbacks)
+    assert _steps(tmp_path) == [0]
+    assert _steps(tmp_path, tag="batch/loss/total") == [1, 2, 3, 4, 5, 6]
+    # no writer or record_if left as default
+    assert not tf.summary.should_record_summaries()
+    assert tf.summary.experimental.get_step() is None
+
+
+def test_log_dir_removed_mid_training_warns_once_and_resumes_when_back(tmp_path):
+    log_dir = tmp_path / "logs"
+    callbacks = [
+        _At(1, lambda: shutil.rmtree(log_dir)),
+        _At(3, lambda: os.makedirs(log_dir)),
+        LossComponentLogger(log_dir),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = _model().fit(X, Y, epochs=5, verbose=0, callbacks=callbacks).history
+    faults = [w for w in caught if "cannot write TensorBoard logs" in str(w.message)]
+    assert len(faults) == 1 and str(log_dir) in str(faults[0].message)
+    assert len(history["loss"]) == 5
+    assert _steps(log_dir) == [3, 4]
+
+
+def test_out_of_space_warns_once_training_goes_on_and_logging_resumes(tmp_path, monkeypatch):
+    write = _writers._RunWriter.write
+    full = {"disk": False}
+
+    def failing_write(self, event):
+        if full["disk"]:
+            raise OSError(28, "No space left on device")
+        return write(self, event)
+
+    monkeypatch.setattr(_writers._RunWriter, "write", failing_write)
+    log_dir = tmp_path / "logs"
+    callbacks = [
+        _At(0, lambda: full.update(disk=True)),
+        _At(2, lambda: full.update(disk=False)),
+        LossComponentLogger(log_dir),
+    ]
+    with pytest.warns(RuntimeWarning, match="No space left") as caught:
+        _model().fit(X, Y, epochs=4, verbose=0, callbacks=callbacks)
+    assert len([w for w in caught if "cannot write" in str(w.message)]) == 1
+    assert {2, 3} <= set(_steps(log_dir))
+    assert 1 not in _steps(log_dir)
+
+
+def test_nan_is_logged_as_is_with_one_warning(tmp_path):
+    x = X.copy()
+    x[0, 0] = np.nan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _model().fit(x, Y, epochs=2, batch_size=8, verbose=0, callbacks=[LossComponentLogger(tmp_path, update_freq=1)])
+    assert len([w for w in caught if "non-finite" in str(w.message)]) == 1
+    values = [value for _, value in tb.scalars(tmp_path, "train")["loss/total"]]
+    assert len(values) == 2 and all(np.isnan(values))
+
+
+def test_layout_has_a_loss_components_chart_over_train_and_validation(tmp_path):
+    _model().fit(X, Y, epochs=1, verbose=0, callbacks=[LossComponentLogger(tmp_path)])
+    accumulator = tb.load(tmp_path).GetAccumulator(".")
+    event = accumulator.Tensors("custom_scalars__config__")[0]
+    layout = layout_pb2.Layout.FromString(tf.make_ndarray(event.tensor_proto).item())
+    (category,) = [c for c in layout.category if c.title == "Loss components"]
+    assert list(category.chart[0].multiline.tag) == [LOSS_CHART_REGEX]
+    import re
+
+    pattern = re.compile(LOSS_CHART_REGEX)
+    assert all(pattern.search(t) for t in ["loss/total", "loss/cross_entropy", "out/loss/z_loss"])
+    assert not pattern.search("batch/loss/total") and not pattern.search("entropy/mean")
+
+
+def test_hparams_record_the_loss_configuration_once_per_log_dir(tmp_path):
+    for _ in range(2):
+        _model(label_smoothing=0.3).fit(X, Y, epochs=1, verbose=0, callbacks=[LossComponentLogger(tmp_path)])
+    assert len(tb.event_files(tmp_path, ".")) == 1
+    accumulator = tb.load(tmp_path).GetAccumulator(".")
+    content = accumulator.SummaryMetadata(hparams_metadata.SESSION_START_INFO_TAG).plugin_data.content
+    info = hparams_metadata.parse_session_start_info_plugin_data(content)
+    values = {name: value for name, value in info.hparams.items()}
+    assert values["loss"].string_value == "SparseCategoricalCrossentropy"
+    assert values["label_smoothing"].number_value == pytest.approx(0.3)
+    assert values["from_logits"].bool_value is True
+    assert values["z_loss"].number_value == 0.0
+    assert values["ignore_class"].string_value == "none"
+
+
+def test_hparams_list_the_metrics_of_every_callback_on_the_log_dir_whatever_their_order(tmp_path):
+    callbacks = [
+        LossComponentLogger(tmp_path),  # its on_train_begin runs before the others register
+        PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()], every_n_epochs=0),
+        PredictionEntropyLogger(tmp_path, X, from_logits=True),
+    ]
+    _model().fit(X, Y, epochs=1, verbose=0, validation_data=(X, Y), callbacks=callbacks)
+    assert set(tb.hparams_metrics(tmp_path)) == {
+        ("train", "loss/total"),
+        ("validation", "loss/total"),
+        ("posthoc", "metrics/sparse_categorical_accuracy"),
+        ("validation", "entropy/mean"),
+    }
+    # every listed metric is a tag that was written in its run
+    written = tb.all_scalars(tmp_path)
+    assert all(tag in written[run] for run, tag in tb.hparams_metrics(tmp_path))
+
+
+def test_hparams_list_only_the_metrics_of_the_callbacks_used(tmp_path):
+    callback = PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()])
+    _model().fit(X, Y, epochs=1, verbose=0, callbacks=[callback])
+    assert tb.hparams_metrics(tmp_path) == {
+        ("posthoc", "metrics/sparse_categorical_accuracy"): "held-out sparse_categorical_accuracy"
+    }
+
+
+def test_summaries_module_writes_for_a_custom_loop(tmp_path):
+    summaries.write_scalars(tmp_path, summaries.TRAIN, 7, {summaries.loss_tag("total"): 0.5})
+    summaries.write_histogram(tmp_path, summaries.VALIDATION, summaries.entropy_tag("per_example"), [0.1, 0.2], 7)
+    assert tb.scalars(tmp_path, "train") == {"loss/total": [(7, 0.5)]}
+    assert tb.histograms(tmp_path, "validation", "entropy/per_example")[0][0] == 7
+    summaries.close(tmp_path)
+    assert summaries.open_log_dir(tmp_path).next_epoch == 8
+    summaries.close(tmp_path)
+    assert summaries.loss_tag("z_loss", output="a", batch=True) == "batch/a/loss/z_loss"
+    assert summaries.metric_tag("f1_score") == "metrics/f1_score"
+
+
+def test_event_file_removed_between_writes_is_noticed_and_replaced(tmp_path):
+    log_dir = tmp_path / "logs"
+    summaries.write_scalars(log_dir, summaries.TRAIN, 0, {"loss/total": 1.0})
+    shutil.rmtree(log_dir)
+    os.makedirs(log_dir)
+    with pytest.warns(RuntimeWarning, match="removed"):
+        summaries.write_scalars(log_dir, summaries.TRAIN, 1, {"loss/total": 2.0})
+    summaries.write_scalars(log_dir, summaries.TRAIN, 2, {"loss/total": 3.0})
+    summaries.close(log_dir)
+    assert tb.scalars(log_dir, "train") == {"loss/total": [(1, 2.0), (2, 3.0)]}
+
+
+def test_a_new_process_fitting_into_the_same_log_dir_continues_the_steps(tmp_path):
+    _model().fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=[LossComponentLogger(tmp_path, update_freq=1)])
+    summaries.close_all()  # what a new process sees: only the event files on disk
+    _model().fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=[LossComponentLogger(tmp_path, update_freq=1)])
+    assert _steps(tmp_path) == [0, 1, 2, 3]
+    assert _steps(tmp_path, tag="batch/loss/total") == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_writers_of_an_interrupted_fit_are_closed_when_its_callbacks_are_dropped(tmp_path):
+    import gc
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    callbacks = [LossComponentLogger(tmp_path), _At(0, interrupt, batch=0)]
+    try:
+        _model().fit(X, Y, epochs=2, batch_size=8, verbose=0, callbacks=callbacks)
+    except KeyboardInterrupt:
+        pass
+    log = summaries.open_log_dir(tmp_path)
+    assert log._runs  # the root run holds the layout; still open after the interrupted fit
+    del callbacks
+    gc.collect()
+    assert not log._runs
+
+
+def test_writers_closed_while_a_function_is_traced_leave_nothing_in_its_graph(tmp_path):
+    # the garbage collector runs the callbacks' finalizers at any point, e.g. while Keras traces
+    # the train step of the next fit: closing must not trace a flush of a writer that is gone
+    summaries.write_scalars(tmp_path, summaries.TRAIN, 0, {"loss/total": 1.0})
+
+    @tf.function
+    def step(x):
+        summaries.close(tmp_path)
+        return x + 1.0
+
+    assert float(step(tf.constant(1.0))) == 2.0
+    assert float(step(tf.constant(2.0))) == 3.0

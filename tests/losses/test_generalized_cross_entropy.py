@@ -1,0 +1,118 @@
+"""CategoricalGeneralizedCrossEntropy (kerasloss.losses.generalized_cross_entropy, kerasloss.losses.generalized_cross_entropy)
+against keras.losses and its closed form."""
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from keras import ops
+
+import kerasloss
+from kerasloss.entropy import prediction_entropy
+from tests.helpers import keras_parity as parity
+from tests.helpers import numpy_reference as ref
+
+RNG = np.random.default_rng(61)
+
+
+def _problem(rng, shape):
+    labels = rng.integers(0, shape[-1], shape[:-1])
+    return labels, rng.dirichlet(np.ones(shape[-1]), shape[:-1]).astype(np.float32)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("reduction", ref.REDUCTIONS, ids=str)
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_value_equals_keras(q, reduction, weighted):
+    labels, probs = _problem(RNG, (8, 5))
+    weight = RNG.uniform(0, 2, 8).astype(np.float32) if weighted else None
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(q=q, reduction=reduction)
+    parity.assert_equal_to_keras(loss, labels, probs, weight)
+
+
+@settings(max_examples=20)
+@given(seed=st.integers(0, 2**31 - 1), shape=st.sampled_from([(1, 2), (3, 2), (2, 3, 4), (5, 7)]),
+       q=st.floats(0.01, 0.99), reduction=st.sampled_from(ref.REDUCTIONS))
+def test_value_equals_keras_on_random_inputs(seed, shape, q, reduction):
+    # (a single class is left out: Keras then expands the labels to (B, 1) and returns (B, 1) values)
+    labels, probs = _problem(np.random.default_rng(seed), shape)
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(q=q, reduction=reduction)
+    parity.assert_equal_to_keras(loss, labels, probs)
+
+
+def test_closed_form_and_zero_probability():
+    probs = np.array([[0.7, 0.3, 0.0], [0.2, 0.2, 0.6], [0.0, 1.0, 0.0]], np.float32)
+    labels = np.array([0, 2, 0])
+    expected = (1 - np.array([0.7, 0.6, 0.0]) ** 0.5) / 0.5
+    got = kerasloss.CategoricalGeneralizedCrossEntropy(reduction=None)(labels, probs)
+    np.testing.assert_allclose(parity.as_numpy(got), expected, rtol=1e-6)
+
+
+def test_labels_with_a_size_1_last_axis_give_one_value_per_example():
+    # Keras broadcasts (B, 1) labels into a (B, B) matrix; ours reads them as (B,)
+    labels, probs = _problem(RNG, (4, 3))
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(reduction=None)
+    np.testing.assert_allclose(parity.as_numpy(loss(labels[:, None], probs)), parity.as_numpy(loss(labels, probs)))
+
+
+def test_entropy_is_the_prediction_entropy():
+    labels, probs = _problem(RNG, (6, 4))
+    entropy = kerasloss.CategoricalGeneralizedCrossEntropy().terms(labels, probs, with_entropy=True).entropy
+    np.testing.assert_allclose(parity.as_numpy(entropy), parity.as_numpy(prediction_entropy(probs)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_16_bit_predictions_are_computed_in_float32(dtype):
+    labels, probs = _problem(RNG, (6, 4))
+    low = ops.cast(probs, dtype)
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy()
+    got = loss(labels, low)
+    assert keras.backend.standardize_dtype(got.dtype) == "float32"
+    np.testing.assert_allclose(parity.as_numpy(got), parity.as_numpy(loss(labels, ops.cast(low, "float32"))),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ref.REDUCTIONS, ids=str)
+def test_keras_mask_on_predictions_is_honoured_like_keras(reduction):
+    labels, probs = _problem(RNG, (3, 4, 5))
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]], bool)
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(reduction=reduction)
+    np.testing.assert_allclose(
+        parity.as_numpy(loss(labels, parity.masked(probs, mask))),
+        parity.as_numpy(parity.twin(loss)(labels, parity.masked(probs, mask))), rtol=1e-6, atol=1e-7,
+    )
+
+
+@pytest.mark.parametrize("q, error", [(0.0, ValueError), (1.0, ValueError), ("x", TypeError)])
+def test_q_outside_0_1_is_refused_like_keras(q, error):
+    if error is ValueError:
+        with pytest.raises(ValueError, match=r"q must be in the interval \(0, 1\)"):
+            keras.losses.CategoricalGeneralizedCrossEntropy(q=q)
+    with pytest.raises(error, match=r"q must be .*\(0, 1\), got"):
+        kerasloss.CategoricalGeneralizedCrossEntropy(q=q)
+
+
+def test_labels_outside_the_classes_are_refused():
+    with pytest.raises(ValueError, match=r"sparse labels \(y_true\) must be integers in \[0, 3\), got \[3\]"):
+        kerasloss.CategoricalGeneralizedCrossEntropy()(np.array([0, 3]), np.full((2, 3), 1 / 3, np.float32))
+
+
+def test_components_add_up_and_constructor_config_and_name_are_keras():
+    parity.assert_same_signature(kerasloss.CategoricalGeneralizedCrossEntropy)
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(q=0.3, reduction="sum", name="g")
+    assert loss.component_weights == {"generalized_cross_entropy": 1.0}
+    parity.assert_components_add_up(loss, *_problem(RNG, (5, 3)))
+    parity.assert_config_round_trip(loss)
+
+
+def test_model_compiled_with_the_loss_survives_a_keras_file_round_trip(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="softmax")])
+    x, labels = RNG.normal(size=(8, 3)).astype(np.float32), RNG.integers(0, 4, 8)
+    parity.assert_keras_file_round_trip(kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7), model, x, labels,
+                                        tmp_path)
+
+
+def test_docstring_example_gives_the_documented_value():
+    value = kerasloss.CategoricalGeneralizedCrossEntropy(q=0.5)(np.array([1]), np.array([[0.75, 0.25]]))
+    np.testing.assert_allclose(parity.as_numpy(value), 1.0, rtol=1e-6)
