@@ -1,4 +1,5 @@
-"""Keras metrics that report a kerasloss loss's components, diagnostics and prediction entropy.
+"""Keras metrics that report a kerasloss loss's components, diagnostics and prediction entropy,
+and `CalibrationError` (ECE, RMSCE, MCE; from `kerasloss.calibration`).
 
 They take their values from the loss's own call on the same predictions (`kerasloss._call_results`):
 no second pass, and weighted exactly as the loss (sample weights included, whether the metric was
@@ -24,6 +25,7 @@ from keras import ops
 from kerasloss import _call_results, _checks
 from kerasloss._keras_compat import unscale_loss_for_distribution
 from kerasloss.base import ComponentLoss, register
+from kerasloss.calibration import CalibrationError
 from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
 from kerasloss.reduction import weighted_sum_and_weight
 
@@ -278,4 +280,4 @@ def loss_components(loss, entropy=False, normalize_entropy=False, diagnostics=Fa
         metrics.append(PredictionEntropy(from_logits, kind, normalize_entropy, axis))
     return metrics
 
-__all__ = ["LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]
+__all__ = ["CalibrationError", "LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]
