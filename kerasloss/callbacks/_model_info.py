@@ -1,5 +1,5 @@
 """What the callbacks need to know about a compiled model: its losses per output, loss weights,
-whether it has regularization losses, its compiled metrics per output, its global step, the epoch a
+whether it has regularization losses, whether it is a classifier (`classifier_settings`), its compiled metrics per output, its global step, the epoch a
 `BackupAndRestore` restored, and how `compile` resolves a metric name. Keras keeps some of it
 private; every such access is here (with a fallback where one exists).
 """
@@ -82,3 +82,29 @@ def global_step(model):
         return 0
     value = iterations.value if hasattr(iterations, "value") else iterations
     return int(value.numpy()) if hasattr(value, "numpy") else int(keras.ops.convert_to_numpy(value))
+
+
+# Keras' own classification losses (class or compile name) -> kind
+_KERAS_CLASSIFIER_LOSSES = {
+    "SparseCategoricalCrossentropy": "categorical", "sparse_categorical_crossentropy": "categorical",
+    "CategoricalCrossentropy": "categorical", "categorical_crossentropy": "categorical",
+    "CategoricalFocalCrossentropy": "categorical", "categorical_focal_crossentropy": "categorical",
+    "BinaryCrossentropy": "binary", "binary_crossentropy": "binary",
+    "BinaryFocalCrossentropy": "binary", "binary_focal_crossentropy": "binary",
+}
+
+
+def classifier_settings(model):
+    """(from_logits, kind, label_smoothing) of a single-output model compiled with a classification
+    loss (a kerasloss loss with `entropy_settings`, or a Keras cross-entropy), else None."""
+    losses = output_losses(model)
+    if len(losses) != 1:
+        return None
+    loss = losses[0][1]
+    settings = getattr(loss, "entropy_settings", None)
+    if settings is not None:
+        return settings[0], settings[1], float(getattr(loss, "label_smoothing", 0.0) or 0.0)
+    kind = _KERAS_CLASSIFIER_LOSSES.get(loss if isinstance(loss, str) else type(loss).__name__)
+    if kind is None:
+        return None
+    return bool(getattr(loss, "from_logits", False)), kind, float(getattr(loss, "label_smoothing", 0.0) or 0.0)
