@@ -22,7 +22,7 @@ import re
 from kerasloss_tensorboard import plugin
 from kerasloss_tensorboard.snapshot import Snapshot
 
-_CSP = "default-src 'none'; script-src 'unsafe-inline' data:; style-src 'unsafe-inline'; img-src data:"
+_CSP = "default-src 'none'; script-src 'unsafe-inline' data:; style-src 'unsafe-inline'"
 # Answers the tab's fetch("./<route>?<query>") from the report's JSON, then draws the tab.
 _BOOTSTRAP = """
 const data = JSON.parse(document.getElementById("kerasloss-data").textContent);
