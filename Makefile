@@ -31,7 +31,7 @@ test: install
 test: test-browser
 test-browser: install
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
-	KERAS_BACKEND=tensorflow KERASLOSS_BROWSER_TEST=1 $(PY) -m pytest -q tests/tensorboard/test_browser.py
+	KERAS_BACKEND=tensorflow KERASLOSS_BROWSER_TEST=1 $(PY) -m pytest -q tests/kerasloss_tensorboard/test_browser.py
 
 demo: install
 	$(PY) examples/factorization.py --logdir $(LOGDIR)/factorization $(if $(EPOCHS),--epochs $(EPOCHS))
