@@ -87,6 +87,15 @@ class ComponentLoss(keras.losses.Loss):
         """Component name -> the weight it enters the total with (only non-zero weights)."""
         raise NotImplementedError
 
+    @property
+    def component_directions(self):
+        """Component name -> "down" (lower is better), "up" (higher is better) or None (no better
+        direction: it does not depend on the predictions). By the sign of its weight: a component
+        entering with a negative weight (CosineSimilarity's similarity) improves as it rises.
+        Keras' EarlyStopping, ModelCheckpoint and ReduceLROnPlateau read it in mode="auto"
+        (`LossComponent._direction`); None makes them ask for `mode=`."""
+        return {name: "up" if weight < 0 else "down" for name, weight in self.component_weights.items()}
+
     def terms(self, y_true, y_pred, with_entropy=False):
         """Per-element `Terms` of this loss (see `kerasloss.base`)."""
         raise NotImplementedError

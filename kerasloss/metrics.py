@@ -12,8 +12,10 @@ Running means follow Keras' own loss tracker, so that they add up to the logged 
     diagnostics/<name> = Σ w·d / Σ w over every element of every batch     (w = sample weight × mask)
     entropy            = Σ w·H / Σ w over every predicted example
 
-Loss components declare that lower is better (so `EarlyStopping("val_loss/cross_entropy")` works
-in "auto" mode); diagnostics and entropy have no better direction: monitor them with `mode=`.
+Loss components declare their direction (`loss.component_directions`: lower is better, or higher
+for a component of negative weight such as CosineSimilarity's), so `EarlyStopping("val_loss/
+cross_entropy")` works in "auto" mode; a component that does not depend on the predictions
+(KLDivergence's target_entropy), diagnostics and entropy have none: monitor them with `mode=`.
 """
 
 import warnings
@@ -108,7 +110,9 @@ class LossComponent(_LossMean):
         _check_one_of("component", component, loss.component_weights, loss)
         super().__init__(loss, name or f"loss/{component}", dtype)
         self.component = component
-        self._direction = "down"
+        direction = loss.component_directions[component]
+        if direction is not None:  # absent: Keras' callbacks in mode="auto" ask for mode=
+            self._direction = direction
 
     def record(self, result, y_pred):
         self.accumulate_batch(result.reduced[self.component], y_pred)

@@ -105,3 +105,25 @@ def test_diagnostic_metric_refuses_a_diagnostic_the_loss_does_not_have():
         kerasloss.metrics.LossDiagnostic(kerasloss.Huber(), "x")
     with pytest.raises(TypeError, match="loss must be a kerasloss loss, got Huber"):
         kerasloss.metrics.LossDiagnostic(keras.losses.Huber(), "linear_fraction")
+
+
+def test_auto_mode_callbacks_keep_the_best_cosine_similarity_which_rises_as_the_loss_falls():
+    # weight −1: "lower is better" would keep the worst epoch's weights (issue 17)
+    loss = kerasloss.CosineSimilarity()
+    target = X @ np.random.default_rng(3).normal(size=(4, 2)).astype("float32")
+    model = _model(loss, loss_components(loss), units=2)
+    stopping = keras.callbacks.EarlyStopping("val_loss/cosine_similarity", restore_best_weights=True, patience=9)
+    history = model.fit(X, target, validation_data=(X, target), epochs=4, verbose=0,
+                        callbacks=[stopping]).history["val_loss/cosine_similarity"]
+    assert history[-1] > history[0]
+    assert float(stopping.best) == pytest.approx(max(history))
+
+
+def test_auto_mode_callbacks_ask_for_mode_on_a_component_with_no_direction():
+    loss = kerasloss.KLDivergence()
+    target = np.full((40, 3), 1 / 3, "float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss))
+    with pytest.raises(ValueError, match="mode='max'"):
+        model.fit(X, target, validation_data=(X, target), epochs=2, verbose=0,
+                  callbacks=[keras.callbacks.ReduceLROnPlateau("val_loss/target_entropy")])

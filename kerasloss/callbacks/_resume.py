@@ -61,7 +61,10 @@ def rewrite_without(path, epoch, batch):
     kept = [r for r in records if not _is_superseded(event_pb2.Event.FromString(r), epoch, batch)]
     if len(kept) == len(records):
         return
-    partial = f"{path}.partial"
+    # a name without "tfevents": TensorBoard reads any such file, so a rewrite cut short (a killed
+    # process) would otherwise show its prefix as a second copy of the run's steps
+    directory, name = os.path.split(path)
+    partial = os.path.join(directory, "." + name.replace("tfevents", "rewrite") + ".partial")
     with tf.io.gfile.GFile(partial, "wb") as f:
         writer = RecordWriter(f)
         for record in kept:
