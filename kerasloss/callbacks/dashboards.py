@@ -9,13 +9,15 @@ Custom scalars ("Custom Scalars" tab):
     "Post-hoc metrics" / "metrics/ tags"                      regex  ^metrics/
 
 HParams ("HParams" tab), from the compiled loss (per output `<output>/` and per part `<part>/`):
-    loss (class name), label_smoothing, from_logits, z_loss, ignore_class ("none" when None)
+    loss (class name) and every argument of its config: reduction, from_logits, label_smoothing,
+    gamma, alpha, delta, beta, axis, ... (None as "none", lists as JSON text)
 and as metrics the tags the callbacks on this log_dir registered (`LogDir.add_hparams_metrics`):
     train, validation  loss/total                  (LossComponentLogger)
     validation         [<output>/]entropy/mean     (PredictionEntropyLogger)
     posthoc            metrics/<name>[/<i>]        (PostHocMetrics)
 """
 
+import json
 import time
 
 from tensorboard.plugins.custom_scalar import layout_pb2
@@ -30,7 +32,6 @@ from kerasloss_tensorboard import summary_v2 as plugin_summary
 
 LOSS_CHART_REGEX = r"^(?!batch/)(.*/)?loss/"
 METRICS_CHART_REGEX = r"^metrics/"
-_ATTRIBUTES = ("label_smoothing", "from_logits", "z_loss", "ignore_class")
 
 
 def _category(title, chart_title, tag_regex):
@@ -51,7 +52,23 @@ def layout():
     )
 
 
+# configuration keys that are no argument of the loss's formula (or are recorded otherwise)
+_NOT_HPARAMS = ("name", "dtype", "component", "losses", "weights")
+
+
+def _hparam_value(value):
+    """A config value as an hparam (bool, number or string): None is "none", the rest its JSON."""
+    if value is None:
+        return "none"
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
 def _loss_config(loss, prefix=""):
+    """{hparam: value}: the loss's class and every argument of its config (focal gamma and alpha,
+    Huber delta, Tversky alpha and beta, ...); a wrapped Keras loss's own arguments; a composite's
+    parts under `<part>/` with their weights."""
     if loss is None:
         return {}
     if isinstance(loss, str):  # compile(loss="mse")
@@ -63,15 +80,16 @@ def _loss_config(loss, prefix=""):
             config.update(_loss_config(part, f"{prefix}{name}/"))
         return config
     try:
-        settings = loss.get_config() or {}
+        settings = dict(loss.get_config() or {})
     except (AttributeError, NotImplementedError, TypeError):
         settings = {}
-    for attribute in _ATTRIBUTES:
-        if attribute in settings or hasattr(loss, attribute):
-            value = settings[attribute] if attribute in settings else getattr(loss, attribute)
-            if attribute == "ignore_class":
-                value = "none" if value is None else str(value)
-            config[f"{prefix}{attribute}"] = value
+    wrapped = settings.pop("loss", None)
+    if isinstance(wrapped, dict):  # WrappedLoss: the Keras loss's class and arguments
+        config[f"{prefix}loss"] = str(wrapped.get("class_name", config[f"{prefix}loss"]))
+        settings = {**(wrapped.get("config") or {}), **settings}
+    for key, value in sorted(settings.items()):
+        if key not in _NOT_HPARAMS and key != "fn":
+            config[f"{prefix}{key}"] = _hparam_value(value)
     return config
 
 
