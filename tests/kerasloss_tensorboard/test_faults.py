@@ -14,7 +14,7 @@ import pytest
 from kerasloss.callbacks import summaries
 from tests.callbacks.test_faults import ROOT, _finish, _train_until_mid_epoch
 from tests.helpers import tensorboard_reader as tb
-from tests.tensorboard.test_plugin import _client, _get
+from tests.kerasloss_tensorboard.test_plugin import _client, _get
 
 pytestmark = pytest.mark.tensorflow_only
 
