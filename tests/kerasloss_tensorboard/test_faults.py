@@ -16,7 +16,7 @@ from tests.callbacks.test_faults import ROOT, _finish, _train_until_mid_epoch
 from tests.helpers import tensorboard_reader as tb
 from tests.kerasloss_tensorboard.test_plugin import _client, _get
 
-pytestmark = pytest.mark.tensorflow_only
+pytestmark = pytest.mark.backend_neutral
 
 
 def _served(log_dir, run="train", tag="loss/total"):
