@@ -14,12 +14,13 @@ import uuid
 import warnings
 
 import numpy as np
-import tensorflow as tf
+from tensorboard.compat import tf  # TensorFlow when installed, else TensorBoard's stub (see _files)
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.util import tensor_util
 
 from kerasloss._chief import is_chief
+from kerasloss.callbacks import _files
 from kerasloss.callbacks._resume import (
     SUFFIX,
     own_event_files,
@@ -52,7 +53,7 @@ def check_writable(log_dir):
         tf.io.gfile.makedirs(path)
         with tf.io.gfile.GFile(probe, "w") as f:
             f.write("ok")
-        tf.io.gfile.remove(probe)
+        _files.remove(probe)
     except (OSError, tf.errors.OpError) as err:
         raise ValueError(
             f"log_dir {log_dir!r} cannot be written ({type(err).__name__}: {err}); "

@@ -24,7 +24,7 @@ from kerasloss_tensorboard import plugin as kerasloss_plugin
 
 # TensorBoard reading our event files does not depend on the Keras backend that wrote them
 # (every backend writes the same tags: tests/callbacks/test_backends.py); run once, on TensorFlow.
-pytestmark = pytest.mark.tensorflow_only
+pytestmark = pytest.mark.backend_neutral
 
 BASE = "/data/plugin/kerasloss"
 
