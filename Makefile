@@ -41,14 +41,14 @@ test: install
 .PHONY: test-without-tensorflow
 test: test-without-tensorflow
 test-without-tensorflow: $(NOTF_STAMP)
-	KERAS_BACKEND=jax $(NOTF_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/tensorboard tests/test_without_tensorflow.py
+	KERAS_BACKEND=jax $(NOTF_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/kerasloss_tensorboard tests/test_without_tensorflow.py
 
 # the "kerasloss" TensorBoard tab in headless Chromium (Debian's chromium, installed when missing)
 .PHONY: test-browser
 test: test-browser
 test-browser: install
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
-	KERAS_BACKEND=tensorflow KERASLOSS_BROWSER_TEST=1 $(PY) -m pytest -q tests/tensorboard/test_browser.py tests/tensorboard/test_report_browser.py
+	KERAS_BACKEND=tensorflow KERASLOSS_BROWSER_TEST=1 $(PY) -m pytest -q tests/kerasloss_tensorboard/test_browser.py tests/kerasloss_tensorboard/test_report_browser.py
 
 demo: install
 	$(PY) examples/factorization.py --logdir $(LOGDIR)/factorization $(if $(EPOCHS),--epochs $(EPOCHS))
