@@ -35,11 +35,11 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
+from tensorboard.compat import tf  # TensorFlow's gfile when installed, else TensorBoard's stub
 
 from kerasloss import _checks
 from kerasloss._chief import is_chief
-from kerasloss.callbacks import summaries
+from kerasloss.callbacks import _files, summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import HeldOut, predict
 from kerasloss.callbacks._ledger_stats import FIELDS, RunningStats, batch_signals, hardest, mixture_cut
@@ -309,7 +309,7 @@ class ExampleLedger(LoggingCallback):
         path = _ledger_path(self.log_dir, self.output)
         with tf.io.gfile.GFile(f"{path}.partial", "wb") as f:
             f.write(buffer.getvalue())
-        tf.io.gfile.rename(f"{path}.partial", path, overwrite=True)
+        _files.replace(f"{path}.partial", path)
 
     @classmethod
     def load(cls, log_dir, output=None):

@@ -4,6 +4,9 @@ TensorBoard's reader and `load`), and the errors at `on_train_begin`."""
 
 import csv
 import json
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -236,3 +239,33 @@ def test_infinite_data_is_refused_when_constructed(tmp_path):
 def test_bad_arguments_are_refused_when_constructed(tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
         ExampleLedger(tmp_path, (X, Y), **kwargs)
+
+
+_WITHOUT_TENSORFLOW = """
+import importlib.abc, sys
+
+class NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoTensorFlow())
+import keras, numpy as np, kerasloss
+from kerasloss.callbacks import ExampleLedger
+
+x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+y = np.arange(32) % 3
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+model.compile("sgd", loss=kerasloss.SparseCategoricalCrossentropy(from_logits=True))
+model.fit(x, y, epochs=2, verbose=0, callbacks=[ExampleLedger(sys.argv[1], (x, y))])
+print(ExampleLedger.load(sys.argv[1]).table().size)
+"""
+
+
+@pytest.mark.backends("jax", "torch")
+def test_the_ledger_runs_and_loads_without_tensorflow(tmp_path):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_TENSORFLOW, str(tmp_path)], capture_output=True,
+                          text=True, cwd=repo, env={**os.environ, "PYTHONPATH": repo}, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "32"
