@@ -13,8 +13,10 @@ Running means follow Keras' own loss tracker, so that they add up to the logged 
     diagnostics/<name> = Σ w·d / Σ w over every element of every batch     (w = sample weight × mask)
     entropy            = Σ w·H / Σ w over every predicted example
 
-Loss components declare that lower is better (so `EarlyStopping("val_loss/cross_entropy")` works
-in "auto" mode); diagnostics and entropy have no better direction: monitor them with `mode=`.
+Loss components declare their direction (`loss.component_directions`: lower is better, or higher
+for a component of negative weight such as CosineSimilarity's), so `EarlyStopping("val_loss/
+cross_entropy")` works in "auto" mode; a component that does not depend on the predictions
+(KLDivergence's target_entropy), diagnostics and entropy have none: monitor them with `mode=`.
 """
 
 import warnings
@@ -110,7 +112,9 @@ class LossComponent(_LossMean):
         _check_one_of("component", component, loss.component_weights, loss)
         super().__init__(loss, name or f"loss/{component}", dtype)
         self.component = component
-        self._direction = "down"
+        direction = loss.component_directions[component]
+        if direction is not None:  # absent: Keras' callbacks in mode="auto" ask for mode=
+            self._direction = direction
 
     def record(self, result, y_pred):
         self.accumulate_batch(result.reduced[self.component], y_pred)
@@ -275,9 +279,20 @@ def loss_components(loss, entropy=False, normalize_entropy=False, diagnostics=Fa
     if entropy:
         settings = loss.entropy_settings
         if settings is None:
-            raise ValueError(f"entropy=True needs a classification loss, got {loss.name}")
+            raise ValueError(_no_entropy_message(loss))
         from_logits, kind, axis = settings
         metrics.append(PredictionEntropy(from_logits, kind, normalize_entropy, axis))
     return metrics
+
+def _no_entropy_message(loss):
+    parts = getattr(loss, "parts", None)
+    if parts is None:
+        return (f"entropy=True needs a loss that computes the prediction entropy in its pass (the "
+                f"cross-entropies, focal, generalized cross-entropy, KL divergence), got {loss.name} "
+                f"({type(loss).__name__}); use kerasloss.metrics.PredictionEntropy(from_logits=...) instead")
+    settings = {name: part.entropy_settings for name, (part, _) in parts.items()}
+    return (f"entropy=True needs a part of {loss.name} that computes the prediction entropy, and "
+            f"those that do must agree on (from_logits, kind, axis); got {settings}")
+
 
 __all__ = ["CalibrationError", "LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]

@@ -67,7 +67,7 @@ class WrappedLoss(ComponentLoss):
         self.loss = loss
         self.component = str(component)
         # once: every call keys its results by the config (Keras warns on each lambda serialization)
-        self._loss_config = keras.saving.serialize_keras_object(loss)
+        self._loss_config = _complete_config(loss)
 
     @property
     def component_weights(self):
@@ -86,6 +86,28 @@ class WrappedLoss(ComponentLoss):
             "loss": self._loss_config,
             "component": self.component,
         }
+
+
+def _complete_config(loss):
+    """`loss` serialized by Keras, plus the constructor arguments its `get_config` drops.
+
+    Keras 3.15.1's `Huber.get_config` drops `delta`, `CosineSimilarity`'s and
+    `SparseCategoricalCrossentropy`'s drop `axis`, and every loss drops `dtype`: reloaded, the
+    loss would compute something else (Huber(delta=0.5) trains on delta=1.0). A function loss
+    keeps its arguments in `_fn_kwargs`; those the constructor takes by the same name, and a
+    `dtype` other than the default, are put back.
+    """
+    config = keras.saving.serialize_keras_object(loss)
+    inner = config.get("config") if isinstance(config, dict) else None
+    if not isinstance(inner, dict):
+        return config
+    accepted = inspect.signature(type(loss).__init__).parameters
+    for name, value in getattr(loss, "_fn_kwargs", {}).items():
+        if name in accepted and name not in inner:
+            inner[name] = keras.saving.serialize_keras_object(value)
+    if "dtype" in accepted and inner.get("dtype") is None and loss.dtype != keras.config.floatx():
+        inner["dtype"] = loss.dtype
+    return config
 
 
 def _function_name(function):

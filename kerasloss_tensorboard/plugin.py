@@ -34,7 +34,7 @@ _HISTOGRAM_DOWNSAMPLE = 500
 _logger = logging.getLogger("kerasloss")
 
 
-def _static_files():
+def static_files():
     """{name: path} of the frontend's files: the static route serves these and nothing else."""
     return {
         name: os.path.join(_STATIC, name)
@@ -59,7 +59,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
 
     def __init__(self, tb_context):
         self._provider = tb_context.data_provider
-        self._files = _static_files()
+        self._files = static_files()
 
     def get_plugin_apps(self):
         return {

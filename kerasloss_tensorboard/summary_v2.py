@@ -1,5 +1,6 @@
 """The writer side of the plugin's own summaries: the weights a model's loss adds its components
-with, and a classifier's reliability record (`reliability_pb`, `confidence_histogram_pb`).
+with, `ExampleLedger`'s per-epoch record (`ledger_pb`), and a classifier's reliability record
+(`reliability_pb`, `confidence_histogram_pb`).
 
 The "kerasloss" tab draws w_k · loss/<component k> as bands stacked up to loss/total; the weights
 w_k (`ComponentLoss.component_weights`) and, for multi-output models, the loss weights λ_o are not
@@ -25,7 +26,17 @@ from kerasloss_tensorboard import metadata
 def component_weights_pb(record):
     """A `Summary` proto holding `record` ({"outputs": [{"output", "loss_weight", "weights"}]}) as
     JSON, for the plugin to read."""
-    text = json.dumps(record, sort_keys=True).encode("utf-8")
+    return _json_pb(metadata.COMPONENT_WEIGHTS_TAG, json.dumps(record, sort_keys=True))
+
+
+def ledger_pb(record, output=None):
+    """A `Summary` proto holding an `ExampleLedger` record (see `metadata` for its form) as JSON,
+    tag `metadata.ledger_record_tag(output)` (numbers finite or null: strict JSON for the tab)."""
+    text = json.dumps(record, sort_keys=True, allow_nan=False)
+    return _json_pb(metadata.ledger_record_tag(output), text)
+
+
+def _json_pb(tag, text):
     summary_metadata = summary_pb2.SummaryMetadata(
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
             plugin_name=metadata.PLUGIN_NAME, content=metadata.CONTENT_VERSION
@@ -34,28 +45,21 @@ def component_weights_pb(record):
     )
     summary = summary_pb2.Summary()
     summary.value.add(
-        tag=metadata.COMPONENT_WEIGHTS_TAG,
+        tag=tag,
         metadata=summary_metadata,
-        tensor=tensor_util.make_tensor_proto(np.array(text, dtype=object)),
+        tensor=tensor_util.make_tensor_proto(np.array(text.encode("utf-8"), dtype=object)),
     )
     return summary
 
 
 def reliability_pb(record, target=None):
-    """A `Summary` proto of a reliability record (`metadata.RELIABILITY_TAG`): the [bins, 5] array
-    of `metadata.RELIABILITY_COLUMNS` as a float64 tensor, and `target` (the confidence a smoothed
-    loss's target asks for, or None) in its plugin content."""
-    content = json.dumps({"columns": list(metadata.RELIABILITY_COLUMNS), "target": target}).encode("utf-8")
-    summary = summary_pb2.Summary()
-    summary.value.add(
-        tag=metadata.RELIABILITY_TAG,
-        metadata=summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=metadata.PLUGIN_NAME, content=content),
-            data_class=summary_pb2.DATA_CLASS_TENSOR,
-        ),
-        tensor=tensor_util.make_tensor_proto(np.asarray(record, dtype=np.float64)),
-    )
-    return summary
+    """A `Summary` proto holding a reliability record as JSON, tag `metadata.RELIABILITY_TAG`:
+    {"columns": `metadata.RELIABILITY_COLUMNS`, "bins": [[lower, upper, count, confidence,
+    accuracy]], "target": the confidence a smoothed loss's target asks for, or null}."""
+    rows = [[float(v) for v in row] for row in np.asarray(record, dtype=np.float64)]
+    text = json.dumps({"columns": list(metadata.RELIABILITY_COLUMNS), "bins": rows, "target": target},
+                      allow_nan=False)
+    return _json_pb(metadata.RELIABILITY_TAG, text)
 
 
 def confidence_histogram_pb(record):

@@ -71,7 +71,7 @@ def test_metrics_survive_save_and_load(tmp_path):
 def test_loss_components_refuses_other_losses():
     with pytest.raises(TypeError, match="kerasloss loss"):
         loss_components(keras.losses.MeanSquaredError())
-    with pytest.raises(ValueError, match="classification"):
+    with pytest.raises(ValueError, match="computes the prediction entropy"):
         loss_components(kerasloss.MeanSquaredError(), entropy=True)
 
 
@@ -105,3 +105,42 @@ def test_diagnostic_metric_refuses_a_diagnostic_the_loss_does_not_have():
         kerasloss.metrics.LossDiagnostic(kerasloss.Huber(), "x")
     with pytest.raises(TypeError, match="loss must be a kerasloss loss, got Huber"):
         kerasloss.metrics.LossDiagnostic(keras.losses.Huber(), "linear_fraction")
+
+
+def test_auto_mode_callbacks_keep_the_best_cosine_similarity_which_rises_as_the_loss_falls():
+    # weight −1: "lower is better" would keep the worst epoch's weights (issue 17)
+    loss = kerasloss.CosineSimilarity()
+    target = X @ np.random.default_rng(3).normal(size=(4, 2)).astype("float32")
+    model = _model(loss, loss_components(loss), units=2)
+    stopping = keras.callbacks.EarlyStopping("val_loss/cosine_similarity", restore_best_weights=True, patience=9)
+    history = model.fit(X, target, validation_data=(X, target), epochs=4, verbose=0,
+                        callbacks=[stopping]).history["val_loss/cosine_similarity"]
+    assert history[-1] > history[0]
+    assert float(stopping.best) == pytest.approx(max(history))
+
+
+def test_auto_mode_callbacks_ask_for_mode_on_a_component_with_no_direction():
+    loss = kerasloss.KLDivergence()
+    target = np.full((40, 3), 1 / 3, "float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss))
+    with pytest.raises(ValueError, match="mode='max'"):
+        model.fit(X, target, validation_data=(X, target), epochs=2, verbose=0,
+                  callbacks=[keras.callbacks.ReduceLROnPlateau("val_loss/target_entropy")])
+
+
+def test_entropy_of_a_composite_classifier_comes_from_its_classifier_part():
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True) + 0.1 * kerasloss.SparseCategoricalCrossentropy(
+        from_logits=True, label_smoothing=0.2, name="smoothed")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
+    result = model.evaluate(X, Y, batch_size=40, verbose=0, return_dict=True)
+    expected = np.mean(keras.ops.convert_to_numpy(
+        kerasloss.prediction_entropy(model.predict(X, verbose=0), from_logits=True)))
+    assert result["entropy"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_entropy_of_a_composite_whose_parts_disagree_is_refused_naming_them():
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True) + kerasloss.BinaryCrossentropy()
+    with pytest.raises(ValueError, match=r"must agree on \(from_logits, kind, axis\).*'binary_crossentropy': \(False, 'binary', -1\)"):
+        loss_components(loss, entropy=True)

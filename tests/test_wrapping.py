@@ -157,3 +157,39 @@ def test_get_wraps_keras_objects_and_functions_and_passes_none():
     assert kerasloss.get(cubic_error).component_weights == {"cubic_error": 1.0}
     with pytest.raises(ValueError, match="no_such_loss"):
         kerasloss.get("no_such_loss")
+
+
+def test_wrapped_huber_keeps_its_delta_through_a_keras_file(tmp_path):
+    # Keras 3.15.1's Huber.get_config drops delta: reloaded, 0.875 would become 1.5
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile("sgd", loss=kerasloss.get(keras.losses.Huber(delta=0.5)))
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    value = reloaded.loss(np.array([[2.0]], "float32"), np.array([[0.0]], "float32"))
+    assert float(value) == pytest.approx(0.875)
+
+
+_KERAS_LOSSES = sorted(
+    name for name in dir(keras.losses)
+    if isinstance(getattr(keras.losses, name), type) and issubclass(getattr(keras.losses, name), keras.losses.Loss)
+    and getattr(keras.losses, name) is not keras.losses.Loss
+)
+
+
+@pytest.mark.parametrize("name", _KERAS_LOSSES)
+def test_a_wrapped_keras_loss_saves_every_constructor_argument(name):
+    import inspect
+
+    cls = getattr(keras.losses, name)
+    arguments = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
+    config = kerasloss.wrap(cls(dtype="float64")).get_config()["loss"]["config"]
+    assert arguments <= set(config), sorted(arguments - set(config))
+    restored = kerasloss.WrappedLoss.from_config(kerasloss.wrap(cls(dtype="float64")).get_config())
+    assert restored.loss.get_config() == cls(dtype="float64").get_config() and restored.loss.dtype == "float64"
+
+
+def test_a_wrapped_cosine_similarity_keeps_its_axis_through_its_config():
+    loss = keras.losses.CosineSimilarity(axis=0)
+    y_true, y_pred = np.array([[1.0, 0.0], [1.0, 0.0]], "float32"), np.array([[1.0, 0.0], [0.0, 1.0]], "float32")
+    restored = kerasloss.WrappedLoss.from_config(kerasloss.wrap(loss).get_config())
+    assert _np(restored(y_true, y_pred)) == pytest.approx(_np(loss(y_true, y_pred)), rel=1e-6)

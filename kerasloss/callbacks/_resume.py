@@ -9,8 +9,9 @@ never other writers' (Keras' `TensorBoard` callback on the same log_dir).
 
 import os
 
-import tensorflow as tf
+from tensorboard.compat import tf  # TensorFlow when installed, else TensorBoard's stub (see _files)
 
+from kerasloss.callbacks import _files
 from kerasloss_tensorboard.metadata import RUNS, is_batch_tag
 
 SUFFIX = ".kerasloss.v2"
@@ -61,9 +62,12 @@ def rewrite_without(path, epoch, batch):
     kept = [r for r in records if not _is_superseded(event_pb2.Event.FromString(r), epoch, batch)]
     if len(kept) == len(records):
         return
-    partial = f"{path}.partial"
+    # a name without "tfevents": TensorBoard reads any such file, so a rewrite cut short (a killed
+    # process) would otherwise show its prefix as a second copy of the run's steps
+    directory, name = os.path.split(path)
+    partial = os.path.join(directory, "." + name.replace("tfevents", "rewrite") + ".partial")
     with tf.io.gfile.GFile(partial, "wb") as f:
         writer = RecordWriter(f)
         for record in kept:
             writer.write(record)
-    tf.io.gfile.rename(partial, path, overwrite=True)
+    _files.replace(partial, path)

@@ -2,26 +2,30 @@
 kerasloss tab stacks its bands with (`kerasloss_tensorboard.summary_v2`), and an hparams record.
 
 Both go to the log_dir's own run (".") so that the HParams dashboard sees the log_dir as one session
-whose metrics live in its `train` and `validation` runs (`hp.Metric(tag, group="train")`).
+whose metrics live in its `train` and `validation` runs (`hp_summary.Metric(tag, group="train")`).
 
 Custom scalars ("Custom Scalars" tab):
     "Loss components" / "loss/ tags, train and validation"  regex  ^(?!batch/)(.*/)?loss/
     "Post-hoc metrics" / "metrics/ tags"                      regex  ^metrics/
 
 HParams ("HParams" tab), from the compiled loss (per output `<output>/` and per part `<part>/`):
-    loss (class name), label_smoothing, from_logits, z_loss, ignore_class ("none" when None)
+    loss (class name) and every argument of its config: reduction, from_logits, label_smoothing,
+    gamma, alpha, delta, beta, axis, ... (None as "none", lists as JSON text)
 and as metrics the tags the callbacks on this log_dir registered (`LogDir.add_hparams_metrics`):
     train, validation  loss/total                  (LossComponentLogger)
     validation         [<output>/]entropy/mean     (PredictionEntropyLogger)
     posthoc            metrics/<name>[/<i>]        (PostHocMetrics)
 """
 
+import json
 import time
 
+import numpy as np
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.custom_scalar import layout_pb2
-from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
-from tensorboard.plugins.hparams import api as hp
+from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 from tensorboard.plugins.hparams import summary_v2 as hp_summary
+from tensorboard.util import tensor_util
 
 from kerasloss.base import CompositeLoss
 from kerasloss.callbacks import summaries
@@ -30,7 +34,6 @@ from kerasloss_tensorboard import summary_v2 as plugin_summary
 
 LOSS_CHART_REGEX = r"^(?!batch/)(.*/)?loss/"
 METRICS_CHART_REGEX = r"^metrics/"
-_ATTRIBUTES = ("label_smoothing", "from_logits", "z_loss", "ignore_class")
 
 
 def _category(title, chart_title, tag_regex):
@@ -51,7 +54,34 @@ def layout():
     )
 
 
+def layout_pb():
+    """The `Summary` holding `layout()`, as `custom_scalar.summary.pb` builds it but without TensorFlow."""
+    summary = summary_pb2.Summary()
+    summary.value.add(
+        tag=custom_scalar_metadata.CONFIG_SUMMARY_TAG,
+        metadata=custom_scalar_metadata.create_summary_metadata(),
+        tensor=tensor_util.make_tensor_proto(np.array(layout().SerializeToString(), dtype=object)),
+    )
+    return summary
+
+
+# configuration keys that are no argument of the loss's formula (or are recorded otherwise)
+_NOT_HPARAMS = ("name", "dtype", "component", "losses", "weights")
+
+
+def _hparam_value(value):
+    """A config value as an hparam (bool, number or string): None is "none", the rest its JSON."""
+    if value is None:
+        return "none"
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
 def _loss_config(loss, prefix=""):
+    """{hparam: value}: the loss's class and every argument of its config (focal gamma and alpha,
+    Huber delta, Tversky alpha and beta, ...); a wrapped Keras loss's own arguments; a composite's
+    parts under `<part>/` with their weights."""
     if loss is None:
         return {}
     if isinstance(loss, str):  # compile(loss="mse")
@@ -63,15 +93,16 @@ def _loss_config(loss, prefix=""):
             config.update(_loss_config(part, f"{prefix}{name}/"))
         return config
     try:
-        settings = loss.get_config() or {}
+        settings = dict(loss.get_config() or {})
     except (AttributeError, NotImplementedError, TypeError):
         settings = {}
-    for attribute in _ATTRIBUTES:
-        if attribute in settings or hasattr(loss, attribute):
-            value = settings[attribute] if attribute in settings else getattr(loss, attribute)
-            if attribute == "ignore_class":
-                value = "none" if value is None else str(value)
-            config[f"{prefix}{attribute}"] = value
+    wrapped = settings.pop("loss", None)
+    if isinstance(wrapped, dict):  # WrappedLoss: the Keras loss's class and arguments
+        config[f"{prefix}loss"] = str(wrapped.get("class_name", config[f"{prefix}loss"]))
+        settings = {**(wrapped.get("config") or {}), **settings}
+    for key, value in sorted(settings.items()):
+        if key not in _NOT_HPARAMS and key != "fn":
+            config[f"{prefix}{key}"] = _hparam_value(value)
     return config
 
 
@@ -97,15 +128,15 @@ def write_once(log, model):
         return
     hparams = loss_hparams(model)
     blobs = [
-        custom_scalar_summary.pb(layout()).SerializeToString(),
+        layout_pb().SerializeToString(),
         plugin_summary.component_weights_pb(component_weights(model)).SerializeToString(),
     ]
     if hparams:
         metrics = [
-            hp.Metric(tag, group=run, display_name=display_name)
+            hp_summary.Metric(tag, group=run, display_name=display_name)
             for (run, tag), display_name in log.hparams_metrics.items()
         ]
-        config = hp_summary.hparams_config_pb([hp.HParam(name) for name in hparams], metrics)
+        config = hp_summary.hparams_config_pb([hp_summary.HParam(name) for name in hparams], metrics)
         blobs.append(config.SerializeToString())
         blobs.append(hp_summary.hparams_pb(hparams, start_time_secs=time.time()).SerializeToString())
     log.dashboards_written = log.write_raw(summaries.ROOT, 0, blobs)

@@ -77,6 +77,11 @@ class KLDivergence(ComponentLoss):
     def component_weights(self):
         return {"cross_entropy": 1.0, "target_entropy": -1.0}
 
+    @property
+    def component_directions(self):
+        # the target's entropy does not depend on the model: no value of it is better
+        return {"cross_entropy": "down", "target_entropy": None}
+
     def terms(self, y_true, y_pred, with_entropy=False):
         return kl_divergence_terms(y_true, y_pred, with_entropy)
 

@@ -543,13 +543,15 @@ async function refresh() {
   await redraw();
 }
 
-export async function render() {
-  document.head.appendChild(el("link", {rel: "stylesheet", href: "./static/style.css"}));
+// TensorBoard calls render(); a report (kerasloss_tensorboard.report) has its style inlined and
+// its data fixed: render({stylesheet: null, poll: false}).
+export async function render({stylesheet = "./static/style.css", poll = true} = {}) {
+  if (stylesheet) document.head.appendChild(el("link", {rel: "stylesheet", href: stylesheet}));
   root.append(header, body, tooltip);
   document.body.appendChild(root);
   await refresh().catch((err) => { status.textContent = `error: ${err.message}`; });
   // TensorBoard's reload button and newly written runs: poll the runs, redraw only what changed
-  setInterval(() => refresh().catch((err) => { status.textContent = `error: ${err.message}`; }), POLL_MS);
+  if (poll) setInterval(() => refresh().catch((err) => { status.textContent = `error: ${err.message}`; }), POLL_MS);
   let resizeTimer = null;
   window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(redraw, 150); });
 }
