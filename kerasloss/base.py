@@ -349,12 +349,14 @@ class CompositeLoss(ComponentLoss):
         return self.combine({name: part.call(y_true, y_pred) for name, (part, _) in self.parts.items()})
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
-            "dtype": self._output_dtype,
             "losses": {n: keras.saving.serialize_keras_object(p) for n, (p, _) in self.parts.items()},
             "weights": self.component_weights,
         }
+        if self._output_dtype is not None:  # as ComponentLoss: only when one was given
+            config["dtype"] = self._output_dtype
+        return config
 
     @classmethod
     def from_config(cls, config):
