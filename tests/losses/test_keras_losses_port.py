@@ -25,7 +25,6 @@ Deliberate differences from Keras, each marked `# kerasloss:` where a test was c
   (Keras: of `keras.losses.circle`); the class has none in either library.
 """
 
-import re
 import types
 import warnings
 

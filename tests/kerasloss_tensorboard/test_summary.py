@@ -9,7 +9,7 @@ import pytest
 from kerasloss_tensorboard import summary
 from kerasloss_tensorboard.snapshot import Snapshot
 from tests.helpers import tensorboard_reader
-from tests.tensorboard.test_report import HOSTILE, logged  # noqa: F401  (the fixture)
+from tests.kerasloss_tensorboard.test_report import HOSTILE, logged  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.backend_neutral
 

@@ -9,7 +9,7 @@ import pytest
 
 from kerasloss_tensorboard import plugin, report
 from kerasloss_tensorboard.snapshot import NoRunsError, Snapshot
-from tests.tensorboard.test_plugin import _classifier_fit, _client
+from tests.kerasloss_tensorboard.test_plugin import _classifier_fit, _client
 
 # the report reads what TensorBoard reads, whichever backend wrote it: run once
 pytestmark = pytest.mark.backend_neutral

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from kerasloss_tensorboard import cli
-from tests.tensorboard.test_report import HOSTILE, logged  # noqa: F401  (the fixture)
+from tests.kerasloss_tensorboard.test_report import HOSTILE, logged  # noqa: F401  (the fixture)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "docs"))

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from tests.tensorboard.test_plugin import _classifier_fit  # the same tiny logged classifier
+from tests.kerasloss_tensorboard.test_plugin import _classifier_fit  # the same tiny logged classifier
 
 from kerasloss.callbacks import summaries
 
