@@ -30,8 +30,8 @@ def component_weights_pb(record):
 
 def ledger_pb(record, output=None):
     """A `Summary` proto holding an `ExampleLedger` record (see `metadata` for its form) as JSON,
-    tag `metadata.ledger_record_tag(output)`; NaN (an example without a margin) becomes null."""
-    text = json.dumps(_nan_to_null(record), sort_keys=True, allow_nan=False)
+    tag `metadata.ledger_record_tag(output)` (numbers finite or null: strict JSON for the tab)."""
+    text = json.dumps(record, sort_keys=True, allow_nan=False)
     return _json_pb(metadata.ledger_record_tag(output), text)
 
 
@@ -50,12 +50,3 @@ def _json_pb(tag, text):
     )
     return summary
 
-
-def _nan_to_null(value):
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dict):
-        return {key: _nan_to_null(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_null(item) for item in value]
-    return value

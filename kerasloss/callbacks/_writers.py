@@ -89,6 +89,17 @@ class _RunWriter:
     def vanished(self):
         return self.file is not None and not tf.io.gfile.exists(self.file)
 
+    def discard(self):
+        """Close and remove a file that could not even take its first record (a full disk): every
+        write of an outage tries to open one, and would otherwise leave an empty event file."""
+        path = self.file
+        self.close()
+        if path is not None:
+            try:
+                tf.io.gfile.remove(path)
+            except (tf.errors.OpError, OSError):
+                pass
+
     def close(self):
         stream, self.writer, self.file, self._stream = self._stream, None, None, None
         if stream is not None:
@@ -159,7 +170,7 @@ class LogDir:
             try:
                 state.open()
             except (tf.errors.OpError, OSError) as err:
-                state.close()
+                state.discard()
                 self._fault(f"{type(err).__name__}: {err}")
                 return None
         return state.writer
