@@ -13,7 +13,7 @@ from the same environment, waits until the kerasloss tab's `groups` route lists 
 TensorBoard on that tab in headless Chromium driven through the DevTools protocol over a pipe (fresh
 profile; any request leaving 127.0.0.1 is an error), waits until the tab has drawn, writes the PNG and
 stops TensorBoard. The pictures show run names relative to the served directory, never a path of
-this machine. tests/tensorboard/test_browser.py drives the same `Browser` and `tensorboard` helpers.
+this machine. tests/kerasloss_tensorboard/test_browser.py drives the same `Browser` and `tensorboard` helpers.
 """
 
 import argparse

@@ -337,13 +337,25 @@ class CompositeLoss(ComponentLoss):
             for diagnostic in part.diagnostic_names
         )
 
+    @property
+    def entropy_settings(self):
+        """The (from_logits, kind, axis) of the entropy its parts give, when those that give one
+        agree (e.g. a cross-entropy plus a regularizer); None otherwise."""
+        found = {part.entropy_settings for part, _ in self.parts.values()} - {None}
+        return found.pop() if len(found) == 1 else None
+
     def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
-        reduced, diagnostics = {}, {}
+        reduced, diagnostics, entropy = {}, {}, None
+        settings = self.entropy_settings if with_entropy else None
         for name, (part, _) in self.parts.items():
-            result = part.evaluate(y_true, y_pred, sample_weight)
+            # the entropy from the first part that gives it: one pass, not one per part
+            wanted = settings is not None and entropy is None and part.entropy_settings == settings
+            result = part.evaluate(y_true, y_pred, sample_weight, with_entropy=wanted)
             reduced[name] = part.total_from_components(result.reduced)
             diagnostics.update({f"{name}/{d}": sums for d, sums in result.diagnostics.items()})
-        return _call_results.CallResult(reduced, diagnostics=diagnostics)
+            entropy = result.entropy if wanted else entropy
+        settings = settings if entropy is not None else None
+        return _call_results.CallResult(reduced, entropy, diagnostics, settings)
 
     def call(self, y_true, y_pred):
         return self.combine({name: part.call(y_true, y_pred) for name, (part, _) in self.parts.items()})

@@ -277,9 +277,20 @@ def loss_components(loss, entropy=False, normalize_entropy=False, diagnostics=Fa
     if entropy:
         settings = loss.entropy_settings
         if settings is None:
-            raise ValueError(f"entropy=True needs a classification loss, got {loss.name}")
+            raise ValueError(_no_entropy_message(loss))
         from_logits, kind, axis = settings
         metrics.append(PredictionEntropy(from_logits, kind, normalize_entropy, axis))
     return metrics
+
+def _no_entropy_message(loss):
+    parts = getattr(loss, "parts", None)
+    if parts is None:
+        return (f"entropy=True needs a loss that computes the prediction entropy in its pass (the "
+                f"cross-entropies, focal, generalized cross-entropy, KL divergence), got {loss.name} "
+                f"({type(loss).__name__}); use kerasloss.metrics.PredictionEntropy(from_logits=...) instead")
+    settings = {name: part.entropy_settings for name, (part, _) in parts.items()}
+    return (f"entropy=True needs a part of {loss.name} that computes the prediction entropy, and "
+            f"those that do must agree on (from_logits, kind, axis); got {settings}")
+
 
 __all__ = ["LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]

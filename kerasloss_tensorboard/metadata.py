@@ -6,8 +6,9 @@ run "." (hparams, layout, the component weights) and train, validation, posthoc.
 
     [batch/][<output>/]loss/<component | total | regularization>     runs train, validation
     [<output>/]entropy/<mean | normalized | per_example>              runs train, validation
-    [<output>/]diagnostics/<name>                                     runs train, validation
+    [<output>/]diagnostics/[<part>/]<name>                            runs train, validation
     metrics/<name>[/<i>]                                              run posthoc
+    [<output>/]ledger/<mean_margin | negative_margin_fraction>       run train (`ExampleLedger`)
 
 `parse_tag` sorts an epoch-level tag into what the dashboard draws:
 
@@ -15,7 +16,9 @@ run "." (hparams, layout, the component weights) and train, validation, posthoc.
                                                                          "total" or "regularization"
     [<output>/]entropy/<stat>             ("entropy", output, stat)
     [<output>/]diagnostics/<name>         ("diagnostics", output, name)
+    [<output>/]diagnostics/<part>/<name>  ("diagnostics", output, "<part>/<name>")   composite losses
     metrics/<name>[/<i>]                  ("metrics", None, "<name>[/<i>]")
+    [<output>/]ledger/<stat>              ("ledger", output, stat)
 
 `batch/` tags and any other tag give None: the plugin never reads them.
 
@@ -23,6 +26,14 @@ The plugin's own summary (written once into a log_dir's own run "."), tag `COMPO
 holds the weights the loss adds its components with, as JSON text:
 
     {"outputs": [{"output": null | "<name>", "loss_weight": λ, "weights": {"<component>": w_k}}]}
+
+`ExampleLedger` writes at each evaluated epoch its record into the same run, tag
+`ledger_record_tag(output)` = `kerasloss/ledger[/<output>]`, as JSON text (NaN as null):
+
+    {"output", "epochs": [e...], "size": N, "classifier": bool, "suspects": n | null,
+     "rows": [{"id", "label", "predicted", "aum", "mean_loss", "confidence", "variability",
+               "correctness", "loss": [per epoch], "margin": [per epoch]}]      (the top_k, hardest first)
+     "cartography": {"confidence": [...], "variability": [...], "correctness": [...]} | null}
 """
 
 TRAIN = "train"
@@ -39,9 +50,12 @@ ENTROPY_PREFIX = "entropy/"
 ENTROPY_STATS = ("mean", "normalized", "per_example")
 DIAGNOSTICS_PREFIX = "diagnostics/"
 METRICS_PREFIX = "metrics/"
+LEDGER_PREFIX = "ledger/"
+LEDGER_STATS = ("mean_margin", "negative_margin_fraction")
 
 PLUGIN_NAME = "kerasloss"
 COMPONENT_WEIGHTS_TAG = "kerasloss/component_weights"
+LEDGER_RECORD_TAG = "kerasloss/ledger"
 CONTENT_VERSION = b"1"
 SCALARS_PLUGIN = "scalars"
 HISTOGRAMS_PLUGIN = "histograms"
@@ -72,6 +86,18 @@ def metric_tag(name):
     return f"{METRICS_PREFIX}{name}"
 
 
+def ledger_tag(stat, output=None):
+    """`[<output>/]ledger/<stat>`, stat in ("mean_margin", "negative_margin_fraction")."""
+    if stat not in LEDGER_STATS:
+        raise ValueError(f"stat must be one of {LEDGER_STATS}, got {stat!r}")
+    return f"{output}/{LEDGER_PREFIX}{stat}" if output else f"{LEDGER_PREFIX}{stat}"
+
+
+def ledger_record_tag(output=None):
+    """`kerasloss/ledger[/<output>]`: the tag of `ExampleLedger`'s record in a log_dir's own run."""
+    return f"{LEDGER_RECORD_TAG}/{output}" if output else LEDGER_RECORD_TAG
+
+
 def is_batch_tag(tag):
     """Whether `tag` is a per-batch tag (`batch/...`); the tab never reads those."""
     return tag.startswith(BATCH_PREFIX)
@@ -81,23 +107,31 @@ _KINDS = {
     LOSS_PREFIX: "loss",
     ENTROPY_PREFIX: "entropy",
     DIAGNOSTICS_PREFIX: "diagnostics",
+    LEDGER_PREFIX: "ledger",
 }
 
 
 def parse_tag(tag):
-    """(kind, output or None, name) of one of our epoch-level tags, or None for any other tag."""
+    """(kind, output or None, name) of one of our epoch-level tags, or None for any other tag.
+
+    Output names hold no "/" (Keras refuses them in layer names); a composite loss's diagnostics
+    carry their part: `[<output>/]diagnostics/<part>/<name>` gives name "<part>/<name>".
+    """
     if tag.startswith(BATCH_PREFIX):
         return None
     if tag.startswith(METRICS_PREFIX):
         name = tag[len(METRICS_PREFIX):]
         return ("metrics", None, name) if name else None
-    for prefix, kind in _KINDS.items():
-        head, sep, name = tag.rpartition(prefix)
-        if sep and name and "/" not in name and (head == "" or head.endswith("/")):
-            output = head[:-1] or None
-            if kind == "entropy" and name not in ENTROPY_STATS:
-                return None
-            return kind, output, name
+    pieces = tag.split("/")
+    for start in (0, 1):  # [<output>/]<kind>/...
+        kind = _KINDS.get(pieces[start] + "/") if len(pieces) > start + 1 else None
+        rest = pieces[start + 1:]
+        if kind is None or not all(pieces) or len(rest) > (2 if kind == "diagnostics" else 1):
+            continue
+        name = "/".join(rest)
+        if (kind == "entropy" and name not in ENTROPY_STATS) or (kind == "ledger" and name not in LEDGER_STATS):
+            return None
+        return kind, pieces[0] if start else None, name
     return None
 
 

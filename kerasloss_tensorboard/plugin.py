@@ -34,7 +34,7 @@ _HISTOGRAM_DOWNSAMPLE = 500
 _logger = logging.getLogger("kerasloss")
 
 
-def _static_files():
+def static_files():
     """{name: path} of the frontend's files: the static route serves these and nothing else."""
     return {
         name: os.path.join(_STATIC, name)
@@ -43,8 +43,13 @@ def _static_files():
     }
 
 
+# TensorBoard's own responses carry it (http_util.Respond), and its security validator asks for it
+_HEADERS = {"X-Content-Type-Options": "nosniff"}
+
+
 def _json(payload):
-    return werkzeug.Response(json.dumps(payload, allow_nan=False), content_type="application/json")
+    return werkzeug.Response(json.dumps(payload, allow_nan=False), content_type="application/json",
+                             headers=_HEADERS)
 
 
 def _hparam_value(value):
@@ -59,7 +64,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
 
     def __init__(self, tb_context):
         self._provider = tb_context.data_provider
-        self._files = _static_files()
+        self._files = static_files()
 
     def get_plugin_apps(self):
         return {
@@ -94,7 +99,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
         with open(path, "rb") as f:
             body = f.read()
         content_type = _MIME[os.path.splitext(name)[1]]
-        return werkzeug.Response(body, content_type=f"{content_type}; charset=utf-8")
+        return werkzeug.Response(body, content_type=f"{content_type}; charset=utf-8", headers=_HEADERS)
 
     # -- reading ------------------------------------------------------------------------------
     def _scalars(self, ctx, eid, runs=None, tag_filter=None):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import kerasloss
-from tests.tensorboard.test_plugin import _client, _get
+from tests.kerasloss_tensorboard.test_plugin import _client, _get
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "v0_2")
 

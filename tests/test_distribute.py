@@ -287,7 +287,7 @@ def test_split_reference_equals_global_mean_for_example_count_losses(mirrored):
 
 
 def _logged(log_dir, run="train"):
-    import tensorboard_reader
+    from tests.helpers import tensorboard_reader
 
     return {tag: [value for _, value in points]
             for tag, points in tensorboard_reader.scalars(log_dir, run).items()}

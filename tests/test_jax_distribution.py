@@ -179,7 +179,7 @@ def test_data_parallel_total_loss_and_weights_equal_one_device(two_devices):
 
 
 def test_loss_component_logger_under_data_parallel_logs_the_one_device_values(two_devices):
-    import tensorboard_reader
+    from tests.helpers import tensorboard_reader
 
     single = tensorboard_reader.scalars(os.path.join(two_devices["log_dir"], "single"), "train")
     parallel = tensorboard_reader.scalars(os.path.join(two_devices["log_dir"], "data_parallel"), "train")
@@ -231,7 +231,7 @@ def test_only_process_zero_writes_tensorboard_files(two_processes):
 
 
 def test_chief_logs_the_two_process_values(two_processes):
-    import tensorboard_reader
+    from tests.helpers import tensorboard_reader
 
     logged = tensorboard_reader.all_scalars(two_processes["log_dir"])
     worker0 = two_processes["worker0"]
@@ -247,7 +247,7 @@ def test_chief_logs_the_two_process_values(two_processes):
 
 def test_chief_logs_what_the_single_process_logs(two_processes):
     """Every tag of every run, held-out passes included (each process gives the whole held-out set)."""
-    import tensorboard_reader
+    from tests.helpers import tensorboard_reader
 
     logged = tensorboard_reader.all_scalars(two_processes["log_dir"])
     single = tensorboard_reader.all_scalars(os.path.join(two_processes["scratch"], "single_logs"))
@@ -270,7 +270,7 @@ def test_a_resumed_fit_changes_nothing_in_the_other_process_log_dir(tmp_path):
     them in process 0's log_dir only; process 1's files stay byte for byte, and it adds nothing."""
     import socket
 
-    import tensorboard_reader
+    from tests.helpers import tensorboard_reader
 
     from kerasloss.callbacks import summaries
 

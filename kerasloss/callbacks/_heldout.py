@@ -14,10 +14,10 @@ function of ours wraps the model).
 """
 
 import itertools
+import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from kerasloss import _checks
 
@@ -38,7 +38,7 @@ class HeldOut:
         self.name = name
         self.steps = None if steps is None else _checks.check_int_at_least("steps", steps, 1)
         self._arrays = self._source = None
-        if isinstance(data, tf.data.Dataset):
+        if _is_tf_dataset(data):
             self._source = _check_dataset(data, self.steps, name)
         elif isinstance(data, keras.utils.PyDataset):
             self._source = _check_py_dataset(data, self.steps, name)
@@ -51,7 +51,7 @@ class HeldOut:
     def __iter__(self):
         if self._arrays is not None:
             batches = self._array_batches()
-        elif isinstance(self._source, tf.data.Dataset):
+        elif _is_tf_dataset(self._source):
             batches = (_unpack(element) for element in self._source.as_numpy_iterator())
         elif isinstance(self._source, keras.utils.PyDataset):
             indices = range(self._source.num_batches) if self.steps is None else range(self.steps)
@@ -96,7 +96,15 @@ def _to_numpy(value):
     return np.asarray(value)
 
 
+def _is_tf_dataset(data):
+    """Whether `data` is a `tf.data.Dataset`, without importing TensorFlow (no dataset exists before it is)."""
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(data, tf.data.Dataset)
+
+
 def _check_dataset(data, steps, name):
+    import tensorflow as tf  # loaded: `data` is a tf.data.Dataset
+
     spec = data.element_spec
     if isinstance(spec, tuple) and len(spec) not in (1, 2, 3):
         raise ValueError(f"{name} must yield {_EXPECTED}, got a dataset of {len(spec)}-tuples")

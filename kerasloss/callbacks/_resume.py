@@ -9,8 +9,9 @@ never other writers' (Keras' `TensorBoard` callback on the same log_dir).
 
 import os
 
-import tensorflow as tf
+from tensorboard.compat import tf  # TensorFlow when installed, else TensorBoard's stub (see _files)
 
+from kerasloss.callbacks import _files
 from kerasloss_tensorboard.metadata import RUNS, is_batch_tag
 
 SUFFIX = ".kerasloss.v2"
@@ -69,4 +70,4 @@ def rewrite_without(path, epoch, batch):
         writer = RecordWriter(f)
         for record in kept:
             writer.write(record)
-    tf.io.gfile.rename(partial, path, overwrite=True)
+    _files.replace(partial, path)

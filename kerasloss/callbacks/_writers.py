@@ -14,12 +14,13 @@ import uuid
 import warnings
 
 import numpy as np
-import tensorflow as tf
+from tensorboard.compat import tf  # TensorFlow when installed, else TensorBoard's stub (see _files)
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.util import tensor_util
 
 from kerasloss._chief import is_chief
+from kerasloss.callbacks import _files
 from kerasloss.callbacks._resume import (
     SUFFIX,
     own_event_files,
@@ -52,7 +53,7 @@ def check_writable(log_dir):
         tf.io.gfile.makedirs(path)
         with tf.io.gfile.GFile(probe, "w") as f:
             f.write("ok")
-        tf.io.gfile.remove(probe)
+        _files.remove(probe)
     except (OSError, tf.errors.OpError) as err:
         raise ValueError(
             f"log_dir {log_dir!r} cannot be written ({type(err).__name__}: {err}); "
@@ -87,6 +88,17 @@ class _RunWriter:
 
     def vanished(self):
         return self.file is not None and not tf.io.gfile.exists(self.file)
+
+    def discard(self):
+        """Close and remove a file that could not even take its first record (a full disk): every
+        write of an outage tries to open one, and would otherwise leave an empty event file."""
+        path = self.file
+        self.close()
+        if path is not None:
+            try:
+                tf.io.gfile.remove(path)
+            except (tf.errors.OpError, OSError):
+                pass
 
     def close(self):
         stream, self.writer, self.file, self._stream = self._stream, None, None, None
@@ -158,7 +170,7 @@ class LogDir:
             try:
                 state.open()
             except (tf.errors.OpError, OSError) as err:
-                state.close()
+                state.discard()
                 self._fault(f"{type(err).__name__}: {err}")
                 return None
         return state.writer
@@ -258,6 +270,20 @@ class LogDir:
                 except (tf.errors.OpError, OSError) as err:
                     self._fault(f"{type(err).__name__}: {err}")
             self.next_epoch, self.next_batch = steps_on_disk(self.log_dir)
+
+    def start_over_if_removed(self):
+        """Forget what this process wrote here when none of it is on disk any more (a notebook
+        that deletes the log_dir and fits again): steps start from 0 and the log_dir's own record
+        (layout, component weights, hparams) is written again. Called as each fit begins."""
+        with self._lock:
+            if not (self.next_epoch or self.next_batch or self.dashboards_written):
+                return
+            if self.has_root_record() or next(iter(own_event_files(self.log_dir)), None):
+                return
+            self.close()
+            self.next_epoch = self.next_batch = 0
+            self.dashboards_written = self._ever_written = self._in_outage = False
+            self.hparams_metrics = {}
 
     def has_root_record(self):
         """Whether a kerasloss event file already sits in the log_dir itself (layout, hparams)."""

@@ -2,7 +2,7 @@
 kerasloss tab stacks its bands with (`kerasloss_tensorboard.summary_v2`), and an hparams record.
 
 Both go to the log_dir's own run (".") so that the HParams dashboard sees the log_dir as one session
-whose metrics live in its `train` and `validation` runs (`hp.Metric(tag, group="train")`).
+whose metrics live in its `train` and `validation` runs (`hp_summary.Metric(tag, group="train")`).
 
 Custom scalars ("Custom Scalars" tab):
     "Loss components" / "loss/ tags, train and validation"  regex  ^(?!batch/)(.*/)?loss/
@@ -20,10 +20,12 @@ and as metrics the tags the callbacks on this log_dir registered (`LogDir.add_hp
 import json
 import time
 
+import numpy as np
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.custom_scalar import layout_pb2
-from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
-from tensorboard.plugins.hparams import api as hp
+from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 from tensorboard.plugins.hparams import summary_v2 as hp_summary
+from tensorboard.util import tensor_util
 
 from kerasloss.base import CompositeLoss
 from kerasloss.callbacks import summaries
@@ -50,6 +52,17 @@ def layout():
             _category("Post-hoc metrics", "metrics/ tags", METRICS_CHART_REGEX),
         ]
     )
+
+
+def layout_pb():
+    """The `Summary` holding `layout()`, as `custom_scalar.summary.pb` builds it but without TensorFlow."""
+    summary = summary_pb2.Summary()
+    summary.value.add(
+        tag=custom_scalar_metadata.CONFIG_SUMMARY_TAG,
+        metadata=custom_scalar_metadata.create_summary_metadata(),
+        tensor=tensor_util.make_tensor_proto(np.array(layout().SerializeToString(), dtype=object)),
+    )
+    return summary
 
 
 # configuration keys that are no argument of the loss's formula (or are recorded otherwise)
@@ -115,15 +128,15 @@ def write_once(log, model):
         return
     hparams = loss_hparams(model)
     blobs = [
-        custom_scalar_summary.pb(layout()).SerializeToString(),
+        layout_pb().SerializeToString(),
         plugin_summary.component_weights_pb(component_weights(model)).SerializeToString(),
     ]
     if hparams:
         metrics = [
-            hp.Metric(tag, group=run, display_name=display_name)
+            hp_summary.Metric(tag, group=run, display_name=display_name)
             for (run, tag), display_name in log.hparams_metrics.items()
         ]
-        config = hp_summary.hparams_config_pb([hp.HParam(name) for name in hparams], metrics)
+        config = hp_summary.hparams_config_pb([hp_summary.HParam(name) for name in hparams], metrics)
         blobs.append(config.SerializeToString())
         blobs.append(hp_summary.hparams_pb(hparams, start_time_secs=time.time()).SerializeToString())
     log.dashboards_written = log.write_raw(summaries.ROOT, 0, blobs)

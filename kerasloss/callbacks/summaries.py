@@ -14,6 +14,7 @@ Tags (multi-output models prefix the output name: `<output>/loss/<component>`):
     loss_tag("total", batch=True)          -> "batch/loss/total"
     entropy_tag("mean")                    -> "entropy/mean"
     metric_tag("f1_score")                 -> "metrics/f1_score"
+    ledger_tag("mean_margin")              -> "ledger/mean_margin"
 
 Writers: one per (log_dir, run) in this process, shared by every caller, created lazily on the first
 write. They are TensorBoard's own pure-Python record writer (`tensorboard.summary.writer`) over a
@@ -78,6 +79,7 @@ from kerasloss_tensorboard.metadata import (  # noqa: F401  (re-exported: summar
     diagnostic_tag,
     entropy_tag,
     is_batch_tag,
+    ledger_tag,
     loss_tag,
     metric_tag,
 )

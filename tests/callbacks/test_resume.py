@@ -15,7 +15,7 @@ import pytest
 
 import kerasloss
 from tests.helpers import tensorboard_reader as tb
-from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger, summaries
+from kerasloss.callbacks import LossComponentLogger, PredictionEntropyLogger, summaries
 from kerasloss.metrics import loss_components
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

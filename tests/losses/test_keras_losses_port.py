@@ -23,7 +23,6 @@ Deliberate differences from Keras, each marked `# kerasloss:` where a test was c
   weights on the one batch value of axis=None.
 """
 
-import re
 import types
 import warnings
 

@@ -20,7 +20,7 @@ import screenshot  # noqa: E402  (docs/screenshot.py: the tensorboard server hel
 
 # TensorBoard reading our event files does not depend on the Keras backend that wrote them
 # (every backend writes the same tags: tests/callbacks/test_backends.py); run once, on TensorFlow.
-pytestmark = pytest.mark.tensorflow_only
+pytestmark = pytest.mark.backend_neutral
 
 BROKEN_IMPORT = textwrap.dedent("""
     import importlib.abc, sys

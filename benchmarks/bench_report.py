@@ -1,0 +1,111 @@
+"""`kerasloss report` and `kerasloss summary` on many log directories, against TensorBoard's own ingestion.
+
+    python benchmarks/bench_report.py                 # 50 log dirs × 100 epochs, 5 repeats
+    python benchmarks/bench_report.py --dirs 10 --epochs 20 --repeats 2
+
+Writes the logs first (with kerasloss' own writer, as LossMonitor writes them: runs train and
+validation with loss/total, two components, regularization and entropy/mean; a per-example
+entropy histogram in validation; two post-hoc metrics), then times, interleaved, in this process:
+
+    ingestion   TensorBoard's local data ingestion of the directory (`Snapshot`, which also lists the groups)
+    summary     the same plus `summary.rows` and the table
+    report      the same plus every route's answer and the HTML (`report.render`)
+
+and, once each, the command lines as a user runs them (a new Python process: imports included;
+TensorBoard imports TensorFlow to read files when it is installed). Prints medians with their
+min–max, CPU time, and the ratios to ingestion. Never asserts: the issue's budgets (summary ≤ 2 s,
+report ≤ 5 s) are printed beside the figures.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from kerasloss_tensorboard import report, summary  # noqa: E402
+from kerasloss_tensorboard.snapshot import Snapshot  # noqa: E402
+
+
+def write_logs(root, dirs, epochs):
+    """`dirs` log_dirs of `epochs` epochs each under `root`, written by kerasloss' own writer."""
+    from kerasloss.callbacks import summaries
+
+    rng = np.random.default_rng(0)
+    for d in range(dirs):
+        log_dir = os.path.join(root, f"run_{d:02d}")
+        for epoch in range(epochs):
+            for run in (summaries.TRAIN, summaries.VALIDATION):
+                ce, uniform, l2 = rng.random(3)
+                summaries.write_scalars(log_dir, run, epoch, {
+                    "loss/total": 0.9 * ce + 0.1 * uniform + l2, "loss/cross_entropy": ce,
+                    "loss/uniform_cross_entropy": uniform, "loss/regularization": l2,
+                    "entropy/mean": rng.random()})
+            summaries.write_histogram(log_dir, summaries.VALIDATION, "entropy/per_example", rng.random(1000), epoch)
+            summaries.write_scalars(log_dir, summaries.POSTHOC, epoch,
+                                    {"metrics/accuracy": rng.random(), "metrics/auc": rng.random()})
+        summaries.close(log_dir)
+
+
+def _ingestion(logdir):
+    Snapshot(logdir)
+
+
+def _summary(logdir):
+    summary.render(summary.rows(Snapshot(logdir, samples_per_plugin={"histograms": 1})))
+
+
+def _report(logdir):
+    return len(report.render(Snapshot(logdir)).encode("utf-8"))
+
+
+def _size(root):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(root) for f in files)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dirs", type=int, default=50)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kerasloss-bench-report-") as root:
+        start = time.perf_counter()
+        write_logs(root, args.dirs, args.epochs)
+        print(f"{args.dirs} log dirs × {args.epochs} epochs: {_size(root) / 1e6:.1f} MB of event files "
+              f"(written in {time.perf_counter() - start:.0f} s)")
+        steps = {"ingestion": _ingestion, "summary": _summary, "report": _report}
+        wall = {name: [] for name in steps}
+        cpu = {name: [] for name in steps}
+        for _ in range(args.repeats):
+            for name, step in steps.items():
+                w, c = time.perf_counter(), time.process_time()
+                step(root)
+                wall[name].append(time.perf_counter() - w)
+                cpu[name].append(time.process_time() - c)
+        base = statistics.median(wall["ingestion"])
+        budgets = {"summary": "≤ 2 s", "report": "≤ 5 s"}
+        print(f"\nin this process, {args.repeats} interleaved repeats:")
+        print(f"{'':<11} {'wall median (min–max) s':>25} {'CPU median s':>13} {'× ingestion':>12} {'budget':>7}")
+        for name in steps:
+            median = statistics.median(wall[name])
+            print(f"{name:<11} {median:>10.2f} ({min(wall[name]):.2f}–{max(wall[name]):.2f}){'':>3} "
+                  f"{statistics.median(cpu[name]):>13.2f} {median / base:>12.2f} {budgets.get(name, ''):>7}")
+        print(f"report size: {_report(root) / 1e6:.2f} MB")
+        print("\nthe command line (a new process each; imports included):")
+        for command in (["summary", root], ["report", root, "-o", os.path.join(root, "report.html")]):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "kerasloss_tensorboard.cli", *command], check=True, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            print(f"  kerasloss {command[0]:<8} {time.perf_counter() - start:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()

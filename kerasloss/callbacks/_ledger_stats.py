@@ -1,0 +1,271 @@
+"""The statistics behind `ExampleLedger`: per-example signals of one batch, running statistics over
+the evaluated epochs in O(N) memory, the trajectories of the current top_k, and the automatic cut.
+
+Per example i and evaluated epoch e (z = logits, or log-probabilities when the model outputs
+probabilities; y_i the assigned label):
+
+    margin_ie      = z_iy - max_{j != y} z_ij            categorical (Pleiss et al., 2020)
+                   = (2 y_i - 1) · s_i                    binary, s the logit
+    confidence_ie  = softmax(z_i)_y  (sigmoid(margin) for binary)
+    correct_ie     = [argmax_j z_ij == y_i]  ([margin > 0] for binary)
+    loss_ie        = the compiled loss's per-element values (`loss.call`), averaged over non-batch axes
+
+Over the E evaluated epochs (Swayamdipta et al., 2020 for the last three):
+
+    aum_i          = (1/E) Σ_e margin_ie
+    mean_loss_i    = (1/E) Σ_e loss_ie
+    confidence_i   = (1/E) Σ_e confidence_ie
+    variability_i  = sqrt((1/E) Σ_e (confidence_ie - confidence_i)²)       (Welford, float64)
+    correctness_i  = (1/E) Σ_e correct_ie
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+FIELDS = ("label", "predicted", "aum", "mean_loss", "confidence", "variability", "correctness")
+
+
+class RunningStats:
+    """Per-example sums over the evaluated epochs (O(N) memory) and the top_k's trajectories.
+
+    Args:
+        size: the number of examples N.
+        labels: (N,) int assigned labels, or None for a non-classification loss (ranked by loss).
+        top_k: how many of the hardest examples keep their per-epoch loss and margin.
+    """
+
+    def __init__(self, size, labels, top_k):
+        self.size = size
+        self.classifier = labels is not None
+        self.labels = labels
+        self.top_k = top_k
+        self.epochs = []  # the evaluated epochs' TensorBoard steps
+        self.top = np.zeros((0,), np.int64)  # indices of the current top_k, hardest first
+        self._traj = {}  # index -> {"loss": [...], "margin": [...]} over self.epochs (NaN: not tracked then)
+        self._sums = {
+            "loss": np.zeros(size),
+            "margin": np.zeros(size),
+            "confidence": np.zeros(size),
+            "confidence_m2": np.zeros(size),
+            "correct": np.zeros(size, np.int64),
+            "predicted": np.full(size, -1, np.int64),
+        }
+
+    def update(self, epoch, signals):
+        """Add one evaluated epoch: `signals` {name: (N,) array} of every example, in data order."""
+        loss = np.asarray(signals["loss"], np.float64)
+        sums, count = self._sums, len(self.epochs) + 1
+        sums["loss"] += loss
+        if self.classifier:
+            confidence = np.asarray(signals["confidence"], np.float64)
+            delta = confidence - sums["confidence"]
+            sums["confidence"] += delta / count
+            sums["confidence_m2"] += delta * (confidence - sums["confidence"])
+            sums["margin"] += signals["margin"]
+            predicted = np.asarray(signals["predicted"], np.int64)
+            sums["correct"] += predicted == self.labels
+            sums["predicted"] = predicted
+        self.epochs.append(int(epoch))
+        self._track(loss, signals.get("margin"))
+
+    def _track(self, loss, margin):
+        """Append this epoch to the trajectories of the (new) top_k; examples entering it start
+        with NaN for the epochs before (per-epoch values are kept for the top_k only)."""
+        top = hardest(self.ranking_score(), self.top_k)
+        length = len(self.epochs)
+        kept = {}
+        for index in top.tolist():
+            entry = self._traj.get(index) or {
+                "loss": [float("nan")] * (length - 1), "margin": [float("nan")] * (length - 1)
+            }
+            entry["loss"].append(float(loss[index]))
+            entry["margin"].append(float(margin[index]) if margin is not None else float("nan"))
+            kept[index] = entry
+        self._traj, self.top = kept, top
+
+    def ranking_score(self):
+        """Lower is harder: the AUM for a classifier, minus the mean loss otherwise."""
+        return self.aum() if self.classifier else -self.mean_loss()
+
+    def _count(self):
+        if not self.epochs:
+            raise ValueError("the ledger has no evaluated epoch yet: fit the model with it first")
+        return len(self.epochs)
+
+    def aum(self):
+        return self._sums["margin"] / self._count() if self.classifier else np.full(self.size, np.nan)
+
+    def mean_loss(self):
+        return self._sums["loss"] / self._count()
+
+    def fields(self):
+        """{field: (N,) array} of every field of `FIELDS`."""
+        count = self._count()
+        nan = np.full(self.size, np.nan)
+        if not self.classifier:
+            return {"label": np.full(self.size, -1), "predicted": np.full(self.size, -1), "aum": nan,
+                    "mean_loss": self.mean_loss(), "confidence": nan, "variability": nan, "correctness": nan}
+        return {
+            "label": self.labels,
+            "predicted": self._sums["predicted"],
+            "aum": self.aum(),
+            "mean_loss": self.mean_loss(),
+            "confidence": self._sums["confidence"].copy(),
+            "variability": np.sqrt(np.maximum(self._sums["confidence_m2"], 0.0) / count),
+            "correctness": self._sums["correct"] / count,
+        }
+
+    def trajectories(self):
+        """{index: {"loss": [...], "margin": [...]}} of the current top_k, over `epochs`."""
+        return self._traj
+
+    def state(self):
+        """Everything needed to restore these statistics (`from_state`), as NumPy arrays."""
+        top = self.top.tolist()
+        return {
+            "epochs": np.asarray(self.epochs, np.int64),
+            "top": self.top,
+            "top_loss": np.array([self._traj[i]["loss"] for i in top], np.float64).reshape(len(top), -1),
+            "top_margin": np.array([self._traj[i]["margin"] for i in top], np.float64).reshape(len(top), -1),
+            **{f"sum_{name}": value for name, value in self._sums.items()},
+        }
+
+    @classmethod
+    def from_state(cls, labels, top_k, state):
+        stats = cls(len(state["sum_loss"]), labels, top_k)
+        stats.epochs = state["epochs"].tolist()
+        stats._sums = {name[4:]: state[name] for name in state if name.startswith("sum_")}
+        stats.top = state["top"]
+        stats._traj = {
+            int(i): {"loss": loss.tolist(), "margin": margin.tolist()}
+            for i, loss, margin in zip(stats.top, state["top_loss"], state["top_margin"])
+        }
+        return stats
+
+
+def hardest(score, k):
+    """Indices of the k lowest `score` values, lowest first (ties: data order), in O(N + k log k)."""
+    k = min(int(k), len(score))
+    if k <= 0:
+        return np.zeros((0,), np.int64)
+    part = np.argpartition(score, k - 1)[:k] if k < len(score) else np.arange(len(score))
+    return part[np.lexsort((part, score[part]))].astype(np.int64)
+
+
+def mixture_cut(aum, iterations=100, tol=1e-6):
+    """Boolean mask of the likely label errors: AUM < 0 and more likely under the lower of two
+    Gaussians fitted to the AUM values by EM (a two-component 1-D mixture, as DivideMix fits to
+    losses), so that a clean data set, whose AUMs form one mode, gives few or no suspects.
+
+    Formula:
+        p(a) = π N(a; μ₀, σ₀²) + (1 - π) N(a; μ₁, σ₁²),  μ₀ < μ₁, EM started from the split at 0
+        suspect_i = [aum_i < 0] · [π N(aum_i; μ₀, σ₀²) > (1 - π) N(aum_i; μ₁, σ₁²)]
+    """
+    a = np.asarray(aum, np.float64)
+    low = a < 0
+    if low.sum() == 0 or low.all():
+        return low
+    floor = 1e-6 * max(float(a.std()), 1e-12)
+    resp = low.astype(np.float64)  # responsibility of the low component, initialised by the sign
+    previous = -np.inf
+    for _ in range(iterations):
+        weight = np.clip(resp.mean(), 1e-6, 1 - 1e-6)
+        mean0 = (resp * a).sum() / resp.sum()
+        mean1 = ((1 - resp) * a).sum() / (1 - resp).sum()
+        var0 = max(float((resp * (a - mean0) ** 2).sum() / resp.sum()), floor**2)
+        var1 = max(float(((1 - resp) * (a - mean1) ** 2).sum() / (1 - resp).sum()), floor**2)
+        log0 = np.log(weight) - 0.5 * (np.log(2 * np.pi * var0) + (a - mean0) ** 2 / var0)
+        log1 = np.log(1 - weight) - 0.5 * (np.log(2 * np.pi * var1) + (a - mean1) ** 2 / var1)
+        top = np.maximum(log0, log1)
+        total = top + np.log(np.exp(log0 - top) + np.exp(log1 - top))
+        resp = np.exp(log0 - total)
+        likelihood = total.mean()
+        if likelihood - previous < tol:  # mean log-likelihood per example, as scikit-learn's tol
+            break
+        previous = likelihood
+    if mean0 > mean1:  # the components swapped: the lower one is component 1
+        resp = 1 - resp
+    return low & (resp > 0.5)
+
+
+def signal_kind(settings, shape):
+    """"categorical", "binary" or None (ranked by loss) from the loss's entropy settings and the
+    shape of its outputs: one row of class scores, or one binary score, per example."""
+    kind = settings[1] if settings else None
+    if kind == "categorical" and len(shape) == 2 and shape[1] > 1:
+        return kind
+    if kind == "binary" and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        return kind
+    return None
+
+
+def assigned_labels(y, kind, classes):
+    """Assigned labels (N,) int64 from one batch of labels `y`: sparse ints, one-hot/soft rows
+    (their argmax) or, for kind="binary", 0/1 targets (soft targets: >= 0.5)."""
+    y = np.asarray(y)
+    flat = y.reshape(len(y), -1) if y.ndim else y.reshape(1, 1)
+    if kind == "binary":
+        if flat.shape[1] != 1:
+            raise ValueError(
+                f"data's labels must be one 0/1 target per example for a binary loss, got shape {y.shape}"
+            )
+        return (flat[:, 0] >= 0.5).astype(np.int64)
+    if y.ndim == 2 and y.shape[1] == classes and classes > 1:
+        return np.argmax(y, axis=1).astype(np.int64)
+    if flat.shape[1] != 1:
+        raise ValueError(
+            f"data's labels must be class indices (N,) or one-hot rows (N, {classes}), got shape {y.shape}"
+        )
+    labels = flat[:, 0]
+    in_range = np.all(labels == np.round(labels)) and 0 <= labels.min() and labels.max() < classes
+    if labels.size and not in_range:
+        raise ValueError(
+            f"data's labels must be class indices in [0, {classes}), got values from {labels.min()} to "
+            f"{labels.max()}"
+        )
+    return labels.astype(np.int64)
+
+
+def batch_signals(loss, kind, from_logits):
+    """A function (y, labels, y_pred) -> {signal: (B,) tensor} of one batch, compiled once per backend
+    (`jax.jit`, `tf.function`; eager on PyTorch, as Keras' own torch functions): the loss's
+    per-element values (`loss.call`) averaged over non-batch axes, and for kind "categorical" /
+    "binary" (None: the loss only) the margin, confidence and predicted class of the module
+    docstring, in float32 from `y_pred` (logits, or probabilities when `from_logits` is False)."""
+
+    def signals(y, labels, y_pred):
+        values = ops.cast(loss.call(y, y_pred), "float32")
+        if len(values.shape) > 1:
+            values = ops.mean(ops.reshape(values, (ops.shape(values)[0], -1)), axis=1)
+        out = {"loss": values}
+        if kind is None:
+            return out
+        z = ops.cast(y_pred, "float32")
+        tiny = np.finfo(np.float32).tiny
+        if kind == "binary":
+            z = ops.reshape(z, (-1,))
+            if not from_logits:
+                p = ops.clip(z, tiny, 1.0 - np.finfo(np.float32).epsneg)
+                z = ops.log(p) - ops.log1p(-p)
+            margin = ops.where(ops.equal(labels, 1), z, -z)
+            return {**out, "margin": margin, "confidence": ops.sigmoid(margin),
+                    "predicted": ops.cast(z > 0, "int32")}
+        if not from_logits:
+            z = ops.log(ops.maximum(z, tiny))
+        assigned = ops.one_hot(labels, ops.shape(z)[-1], dtype="bool")
+        z_y = ops.sum(ops.where(assigned, z, 0.0), axis=-1)
+        other = ops.max(ops.where(assigned, -np.inf, z), axis=-1)
+        return {**out, "margin": z_y - other, "confidence": ops.exp(z_y - ops.logsumexp(z, axis=-1)),
+                "predicted": ops.argmax(z, axis=-1)}
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.jit(signals)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(signals, reduce_retracing=True)
+    return signals

@@ -1,0 +1,387 @@
+"""`ExampleLedger`: which examples make the loss: the hardest examples and likely label errors, from
+the training run itself.
+
+Every `every`-th epoch (and at train end unless that epoch was just evaluated) one inference pass
+over `data` (Keras' compiled predict function, batch by batch, in `data`'s own order whatever the
+training's shuffling) records per example its loss under the compiled loss (unreduced), and for a
+classifier its margin, the confidence in its assigned label and whether it is predicted; running
+statistics over the evaluated epochs (`_ledger_stats`, O(N) memory) give:
+
+    aum          = mean over epochs of margin = z_y - max_{j != y} z_j        (Pleiss et al., 2020)
+    mean_loss    = mean over epochs of the per-example loss
+    confidence   = mean over epochs of softmax(z)_y, variability its standard deviation,
+    correctness  = the fraction of epochs predicted right              (Swayamdipta et al., 2020)
+
+Mislabeled examples keep a low, usually negative, AUM: `suspects(k)` lists the k lowest; with
+k=None an automatic cut (`_ledger_stats.mixture_cut`). A loss without classes (regression, ranking)
+is ranked by mean loss, highest first.
+
+Written at each evaluation (chief process only):
+    run train               ledger/mean_margin, ledger/negative_margin_fraction (this epoch's
+                            margins on `data`; `<output>/` prefix for `output=`)
+    the log_dir's own run   the ledger record (`summary_v2.ledger_pb`): the top_k rows with their
+                            per-epoch loss and margin, and up to 5,000 cartography points
+    <log_dir>/ledger[.<output>].npz   the whole ledger, read back by `ExampleLedger.load(log_dir)`
+
+Example:
+>>> ledger = kerasloss.callbacks.ExampleLedger("runs/a", (x_train, y_train))
+>>> model.fit(x_train, y_train, epochs=30, callbacks=[ledger])
+>>> ledger.suspects()["id"]          # likely label errors, lowest AUM first
+"""
+
+import csv
+import io
+import os
+
+import keras
+import numpy as np
+from tensorboard.compat import tf  # TensorFlow's gfile when installed, else TensorBoard's stub
+
+from kerasloss import _checks
+from kerasloss._chief import is_chief
+from kerasloss.callbacks import _files, summaries
+from kerasloss.callbacks._base import LoggingCallback
+from kerasloss.callbacks._heldout import HeldOut, predict
+from kerasloss.callbacks._ledger_stats import (
+    FIELDS,
+    RunningStats,
+    assigned_labels,
+    batch_signals,
+    hardest,
+    mixture_cut,
+    signal_kind,
+)
+from kerasloss.callbacks._model_info import output_losses
+from kerasloss.callbacks._schedule import HeldOutSchedule
+from kerasloss_tensorboard.summary_v2 import ledger_pb
+
+_SORTS = {  # sort key -> (field, hardest first when ascending?)
+    "aum": ("aum", True),
+    "mean_loss": ("mean_loss", False),
+    "confidence": ("confidence", True),
+    "variability": ("variability", False),
+    "correctness": ("correctness", True),
+}
+CARTOGRAPHY_POINTS = 5000
+_CHUNK_ELEMENTS = 2**20  # output values per compiled signals call (4 MiB of float32)
+
+
+class Table(np.ndarray):
+    """The ledger's rows: a NumPy structured array (id, label, predicted, aum, mean_loss,
+    confidence, variability, correctness) with `to_pandas()`."""
+
+    def to_pandas(self):
+        import pandas as pd  # an optional dependency, needed only here
+
+        return pd.DataFrame({name: np.asarray(self[name]) for name in self.dtype.names})
+
+
+class ExampleLedger(LoggingCallback):
+    """Per-example training dynamics: AUM, dataset cartography, per-example loss.
+
+    Args:
+        log_dir: the TensorBoard log directory.
+        data: `(x, y)` arrays, or a batched `tf.data.Dataset`, `keras.utils.PyDataset` or DataLoader
+            of `(x, y)` in a fixed order (see `_heldout`): the training data or a fixed sample of it.
+        ids: one id per example (ints or strings); None: the position in `data`.
+        every: evaluate at the end of every `every`-th epoch (and at train end).
+        batch_size: batch size for array `data` (None: 256).
+        output: for a multi-output model, the name of the output (and its loss) to follow.
+        top_k: how many of the hardest examples keep per-epoch values and go to TensorBoard.
+    """
+
+    def __init__(self, log_dir, data, ids=None, every=1, batch_size=None, output=None, top_k=100):
+        super().__init__(log_dir)
+        self.every = _checks.check_int_at_least("every", every, 1)
+        self.top_k = _checks.check_int_at_least("top_k", top_k, 1)
+        if output is not None and not isinstance(output, str):
+            raise TypeError(f"output must be the name of one of the model's outputs or None, got {output!r}")
+        self.output = output
+        self._data = HeldOut(data, 256 if batch_size is None else batch_size)
+        self._given_ids = _check_ids(ids)
+        self.ids = None
+        self.stats = None
+        self._signals = self._kind = self._classes = None
+        self._schedule = HeldOutSchedule()
+
+    # -- setup ---------------------------------------------------------------------------------
+    def _setup(self):
+        """Resolve the output and its loss, read the labels once, check ids and the first batch."""
+        self._schedule.reset()
+        names = list(getattr(self.model, "output_names", None) or [])
+        if self.output is None and len(names) > 1:
+            raise ValueError(
+                f"output must name one of the model's outputs {names} for a multi-output model, got None"
+            )
+        if self.output is not None and self.output not in names:
+            raise ValueError(f"output must be one of {names}, got {self.output!r}")
+        loss = next((part for name, part, _ in output_losses(self.model) if self.output in (None, name)), None)
+        if loss is None or not hasattr(loss, "call"):
+            raise ValueError(
+                f"ExampleLedger needs a compiled loss object (model.compile(loss=...)), got {loss!r}"
+            )
+        first = self._data.first()
+        if first is None:
+            raise ValueError("data holds no example: ExampleLedger needs (x, y) to follow")
+        x, y, _ = first
+        if y is None:
+            raise ValueError(
+                "data must hold labels, (x, y): ExampleLedger follows each example's loss, got inputs only"
+            )
+        y_pred = self._select(predict(self.model, x))
+        settings = getattr(loss, "entropy_settings", None)
+        self._kind = signal_kind(settings, np.shape(y_pred))
+        self._classes = np.shape(y_pred)[-1]
+        self._signals = batch_signals(loss, self._kind, bool(settings and settings[0]))
+        try:
+            self._signals(self._select(y), self._batch_labels(y), y_pred)
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"data's labels cannot be taken by the compiled loss {type(loss).__name__}: {err}"
+            ) from None
+        labels = self._all_labels()
+        count = len(labels) if labels is not None else self._count()
+        self.ids = self._ids(count)
+        if self.stats is None or self.stats.size != count:
+            self.stats = RunningStats(count, labels, self.top_k)
+
+    def _select(self, value):
+        if isinstance(value, dict):
+            return value[self.output]
+        if isinstance(value, (list, tuple)):
+            return value[list(self.model.output_names).index(self.output)]
+        return value
+
+    def _batch_labels(self, y):
+        """The assigned label of each example of one batch of labels `y` (zeros without classes)."""
+        y = np.asarray(self._select(y))
+        if self._kind is None:
+            return np.zeros(len(y), np.int64)
+        return assigned_labels(y, self._kind, self._classes)
+
+    def _all_labels(self):
+        """The assigned labels of every example (one pass reading `data`, no prediction)."""
+        if self._kind is None:
+            return None
+        return np.concatenate([self._batch_labels(y) for _, y, _ in self._data])
+
+    def _count(self):
+        return sum(len(keras.tree.flatten(self._select(y))[0]) for _, y, _ in self._data)
+
+    def _ids(self, count):
+        if self._given_ids is None:
+            return np.arange(count)
+        if len(self._given_ids) != count:
+            raise ValueError(
+                f"ids must hold one id per example of data ({count}), got {len(self._given_ids)} ids"
+            )
+        return self._given_ids
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def on_epoch_end(self, epoch, logs=None):
+        if self._schedule.epoch_ended(epoch, self.every):
+            self.record(epoch)
+
+    def on_train_end(self, logs=None):
+        try:
+            pending = self._schedule.pending_at_train_end()
+            if pending is not None:
+                self.record(pending)
+        finally:
+            super().on_train_end(logs)
+
+    def _pass(self):
+        """{signal: (N,) array} of one inference pass over `data`, in its order.
+
+        Batches are predicted one by one; their labels and outputs are gathered into chunks of about
+        `_CHUNK_ELEMENTS` output values, and each chunk is checked and its signals computed in one
+        compiled call, so that the per-call costs (a small model's predict step is as short as a
+        dispatch) are paid per chunk, not per batch.
+        """
+        parts, pending, pending_size, start = [], [], 0, 0
+        for x, y, _ in self._data:
+            y_pred = keras.ops.convert_to_numpy(self._select(predict(self.model, x)))
+            pending.append((np.asarray(self._select(y)), y_pred))
+            pending_size += y_pred.size
+            if pending_size >= _CHUNK_ELEMENTS:
+                parts.append(self._chunk_signals(pending, start))
+                start += len(parts[-1]["loss"])
+                pending, pending_size = [], 0
+        if pending:
+            parts.append(self._chunk_signals(pending, start))
+            start += len(parts[-1]["loss"])
+        if start != self.stats.size:
+            raise ValueError(
+                f"data must hold the same examples at every pass: {self.stats.size} before, now {start}"
+            )
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def _chunk_signals(self, batches, start):
+        """The signals of the examples from position `start` on, from their (labels, outputs) batches."""
+        y, y_pred = (np.concatenate(items) for items in zip(*batches))
+        labels = self._batch_labels(y)
+        known = self.stats.labels
+        if known is not None and not np.array_equal(labels, known[start:start + len(labels)]):
+            raise ValueError(
+                "data must yield its examples in a fixed order (the ledger follows each one across "
+                "epochs), but its labels changed between passes; do not shuffle the ledger's data"
+            )
+        signals = self._signals(y, labels, y_pred)
+        return {name: keras.ops.convert_to_numpy(value) for name, value in signals.items()}
+
+    def record(self, epoch):
+        """Run the ledger's pass now, as at the end of Keras epoch `epoch`, and write it out."""
+        signals = self._pass()
+        step = self.epoch_step(epoch)
+        self.stats.update(step, signals)
+        if self.stats.classifier:
+            margin = signals["margin"]
+            self.log.write_scalars(summaries.TRAIN, step, {
+                summaries.ledger_tag("mean_margin", self.output): float(np.mean(margin)),
+                summaries.ledger_tag("negative_margin_fraction", self.output): float(np.mean(margin < 0)),
+            })
+        self.log.write_raw(summaries.ROOT, step, [ledger_pb(self._record(), self.output).SerializeToString()])
+        self._schedule.evaluated(epoch)
+        if is_chief():
+            self._save()
+
+    # -- reading -------------------------------------------------------------------------------
+    def table(self, sort="aum", k=None):
+        """The rows (id, label, predicted, aum, mean_loss, confidence, variability, correctness),
+        hardest first by `sort` ("aum" lowest first; "mean_loss" highest; "confidence" lowest;
+        "variability" highest; "correctness" lowest; "id": data order), the first k (None: all).
+
+        Without classes, label and predicted are -1 and the class columns NaN; sort="aum" then
+        ranks by mean_loss.
+        """
+        if sort != "id" and sort not in _SORTS:
+            raise ValueError(f"sort must be one of {('id',) + tuple(_SORTS)}, got {sort!r}")
+        k = _checks.check_int_or_none("k", k)
+        stats = self._stats()
+        fields = stats.fields()
+        if sort == "id":
+            order = np.arange(stats.size)[:k]
+        else:
+            field, ascending = _SORTS[sort]
+            if not stats.classifier and field in ("aum", "confidence", "correctness"):
+                field, ascending = "mean_loss", False
+            score = fields[field] if ascending else -fields[field]
+            order = hardest(score, stats.size if k is None else k)
+        return self._rows(fields, order)
+
+    def suspects(self, k=None):
+        """Likely label errors, lowest AUM first: the k lowest, or with k=None those below the
+        automatic cut (`_ledger_stats.mixture_cut`). Rows as `table`."""
+        stats = self._stats()
+        if not stats.classifier:
+            raise ValueError(
+                "suspects need margins, i.e. a classification loss; rank by loss with table(sort='mean_loss')"
+            )
+        if k is None:
+            order = hardest(stats.aum(), int(mixture_cut(stats.aum()).sum()))
+        else:
+            order = hardest(stats.aum(), _checks.check_int_at_least("k", k, 0))
+        return self._rows(stats.fields(), order)
+
+    def to_csv(self, path, sort="aum"):
+        """Write `table(sort)` as CSV (a header row, then one row per example)."""
+        rows = self.table(sort)
+        with tf.io.gfile.GFile(os.fspath(path), "w") as f:
+            writer = csv.writer(f)
+            writer.writerow(rows.dtype.names)
+            for row in rows.tolist():
+                writer.writerow(row)
+
+    def _stats(self):
+        if self.stats is None or not self.stats.epochs:
+            raise ValueError(
+                "the ledger is empty: pass it to model.fit(callbacks=[...]) or read one with "
+                "ExampleLedger.load(log_dir)"
+            )
+        return self.stats
+
+    def _rows(self, fields, order):
+        ids = np.asarray(self.ids)
+        dtype = [("id", ids.dtype), ("label", np.int64), ("predicted", np.int64)]
+        dtype += [(name, np.float64) for name in FIELDS[2:]]
+        rows = np.zeros(len(order), dtype)
+        rows["id"] = ids[order]
+        for name in FIELDS:
+            rows[name] = fields[name][order]
+        return rows.view(Table)
+
+    def _record(self):
+        """The TensorBoard ledger record (its form: `kerasloss_tensorboard.metadata`)."""
+        stats = self.stats
+        fields = stats.fields()
+        traj = stats.trajectories()
+        rows = [
+            {"id": _plain(self.ids[i]), **dict(zip(FIELDS, _json_numbers([fields[f][i] for f in FIELDS]))),
+             "loss": _json_numbers(traj[i]["loss"]), "margin": _json_numbers(traj[i]["margin"])}
+            for i in stats.top.tolist()
+        ]
+        cartography = suspects = None
+        if stats.classifier:
+            points = np.linspace(0, stats.size - 1, min(stats.size, CARTOGRAPHY_POINTS)).astype(np.int64)
+            cartography = {name: np.round(fields[name][points], 4).tolist()
+                           for name in ("confidence", "variability", "correctness")}
+            suspects = int(mixture_cut(stats.aum()).sum())
+        return {"output": self.output, "epochs": stats.epochs, "size": stats.size,
+                "classifier": stats.classifier, "suspects": suspects, "rows": rows, "cartography": cartography}
+
+    # -- saving --------------------------------------------------------------------------------
+    def _save(self):
+        """Write the whole ledger to `<log_dir>/ledger[.<output>].npz`, atomically."""
+        buffer = io.BytesIO()
+        labels = self.stats.labels if self.stats.classifier else np.zeros((0,), np.int64)
+        np.savez(buffer, ids=np.asarray(self.ids), labels=labels, top_k=self.top_k, **self.stats.state())
+        path = _ledger_path(self.log_dir, self.output)
+        with tf.io.gfile.GFile(f"{path}.partial", "wb") as f:
+            f.write(buffer.getvalue())
+        _files.replace(f"{path}.partial", path)
+
+    @classmethod
+    def load(cls, log_dir, output=None):
+        """The ledger a fit wrote into `log_dir` (for `output`), with `table`, `suspects`, `to_csv`."""
+        path = _ledger_path(log_dir, output)
+        if not tf.io.gfile.exists(path):
+            raise ValueError(
+                f"log_dir {log_dir!r} holds no ledger ({os.path.basename(path)}); pass the log_dir an "
+                f"ExampleLedger wrote (and its output=)"
+            )
+        with tf.io.gfile.GFile(path, "rb") as f:
+            state = dict(np.load(io.BytesIO(f.read()), allow_pickle=False))
+        ledger = cls.__new__(cls)
+        keras.callbacks.Callback.__init__(ledger)
+        ledger.log_dir, ledger.output, ledger.top_k = log_dir, output, int(state.pop("top_k"))
+        ledger.ids = state.pop("ids")
+        labels = state.pop("labels")
+        ledger.stats = RunningStats.from_state(labels if labels.size else None, ledger.top_k, state)
+        return ledger
+
+
+def _ledger_path(log_dir, output):
+    return os.path.join(os.fspath(log_dir), f"ledger.{output}.npz" if output else "ledger.npz")
+
+
+def _plain(value):
+    """A JSON-ready Python scalar (an int or string id)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _json_numbers(values):
+    """Numbers for JSON: 6 significant digits, NaN (no value: not tracked then, no margin) as None."""
+    values = np.asarray(values, np.float64).tolist()
+    return [None if value != value else float(f"{value:.6g}") for value in values]
+
+
+def _check_ids(ids):
+    if ids is None:
+        return None
+    try:
+        ids = np.asarray(ids)
+    except (TypeError, ValueError):
+        ids = None
+    if ids is None or ids.ndim != 1 or ids.dtype.kind not in "iuU":
+        raise TypeError(f"ids must be a 1-D sequence of ints or strings (one per example), got {ids!r}")
+    return ids

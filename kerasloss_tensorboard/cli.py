@@ -1,0 +1,81 @@
+"""The `kerasloss` command (also `python -m kerasloss`): report, summary, dashboard.
+
+    kerasloss report LOGDIR [-o report.html]      the tab as one HTML file (`report`)
+    kerasloss summary LOGDIR [--format table|markdown|json|csv]     one row per log_dir (`summary`)
+    kerasloss dashboard LOGDIR [--port 6006]      TensorBoard on 127.0.0.1 (this machine only)
+
+Exit status: 0 done, 1 no kerasloss runs in LOGDIR (or it is not a directory), 2 bad arguments.
+Imports neither kerasloss nor Keras: it starts fast on any machine with TensorBoard.
+"""
+
+import argparse
+import subprocess
+import sys
+
+from kerasloss_tensorboard import report, summary
+from kerasloss_tensorboard.snapshot import NoRunsError, Snapshot
+
+
+def _report(args):
+    size = report.write(args.logdir, args.output)
+    print(f"wrote {args.output} ({size / 1e6:.2f} MB)")
+
+
+def _summary(args):
+    # the summary draws no histogram: keep one per tag instead of TensorBoard's 500
+    snapshot = Snapshot(args.logdir, samples_per_plugin={"histograms": 1})
+    sys.stdout.write(summary.render(summary.rows(snapshot), args.format))
+
+
+def _dashboard(args):
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", args.logdir,
+               "--host", "127.0.0.1", "--port", str(args.port)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:  # TensorBoard got the Ctrl-C too, and stops
+        return 0
+
+
+def parser():
+    """The command's argument parser (its subcommands' `func` run them)."""
+    main_parser = argparse.ArgumentParser(
+        prog="kerasloss", description="Share and read kerasloss runs: an HTML report, a summary table, "
+                                      "the TensorBoard dashboards.")
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="{report,summary,dashboard}")
+    command = commands.add_parser(
+        "report", help="write the kerasloss tab of LOGDIR as one self-contained HTML file",
+        description="Write the kerasloss tab of LOGDIR (what the loss is made of, entropy, diagnostics, "
+                    "post-hoc metrics, runs compared) as one HTML file that opens from disk in any browser, "
+                    "without a server or the network.")
+    command.add_argument("logdir", metavar="LOGDIR", help="the log directory (as given to tensorboard --logdir)")
+    command.add_argument("-o", "--output", default="report.html", help="the HTML file to write (default: %(default)s)")
+    command.set_defaults(func=_report)
+    command = commands.add_parser(
+        "summary", help="print one row per log directory of LOGDIR",
+        description="Print one row per log directory of LOGDIR: loss/total at the last and at the best epoch, "
+                    "each component's share of loss/total at the end, the post-hoc metrics at the best epoch.")
+    command.add_argument("logdir", metavar="LOGDIR", help="the log directory (as given to tensorboard --logdir)")
+    command.add_argument("--format", choices=summary.FORMATS, default="table",
+                         help="table (default), markdown (e.g. a CI job summary), json or csv")
+    command.set_defaults(func=_summary)
+    command = commands.add_parser(
+        "dashboard", help="serve LOGDIR with TensorBoard on 127.0.0.1",
+        description="Run TensorBoard on LOGDIR, reachable from this machine only (127.0.0.1), until Ctrl-C. "
+                    "For any other TensorBoard flag, run `tensorboard` itself.")
+    command.add_argument("logdir", metavar="LOGDIR", help="the log directory")
+    command.add_argument("--port", type=int, default=6006, help="the port (default: %(default)s)")
+    command.set_defaults(func=_dashboard)
+    return main_parser
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except NoRunsError as err:
+        print(f"kerasloss {args.command}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

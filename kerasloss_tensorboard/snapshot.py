@@ -1,0 +1,118 @@
+"""A log directory read once, through TensorBoard's own ingestion and the tab's own routes.
+
+`kerasloss report` and `kerasloss summary` read logs as the tab does, with nothing parsed twice:
+TensorBoard's local data ingester (the one `tensorboard --load_fast=false` runs; its `tf.io.gfile`
+reads gs:// and other TensorFlow file systems when TensorFlow is installed, TensorBoard's stub
+local paths and s3:// otherwise) loads the log directory once, and `KerasLossPlugin`'s routes answer
+in-process, as they answer the tab:
+
+    >>> logs = Snapshot("runs")
+    >>> logs.get("/groups")["groups"][0]["name"]
+    'factorization'
+    >>> logs.get("/group", name="factorization")["loss"][0]["total_tag"]
+    'loss/total'
+
+The logs do not change while they are read, so the data provider under the routes reads each kind
+of data (scalars, tensors) once and every route filters that one read.
+"""
+
+import json
+import os
+
+import werkzeug.test
+from tensorboard import program
+from tensorboard.backend.event_processing import data_ingester
+from tensorboard.compat import tf
+from tensorboard.plugins import base_plugin
+from tensorboard.plugins.core import core_plugin
+
+from kerasloss_tensorboard.plugin import KerasLossPlugin
+
+
+class NoRunsError(ValueError):
+    """`logdir` holds no kerasloss run (no train, validation or posthoc run with our tags)."""
+
+
+def _filtered(found, run_tag_filter):
+    runs = None if run_tag_filter is None else run_tag_filter.runs
+    tags = None if run_tag_filter is None else run_tag_filter.tags
+    return {run: {tag: value for tag, value in tag_map.items() if tags is None or tag in tags}
+            for run, tag_map in found.items() if runs is None or run in runs}
+
+
+class _ReadOnce:
+    """A data provider over another: each list/read of scalars or tensors runs once, for all runs."""
+
+    def __init__(self, provider):
+        self._provider = provider
+        self._done = {}
+
+    def _once(self, method, ctx, experiment_id, plugin_name, run_tag_filter, **options):
+        key = (method, experiment_id, plugin_name, tuple(sorted(options.items())))
+        if key not in self._done:
+            self._done[key] = getattr(self._provider, method)(
+                ctx, experiment_id=experiment_id, plugin_name=plugin_name, **options
+            )
+        return _filtered(self._done[key], run_tag_filter)
+
+    def list_scalars(self, ctx=None, *, experiment_id, plugin_name, run_tag_filter=None):
+        return self._once("list_scalars", ctx, experiment_id, plugin_name, run_tag_filter)
+
+    def read_scalars(self, ctx=None, *, experiment_id, plugin_name, downsample=None, run_tag_filter=None):
+        return self._once("read_scalars", ctx, experiment_id, plugin_name, run_tag_filter,
+                          downsample=downsample)
+
+    def list_tensors(self, ctx=None, *, experiment_id, plugin_name, run_tag_filter=None):
+        return self._once("list_tensors", ctx, experiment_id, plugin_name, run_tag_filter)
+
+    def read_tensors(self, ctx=None, *, experiment_id, plugin_name, downsample=None, run_tag_filter=None):
+        return self._once("read_tensors", ctx, experiment_id, plugin_name, run_tag_filter,
+                          downsample=downsample)
+
+    def __getattr__(self, name):  # anything else a route may read (runs, blobs): read as asked
+        return getattr(self._provider, name)
+
+
+class Snapshot:
+    """The tab's routes over `logdir` as it is now.
+
+    Args:
+        logdir: a directory TensorBoard can serve (local path; gs:// etc. with TensorFlow installed).
+        samples_per_plugin: TensorBoard's `--samples_per_plugin`, e.g. {"histograms": 1}: how many
+            values per tag its ingestion keeps (reservoir sampling; TensorBoard's defaults otherwise).
+
+    Raises:
+        NoRunsError: `logdir` is not a directory, or it holds no kerasloss runs.
+    """
+
+    def __init__(self, logdir, samples_per_plugin=None):
+        path = os.fspath(logdir)
+        if not tf.io.gfile.isdir(path):
+            raise NoRunsError(f"no kerasloss runs in {path!r}: not a directory")
+        board = program.TensorBoard(plugins=[core_plugin.CorePluginLoader(include_debug_info=False)])
+        board.configure(logdir=path, load_fast="false", reload_interval=0, reload_task="blocking",
+                        samples_per_plugin=dict(samples_per_plugin or {}))
+        ingester = data_ingester.LocalDataIngester(board.flags)
+        ingester.start()  # blocking: the whole directory is read when it returns
+        self.logdir = path
+        self.plugin = KerasLossPlugin(base_plugin.TBContext(
+            data_provider=_ReadOnce(ingester.data_provider), logdir=path, flags=board.flags,
+        ))
+        self._clients = {route: werkzeug.test.Client(app) for route, app in self.plugin.get_plugin_apps().items()}
+        self.groups = self.get("/groups")["groups"]
+        if not self.groups:
+            raise NoRunsError(
+                f"no kerasloss runs in {path!r}: no train, validation or posthoc run with loss/, entropy/, "
+                f"diagnostics/ or metrics/ tags"
+            )
+
+    def get_text(self, route, **params):
+        """The JSON text the tab's `route` answers for the query `params`."""
+        response = self._clients[route].get(route, query_string=params)
+        if response.status_code != 200:
+            raise RuntimeError(f"{route}?{params}: HTTP {response.status_code} {response.get_data(as_text=True)}")
+        return response.get_data(as_text=True)
+
+    def get(self, route, **params):
+        """The value the tab's `route` answers for the query `params`."""
+        return json.loads(self.get_text(route, **params))

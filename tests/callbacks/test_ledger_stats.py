@@ -1,0 +1,100 @@
+"""The ledger's running statistics (`callbacks/_ledger_stats.py`) against float64 NumPy over whole
+per-epoch arrays, its top_k selection, and the automatic cut against scikit-learn's mixture."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.mixture import GaussianMixture
+
+from kerasloss.callbacks._ledger_stats import RunningStats, hardest, mixture_cut
+
+
+def _epochs(seed, epochs, size, classes=4):
+    rng = np.random.default_rng(seed)
+    return [{
+        "loss": rng.exponential(size=size),
+        "margin": rng.normal(size=size) * 3,
+        "confidence": rng.uniform(size=size),
+        "predicted": rng.integers(0, classes, size=size),
+    } for _ in range(epochs)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), epochs=st.integers(1, 12), size=st.integers(1, 40))
+def test_running_statistics_equal_the_float64_statistics_of_all_epochs(seed, epochs, size):
+    signals = _epochs(seed, epochs, size)
+    labels = np.random.default_rng(seed + 1).integers(0, 4, size=size)
+    stats = RunningStats(size, labels, top_k=5)
+    for epoch, values in enumerate(signals):
+        stats.update(epoch, values)
+    stacked = {name: np.stack([values[name] for values in signals]) for name in signals[0]}
+    fields = stats.fields()
+    np.testing.assert_allclose(fields["aum"], stacked["margin"].mean(0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fields["mean_loss"], stacked["loss"].mean(0), rtol=1e-12)
+    np.testing.assert_allclose(fields["confidence"], stacked["confidence"].mean(0), rtol=1e-12)
+    np.testing.assert_allclose(fields["variability"], stacked["confidence"].std(0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fields["correctness"], (stacked["predicted"] == labels).mean(0))
+    np.testing.assert_array_equal(fields["predicted"], signals[-1]["predicted"])
+
+
+def test_memory_per_example_does_not_grow_with_the_epochs():
+    stats = RunningStats(50, np.zeros(50, np.int64), top_k=3)
+    sizes = []
+    for epoch, values in enumerate(_epochs(0, 20, 50)):
+        stats.update(epoch, values)
+        state = stats.state()
+        sizes.append(sum(value.nbytes for name, value in state.items() if name.startswith("sum_")))
+    assert set(sizes) == {6 * 50 * 8}  # six float64/int64 sums per example, whatever the epochs
+    assert state["top_loss"].shape == (3, 20)
+
+
+def test_the_top_k_keep_their_trajectories_and_newcomers_start_with_nan():
+    stats = RunningStats(4, np.zeros(4, np.int64), top_k=1)
+    margins = [[-1.0, 5.0, 5.0, 5.0], [5.0, -9.0, 5.0, 5.0], [5.0, -9.0, 5.0, 5.0]]
+    for epoch, margin in enumerate(margins):
+        stats.update(epoch, {"loss": np.arange(4.0) + epoch, "margin": np.array(margin),
+                             "confidence": np.full(4, 0.5), "predicted": np.zeros(4, np.int64)})
+    assert stats.top.tolist() == [1]
+    trajectory = stats.trajectories()[1]
+    np.testing.assert_array_equal(trajectory["margin"], [np.nan, -9.0, -9.0])
+    np.testing.assert_array_equal(trajectory["loss"], [np.nan, 2.0, 3.0])
+
+
+def test_a_restored_state_gives_the_same_fields_and_trajectories():
+    stats = RunningStats(30, np.arange(30) % 4, top_k=4)
+    for epoch, values in enumerate(_epochs(3, 5, 30)):
+        stats.update(epoch, values)
+    restored = RunningStats.from_state(stats.labels, 4, stats.state())
+    for name, value in stats.fields().items():
+        np.testing.assert_array_equal(restored.fields()[name], value)
+    assert restored.trajectories().keys() == stats.trajectories().keys()
+    for index, trajectory in stats.trajectories().items():
+        np.testing.assert_array_equal(restored.trajectories()[index]["loss"], trajectory["loss"])  # NaN too
+    assert restored.epochs == stats.epochs
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.integers(-5, 5), min_size=1, max_size=60), k=st.integers(0, 70))
+def test_hardest_is_the_stable_ascending_order_cut_at_k(values, k):
+    score = np.array(values, np.float64)
+    np.testing.assert_array_equal(hardest(score, k), np.argsort(score, kind="stable")[:k])
+
+
+def test_the_cut_matches_scikit_learns_two_component_mixture():
+    rng = np.random.default_rng(0)
+    aum = np.concatenate([rng.normal(-4.0, 1.5, 120), rng.normal(6.0, 2.0, 880)])
+    mixture = GaussianMixture(2, random_state=0).fit(aum[:, None])
+    low = int(np.argmin(mixture.means_[:, 0]))
+    expected = (mixture.predict_proba(aum[:, None])[:, low] > 0.5) & (aum < 0)
+    np.testing.assert_array_equal(mixture_cut(aum), expected)
+
+
+def test_the_cut_flags_nothing_when_no_margin_is_negative():
+    aum = np.random.default_rng(1).normal(8.0, 2.0, 500)
+    assert not mixture_cut(np.abs(aum)).any()
+
+
+@pytest.mark.parametrize("aum", [np.full(10, -1.0), np.array([-1.0])])
+def test_the_cut_keeps_every_example_when_all_margins_are_negative(aum):
+    assert mixture_cut(aum).all()
