@@ -45,8 +45,13 @@ def static_files():
     }
 
 
+# TensorBoard's own responses carry it (http_util.Respond), and its security validator asks for it
+_HEADERS = {"X-Content-Type-Options": "nosniff"}
+
+
 def _json(payload):
-    return werkzeug.Response(json.dumps(payload, allow_nan=False), content_type="application/json")
+    return werkzeug.Response(json.dumps(payload, allow_nan=False), content_type="application/json",
+                             headers=_HEADERS)
 
 
 def _hparam_value(value):
@@ -97,7 +102,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
         with open(path, "rb") as f:
             body = f.read()
         content_type = _MIME[os.path.splitext(name)[1]]
-        return werkzeug.Response(body, content_type=f"{content_type}; charset=utf-8")
+        return werkzeug.Response(body, content_type=f"{content_type}; charset=utf-8", headers=_HEADERS)
 
     # -- reading ------------------------------------------------------------------------------
     def _scalars(self, ctx, eid, runs=None, tag_filter=None):

@@ -82,3 +82,25 @@ def global_step(model):
         return 0
     value = iterations.value if hasattr(iterations, "value") else iterations
     return int(value.numpy()) if hasattr(value, "numpy") else int(keras.ops.convert_to_numpy(value))
+
+
+def check_output(model, output):
+    """`output` checked against the model's outputs: required (a name) for a multi-output model."""
+    names = list(getattr(model, "output_names", None) or [])
+    if output is None and len(names) > 1:
+        raise ValueError(
+            f"output must name one of the model's outputs {names} for a multi-output model, got None"
+        )
+    if output is not None and output not in names:
+        raise ValueError(f"output must be one of {names}, got {output!r}")
+    return output
+
+
+def select_output(value, model, output):
+    """The part of a per-output structure (the model's outputs, or labels) for `output`: a dict's
+    entry, a list's by the output's position; a single value as it is."""
+    if isinstance(value, dict):
+        return value[output]
+    if isinstance(value, (list, tuple)):
+        return value[list(model.output_names).index(output)]
+    return value
