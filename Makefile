@@ -74,6 +74,7 @@ bench: install
 	$(PY) benchmarks/bench_losses.py --backend torch
 	$(PY) benchmarks/bench_callbacks.py
 	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_report.py
 
 docs: install
 	$(VENV)/bin/mkdocs build --strict

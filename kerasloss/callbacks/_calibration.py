@@ -9,7 +9,7 @@ Each evaluated epoch, run `posthoc` (tags from `kerasloss_tensorboard.metadata`)
                               1 − ε + ε/K (categorical, K classes), 1 − ε/2 (binary)
     calibration/confidence    the histogram of the confidences over the same bins
 
-A model is a classifier when it has one output and a classification loss
+An output is a classifier's when its loss is a classification loss
 (`_model_info.classifier_settings`); the outputs are read as its loss reads them (logits or
 probabilities).
 """
@@ -35,10 +35,10 @@ class HeldOutCalibration:
         self._classes = None
 
     @classmethod
-    def of(cls, model, from_logits=False):
-        """The calibration of `model` (outputs read as logits when its loss or `from_logits` says
-        so), or None when the model is not a single-output classifier."""
-        settings = classifier_settings(model)
+    def of(cls, model, from_logits=False, output=None):
+        """The calibration of `model`'s output `output` (None: its only output), read as logits
+        when its loss or `from_logits` says so; None when that output is not a classifier's."""
+        settings = classifier_settings(model, output)
         if settings is None:
             return None
         loss_logits, kind, label_smoothing = settings

@@ -96,7 +96,7 @@ class _RunWriter:
         self.close()
         if path is not None:
             try:
-                tf.io.gfile.remove(path)
+                _files.remove(path)
             except (tf.errors.OpError, OSError):
                 pass
 
@@ -270,6 +270,20 @@ class LogDir:
                 except (tf.errors.OpError, OSError) as err:
                     self._fault(f"{type(err).__name__}: {err}")
             self.next_epoch, self.next_batch = steps_on_disk(self.log_dir)
+
+    def start_over_if_removed(self):
+        """Forget what this process wrote here when none of it is on disk any more (a notebook
+        that deletes the log_dir and fits again): steps start from 0 and the log_dir's own record
+        (layout, component weights, hparams) is written again. Called as each fit begins."""
+        with self._lock:
+            if not (self.next_epoch or self.next_batch or self.dashboards_written):
+                return
+            if self.has_root_record() or next(iter(own_event_files(self.log_dir)), None):
+                return
+            self.close()
+            self.next_epoch = self.next_batch = 0
+            self.dashboards_written = self._ever_written = self._in_outage = False
+            self.hparams_metrics = {}
 
     def has_root_record(self):
         """Whether a kerasloss event file already sits in the log_dir itself (layout, hparams)."""

@@ -193,35 +193,39 @@ class ExampleLedger(LoggingCallback):
     def _pass(self):
         """{signal: (N,) array} of one inference pass over `data`, in its order.
 
-        Batches are predicted one by one; their outputs are gathered into chunks of about
-        `_CHUNK_ELEMENTS` output values and each chunk's signals come from one compiled call, so
-        that the per-call dispatch (as long as a small model's predict step) is paid per chunk.
+        Batches are predicted one by one; their labels and outputs are gathered into chunks of about
+        `_CHUNK_ELEMENTS` output values, and each chunk is checked and its signals computed in one
+        compiled call, so that the per-call costs (a small model's predict step is as short as a
+        dispatch) are paid per chunk, not per batch.
         """
-        parts, pending, labels, start = [], [], self.stats.labels, 0
+        parts, pending, pending_size, start = [], [], 0, 0
         for x, y, _ in self._data:
-            batch_labels = self._batch_labels(y)
-            stop = start + len(batch_labels)
-            if labels is not None and not np.array_equal(batch_labels, labels[start:stop]):
-                raise ValueError(
-                    "data must yield its examples in a fixed order (the ledger follows each one across "
-                    "epochs), but its labels changed between passes; do not shuffle the ledger's data"
-                )
             y_pred = keras.ops.convert_to_numpy(self._select(predict(self.model, x)))
-            pending.append((np.asarray(self._select(y)), batch_labels, y_pred))
-            if sum(part[2].size for part in pending) >= _CHUNK_ELEMENTS:
-                parts.append(self._chunk_signals(pending))
-                pending = []
-            start = stop
+            pending.append((np.asarray(self._select(y)), y_pred))
+            pending_size += y_pred.size
+            if pending_size >= _CHUNK_ELEMENTS:
+                parts.append(self._chunk_signals(pending, start))
+                start += len(parts[-1]["loss"])
+                pending, pending_size = [], 0
         if pending:
-            parts.append(self._chunk_signals(pending))
+            parts.append(self._chunk_signals(pending, start))
+            start += len(parts[-1]["loss"])
         if start != self.stats.size:
             raise ValueError(
                 f"data must hold the same examples at every pass: {self.stats.size} before, now {start}"
             )
         return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
-    def _chunk_signals(self, batches):
-        y, labels, y_pred = (np.concatenate(items) for items in zip(*batches))
+    def _chunk_signals(self, batches, start):
+        """The signals of the examples from position `start` on, from their (labels, outputs) batches."""
+        y, y_pred = (np.concatenate(items) for items in zip(*batches))
+        labels = self._batch_labels(y)
+        known = self.stats.labels
+        if known is not None and not np.array_equal(labels, known[start:start + len(labels)]):
+            raise ValueError(
+                "data must yield its examples in a fixed order (the ledger follows each one across "
+                "epochs), but its labels changed between passes; do not shuffle the ledger's data"
+            )
         signals = self._signals(y, labels, y_pred)
         return {name: keras.ops.convert_to_numpy(value) for name, value in signals.items()}
 

@@ -56,8 +56,8 @@ class LossMonitor(keras.callbacks.Callback):
         every_n_epochs: the held-out pass runs at the end of every n-th epoch (and at train end).
         kind: "categorical" or "binary" (sigmoid outputs); None reads it from the loss, else
             "categorical".
-        output: for a multi-output model, the output whose entropy is logged (as
-            `PredictionEntropyLogger`); post-hoc metrics see every output, as in `PostHocMetrics`.
+        output: for a multi-output model, the output whose entropy is logged and whose labels and
+            predictions the post-hoc metrics judge (as in `PredictionEntropyLogger`, `PostHocMetrics`).
 
     Attributes:
         components, entropy, posthoc: the bundled callbacks (posthoc is None without `metrics`).
@@ -83,7 +83,7 @@ class LossMonitor(keras.callbacks.Callback):
         self.posthoc = None
         if metrics is not None:
             self.posthoc = PostHocMetrics(log_dir, validation_data, metrics, every_n_epochs=self.every_n_epochs,
-                                          batch_size=batch_size, steps=steps)
+                                          output=output, batch_size=batch_size, steps=steps)
         self._held_out_entropy = False
         self._schedule = HeldOutSchedule()
 

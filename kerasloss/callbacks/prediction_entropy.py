@@ -23,7 +23,7 @@ from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import HeldOut, predict
-from kerasloss.callbacks._model_info import compiled_metrics, log_prefix
+from kerasloss.callbacks._model_info import check_output, compiled_metrics, log_prefix, select_output
 from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
 from kerasloss.metrics import PredictionEntropy
 
@@ -64,13 +64,7 @@ class PredictionEntropyLogger(LoggingCallback):
         return [(summaries.VALIDATION, summaries.entropy_tag("mean", self.output), "held-out entropy")]
 
     def _setup(self):
-        names = list(getattr(self.model, "output_names", None) or [])
-        if self.output is None and len(names) > 1:
-            raise ValueError(
-                f"output must name one of the model's outputs {names} for a multi-output model, got None"
-            )
-        if self.output is not None and self.output not in names:
-            raise ValueError(f"output must be one of {names}, got {self.output!r}")
+        check_output(self.model, self.output)
         self._train_metric = None
 
     def _find_metric(self, logs):
@@ -80,13 +74,6 @@ class PredictionEntropyLogger(LoggingCallback):
             if isinstance(metric, PredictionEntropy) and key == f"{prefix}{metric.name}" and key in logs:
                 return key, metric.normalize
         return None
-
-    def _select(self, y_pred):
-        if isinstance(y_pred, dict):
-            return y_pred[self.output]
-        if isinstance(y_pred, (list, tuple)):
-            return y_pred[list(self.model.output_names).index(self.output)]
-        return y_pred
 
     def held_out_entropy(self, outputs=None):
         """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`.
@@ -99,7 +86,7 @@ class PredictionEntropyLogger(LoggingCallback):
             outputs = ((predict(self.model, x), weight) for x, _, weight in self._data)
         total, count, kept, sample, classes = 0.0, 0.0, 0, [], None
         for y_pred, weight in outputs:
-            y_pred = self._select(y_pred)
+            y_pred = select_output(y_pred, self.model, self.output)
             classes = np.shape(y_pred)[-1]
             h = prediction_entropy(y_pred, self.from_logits, self.kind)
             h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64)
