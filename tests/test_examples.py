@@ -159,6 +159,25 @@ def test_factorization_other_losses_log_their_component(tmp_path, loss, componen
         assert rmse == pytest.approx(np.sqrt(error), rel=0.05)   # batch roots vs root of the mean
 
 
+def test_factorization_pinball_logs_its_sides_and_coverage(tmp_path, capsys):
+    logdir = tmp_path / "pinball"
+    factorization.main(TINY_FACTORIZATION + ["--loss", "pinball", "--tau", "0.9", "--logdir", str(logdir)])
+    train, _ = read_run(logdir / "train")
+    assert {"loss/under", "loss/over", "diagnostics/coverage"} <= set(train)
+    assert "diagnostics/coverage" in capsys.readouterr().out
+
+
+def test_factorization_ranking_variant_logs_misordered_pairs_for_train_and_validation(tmp_path):
+    logdir = tmp_path / "ranking"
+    out = factorization.main(TINY_FACTORIZATION + ["--loss", "pairwise_logistic", "--list-size", "4",
+                                                   "--logdir", str(logdir)])
+    for run in ("train", "validation"):
+        logged, _ = read_run(logdir / run)
+        assert {"loss/pairwise_logistic", "diagnostics/misordered_pairs"} <= set(logged)
+        assert 0.0 <= logged["diagnostics/misordered_pairs"][-1][1] <= 1.0
+    assert set(out["misordered_pairs"]) == {"train", "validation"}
+
+
 def test_factorization_trains_on_a_ratings_file_and_replaces_old_runs(tmp_path, capsys):
     rows = movielens.synthetic_ratings(25, 30, 300, seed=1)
     path = tmp_path / "u.data"
