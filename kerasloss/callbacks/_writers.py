@@ -96,7 +96,7 @@ class _RunWriter:
         self.close()
         if path is not None:
             try:
-                tf.io.gfile.remove(path)
+                _files.remove(path)
             except (tf.errors.OpError, OSError):
                 pass
 

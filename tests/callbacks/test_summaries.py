@@ -4,6 +4,7 @@ import errno
 import os
 import shutil
 import subprocess
+import sys
 import warnings
 
 import keras
@@ -19,6 +20,7 @@ from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionE
 from kerasloss.callbacks.dashboards import LOSS_CHART_REGEX
 from kerasloss.metrics import loss_components
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 X = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
 Y = np.random.default_rng(1).integers(0, 3, size=32)
 
@@ -316,3 +318,37 @@ def test_writers_closed_while_a_function_is_traced_leave_nothing_in_its_graph(tm
 
     assert float(step(tf.constant(1.0))) == 2.0
     assert float(step(tf.constant(2.0))) == 3.0
+
+
+# The same outage where TensorFlow is not installed (`import tensorflow` fails): the writers then
+# reach files through TensorBoard's stub of tf.io.gfile, which has no `remove`.
+_FULL_DISK_WITHOUT_TENSORFLOW = """
+import os, sys, warnings
+sys.modules["tensorflow"] = None
+from kerasloss.callbacks import summaries
+disk, log_dir = sys.argv[1], os.path.join(sys.argv[1], "logs")
+summaries.write_scalars(log_dir, summaries.TRAIN, 0, {"loss/total": 1.0})
+summaries.close(log_dir)
+fd = os.open(os.path.join(disk, "filler"), os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, bytes(1 << 16))
+except OSError:
+    os.close(fd)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for step in range(1, 5):
+        summaries.write_scalars(log_dir, summaries.TRAIN, step, {"loss/total": 1.0})
+print(len(caught), len(os.listdir(os.path.join(log_dir, "train"))))
+os.remove(os.path.join(disk, "filler"))
+summaries.write_scalars(log_dir, summaries.TRAIN, 5, {"loss/total": 2.0})
+summaries.close(log_dir)
+"""
+
+
+def test_a_full_disk_without_tensorflow_warns_once_and_logging_resumes(small_disk):
+    done = subprocess.run([sys.executable, "-c", _FULL_DISK_WITHOUT_TENSORFLOW, str(small_disk)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "1"]  # one warning, no empty event file beside the first
+    assert tb.scalars(small_disk / "logs", "train") == {"loss/total": [(0, 1.0), (5, 2.0)]}
