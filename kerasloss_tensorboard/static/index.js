@@ -2,6 +2,8 @@
 // href: plugin/kerasloss/) and calls render(). Data comes from the plugin's routes only (groups,
 // group, scalars); every user string (run, tag, hparam) goes into the page as text, never as HTML.
 
+import {ledgerSection} from "./ledger.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 const POLL_MS = 5000;
 const ROLES = ["train", "validation"];
@@ -560,6 +562,7 @@ async function draw() {
   const sections = [
     lossSection(data.loss, width), diagnosticsSection(data.diagnostics, width),
     entropySection(data.entropy, data.histograms, width), posthocSection(data.metrics, width),
+    await ledgerSection(state.group, width, {el, svgEl, frame, format, getJson, legend, GROUP_PALETTE}),
     state.groups.length > 1 ? await compareSection(width) : null,
   ].filter(Boolean);
   body.replaceChildren(...sections);
