@@ -104,3 +104,11 @@ def select_output(value, model, output):
     if isinstance(value, (list, tuple)):
         return value[list(model.output_names).index(output)]
     return value
+
+
+def loss_entropy_settings(model, output=None):
+    """(from_logits, kind, axis) of the entropy the compiled loss of `output` gives, or None."""
+    for name, loss, _ in output_losses(model):
+        if output in (None, name):
+            return getattr(loss, "entropy_settings", None)
+    return None
