@@ -106,6 +106,14 @@ def select_output(value, model, output):
     return value
 
 
+def loss_entropy_settings(model, output=None):
+    """(from_logits, kind, axis) of the entropy the compiled loss of `output` gives, or None."""
+    for name, loss, _ in output_losses(model):
+        if output in (None, name):
+            return getattr(loss, "entropy_settings", None)
+    return None
+
+
 # Keras' own classification losses (class or compile name) -> kind
 _KERAS_CLASSIFIER_LOSSES = {
     "SparseCategoricalCrossentropy": "categorical", "sparse_categorical_crossentropy": "categorical",

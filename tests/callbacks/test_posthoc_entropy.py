@@ -253,3 +253,28 @@ def test_train_entropy_of_one_output_comes_from_its_compiled_metric(tmp_path):
     assert set(train) == {"b/entropy/mean"}
     np.testing.assert_allclose([v for _, v in train["b/entropy/mean"]], history["b_entropy"], rtol=1e-6)
     assert not np.allclose(history["a_entropy"], history["b_entropy"])
+
+
+def _one_unit_model(loss, metrics=()):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", loss=loss, metrics=list(metrics))
+    return model
+
+
+@pytest.mark.parametrize("loss", [kerasloss.BinaryCrossentropy(from_logits=True),
+                                  kerasloss.BinaryFocalCrossentropy(from_logits=True)], ids=["bce", "focal"])
+def test_entropy_of_a_one_unit_output_is_binary_where_the_loss_is(tmp_path, loss):
+    # categorical entropy of one class is 0 at every epoch (issue 17)
+    model = _one_unit_model(loss)
+    callback = PredictionEntropyLogger(tmp_path, X, from_logits=True)
+    model.fit(X, (Y > 0).astype("float32")[:, None], epochs=1, verbose=0, callbacks=[callback])
+    q = 1 / (1 + np.exp(-model.predict(X, verbose=0)[:, 0].astype(np.float64)))
+    expected = np.mean(-(q * np.log(q) + (1 - q) * np.log(1 - q)))
+    assert tb.scalars(tmp_path, "validation")["entropy/mean"][0][1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_categorical_entropy_metric_of_a_one_unit_output_is_refused_with_the_fix():
+    model = _one_unit_model(kerasloss.BinaryCrossentropy(from_logits=True),
+                            [kerasloss.metrics.PredictionEntropy(from_logits=True)])
+    with pytest.raises(ValueError, match="size 1.*pass kind='binary'"):
+        model.fit(X, (Y > 0).astype("float32")[:, None], epochs=1, verbose=0)

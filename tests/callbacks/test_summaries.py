@@ -322,8 +322,8 @@ def test_writers_closed_while_a_function_is_traced_leave_nothing_in_its_graph(tm
     assert float(step(tf.constant(2.0))) == 3.0
 
 
-# The same outage where TensorFlow is not installed (`import tensorflow` fails): the writers then
-# reach files through TensorBoard's stub of tf.io.gfile, which has no `remove`.
+# The same outage where TensorFlow is not installed (`import tensorflow` fails; Keras on JAX): the
+# writers then reach files through TensorBoard's stub of tf.io.gfile, which has no `remove`.
 _FULL_DISK_WITHOUT_TENSORFLOW = """
 import os, sys, warnings
 sys.modules["tensorflow"] = None
@@ -348,9 +348,10 @@ summaries.close(log_dir)
 """
 
 
+@pytest.mark.backends("jax")  # the subprocess runs Keras on JAX whatever runs here: once is enough
 def test_a_full_disk_without_tensorflow_warns_once_and_logging_resumes(small_disk):
     done = subprocess.run([sys.executable, "-c", _FULL_DISK_WITHOUT_TENSORFLOW, str(small_disk)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT, "KERAS_BACKEND": "jax"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["1", "1"]  # one warning, no empty event file beside the first
     assert tb.scalars(small_disk / "logs", "train") == {"loss/total": [(0, 1.0), (5, 2.0)]}
