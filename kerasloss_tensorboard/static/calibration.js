@@ -22,7 +22,7 @@ function recordAt(records, step) {
 function diagram(ui, name, record, size) {
   const chart = ui.frame(size, size, [0, 1], [0, 1], {xLabel: "confidence", yLabel: "accuracy"});
   const {x, y, plot, svg} = chart;
-  for (let t = 0; t <= 1.0001; t += 0.2) {  // the frame ticks whole epochs only
+  for (const t of [0.2, 0.4, 0.6, 0.8]) {  // the frame ticks whole numbers only (0 and 1)
     svg.appendChild(ui.svgEl("text", {x: x(t), y: y(0) + 16, "text-anchor": "middle"}, t.toFixed(1)));
   }
   plot.appendChild(ui.svgEl("line", {x1: x(0), y1: y(0), x2: x(1), y2: y(1), class: "calibration-diagonal"}));
@@ -40,7 +40,7 @@ function diagram(ui, name, record, size) {
   if (record.target !== null && record.target !== undefined) {
     plot.appendChild(ui.svgEl("line", {x1: x(record.target), x2: x(record.target), y1: y(0), y2: y(1),
       class: "calibration-target"}));
-    svg.appendChild(ui.svgEl("text", {x: x(record.target) - 4, y: chart.m.top + 24, "text-anchor": "end",
+    svg.appendChild(ui.svgEl("text", {x: x(record.target) - 4, y: y(0) - 6, "text-anchor": "end",
       class: "calibration-count"}, `target ${ui.format(record.target)}`));
   }
   const label = name === "" ? "(served log directory)" : name;
@@ -61,7 +61,8 @@ export async function calibrationSection(group, width, ui) {
     steps.map((s) => ui.el("option", {value: String(s), text: `epoch ${s}`})));
   picker.value = String(chosen.step === null || !steps.includes(chosen.step) ? steps[steps.length - 1] : chosen.step);
   section.appendChild(ui.el("p", {class: "hint", text: "Held-out accuracy per confidence bin against the " +
-    "diagonal (calibrated), the gap to the bin's mean confidence shaded, its count above; runs side by side. "}));
+    "diagonal (calibrated), the gap to the bin's mean confidence shaded red (dark: accuracy above confidence, " +
+    "underconfident; light: overconfident), its count above; runs side by side."}));
   section.appendChild(ui.el("label", {class: "picker"}, [ui.el("span", {text: "reliability at "}), picker]));
   const step = Number(picker.value);
   const others = groups.filter((g) => g !== own && g.records.length);
