@@ -23,7 +23,13 @@ from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import HeldOut, predict
-from kerasloss.callbacks._model_info import check_output, compiled_metrics, log_prefix, select_output
+from kerasloss.callbacks._model_info import (
+    check_output,
+    compiled_metrics,
+    log_prefix,
+    loss_entropy_settings,
+    select_output,
+)
 from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
 from kerasloss.metrics import PredictionEntropy
 
@@ -37,7 +43,9 @@ class PredictionEntropyLogger(LoggingCallback):
             `tf.data.Dataset`, `keras.utils.PyDataset` or DataLoader of those (see `_heldout`; labels
             are not used; sample weights weight `entropy/mean`). None: only run `train`'s entropy.
         from_logits: whether the model outputs logits (else probabilities).
-        kind: "categorical" (softmax over the last axis) or "binary" (sigmoid outputs).
+        kind: "categorical" (softmax over the last axis) or "binary" (sigmoid outputs); None: the
+            compiled loss's (binary for `BinaryCrossentropy` and `BinaryFocalCrossentropy`), else
+            "categorical". A one-unit output with "categorical" is refused (its entropy is always 0).
         every_n_epochs: evaluate at the end of every n-th epoch.
         output: for a multi-output model, the name of the output to use (tags get `<output>/`).
         batch_size: batch size for array `data`.
@@ -45,10 +53,11 @@ class PredictionEntropyLogger(LoggingCallback):
         steps: batches per evaluation (needed for a repeated dataset or an unsized iterable).
     """
 
-    def __init__(self, log_dir, data, from_logits=False, kind="categorical", every_n_epochs=1, *,
+    def __init__(self, log_dir, data, from_logits=False, kind=None, every_n_epochs=1, *,
                  output=None, batch_size=256, histogram_size=4096, steps=None):
         super().__init__(log_dir)
-        self.kind = _checks.check_choice("kind", kind, KINDS)
+        self._kind_given = None if kind is None else _checks.check_choice("kind", kind, KINDS)
+        self.kind = self._kind_given
         self.from_logits = bool(from_logits)
         self.every_n_epochs = _checks.check_int_at_least("every_n_epochs", every_n_epochs, 1)
         if output is not None and not isinstance(output, str):
@@ -65,6 +74,8 @@ class PredictionEntropyLogger(LoggingCallback):
 
     def _setup(self):
         check_output(self.model, self.output)
+        settings = loss_entropy_settings(self.model, self.output)
+        self.kind = self._kind_given or (settings[1] if settings else "categorical")
         self._train_metric = None
 
     def _find_metric(self, logs):

@@ -241,6 +241,7 @@ def test_hparams_list_the_metrics_of_every_callback_on_the_log_dir_whatever_thei
         ("train", "loss/total"),
         ("validation", "loss/total"),
         ("posthoc", "metrics/sparse_categorical_accuracy"),
+        ("posthoc", "metrics/ece"),
         ("validation", "entropy/mean"),
     }
     # every listed metric is a tag that was written in its run
@@ -252,7 +253,8 @@ def test_hparams_list_only_the_metrics_of_the_callbacks_used(tmp_path):
     callback = PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()])
     _model().fit(X, Y, epochs=1, verbose=0, callbacks=[callback])
     assert tb.hparams_metrics(tmp_path) == {
-        ("posthoc", "metrics/sparse_categorical_accuracy"): "held-out sparse_categorical_accuracy"
+        ("posthoc", "metrics/sparse_categorical_accuracy"): "held-out sparse_categorical_accuracy",
+        ("posthoc", "metrics/ece"): "held-out ece",
     }
 
 
@@ -320,8 +322,8 @@ def test_writers_closed_while_a_function_is_traced_leave_nothing_in_its_graph(tm
     assert float(step(tf.constant(2.0))) == 3.0
 
 
-# The same outage where TensorFlow is not installed (`import tensorflow` fails): the writers then
-# reach files through TensorBoard's stub of tf.io.gfile, which has no `remove`.
+# The same outage where TensorFlow is not installed (`import tensorflow` fails; Keras on JAX): the
+# writers then reach files through TensorBoard's stub of tf.io.gfile, which has no `remove`.
 _FULL_DISK_WITHOUT_TENSORFLOW = """
 import os, sys, warnings
 sys.modules["tensorflow"] = None
@@ -346,9 +348,10 @@ summaries.close(log_dir)
 """
 
 
+@pytest.mark.backends("jax")  # the subprocess runs Keras on JAX whatever runs here: once is enough
 def test_a_full_disk_without_tensorflow_warns_once_and_logging_resumes(small_disk):
     done = subprocess.run([sys.executable, "-c", _FULL_DISK_WITHOUT_TENSORFLOW, str(small_disk)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT, "KERAS_BACKEND": "jax"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["1", "1"]  # one warning, no empty event file beside the first
     assert tb.scalars(small_disk / "logs", "train") == {"loss/total": [(0, 1.0), (5, 2.0)]}
