@@ -16,7 +16,10 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "
 
 def check_reduction(reduction):
     if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        raise ValueError(
+            f"reduction must be one of {REDUCTIONS}, got {reduction!r} (Keras: Invalid value for "
+            f"argument `reduction`. Received: reduction={reduction})"
+        )
     return reduction
 
 
@@ -87,6 +90,10 @@ def prepare_predictions(y_pred):
     return keras.ops.cast(y_pred, compute_dtype)
 
 
+# Keras' phrase for the same error, after ours, for code that matches Keras' message
+_KERAS_SHAPE_WORDS = " (Keras: Arguments `target` and `output` must have the same shape)"
+
+
 def check_broadcastable(y_true, y_pred):
     """Static shapes of y_true and y_pred must broadcast against each other (None matches all)."""
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
@@ -94,7 +101,7 @@ def check_broadcastable(y_true, y_pred):
         if a is not None and b is not None and a != b and a != 1 and b != 1:
             raise ValueError(
                 f"y_true shape {true_shape} and y_pred shape {pred_shape} do not broadcast; "
-                "expected equal sizes (or 1) on every trailing axis"
+                "expected equal sizes (or 1) on every trailing axis" + _KERAS_SHAPE_WORDS
             )
 
 
@@ -106,6 +113,7 @@ def check_same_shape(y_true, y_pred, what):
     if not compatible:
         raise ValueError(
             f"y_true shape {true_shape} and y_pred shape {pred_shape} must be equal for {what}"
+            + _KERAS_SHAPE_WORDS
         )
 
 

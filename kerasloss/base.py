@@ -53,6 +53,18 @@ class Terms(NamedTuple):
     diagnostics: Optional[dict] = None
 
 
+class Ratio(NamedTuple):
+    """A `Terms.diagnostics` value that is a ratio of two sums, Σ w·numerator / Σ w·denominator.
+
+    For a mean over some of the elements only, e.g. the mean distance of the similar pairs
+    (numerator y·d, denominator y). Both tensors are shaped like the values; a loss reduces them
+    to the pair (Σ w·numerator, Σ w·denominator) the metrics accumulate, never divided per batch.
+    """
+
+    numerator: object
+    denominator: object
+
+
 class ComponentLoss(keras.losses.Loss):
     """Base class: subclasses define `component_weights` and `terms` (or override `evaluate`).
 
@@ -129,8 +141,13 @@ class ComponentLoss(keras.losses.Loss):
         entropy = None
         if terms.entropy is not None:
             entropy = reduction_of(terms.entropy).sum_and_weight(terms.entropy)
+        def weighted_sum(value):
+            return reduction_of(value).sum_and_weight(ops.stop_gradient(value))[0]
+
         diagnostics = {
-            name: reduction_of(value).sum_and_weight(ops.stop_gradient(value))
+            name: (weighted_sum(value.numerator), weighted_sum(value.denominator))
+            if isinstance(value, Ratio)
+            else reduction_of(value).sum_and_weight(ops.stop_gradient(value))
             for name, value in (terms.diagnostics or {}).items()
         }
         settings = self.entropy_settings if entropy is not None else None
@@ -167,7 +184,10 @@ class ComponentLoss(keras.losses.Loss):
         return self.combine(self.terms(y_true, y_pred).values)
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, "dtype": self._output_dtype}
+        config = {"name": self.name, "reduction": self.reduction}
+        if self._output_dtype is not None:  # as Keras: no "dtype" entry unless one was given
+            config["dtype"] = self._output_dtype
+        return config
 
     def __add__(self, other):
         if not isinstance(other, ComponentLoss):
@@ -317,24 +337,38 @@ class CompositeLoss(ComponentLoss):
             for diagnostic in part.diagnostic_names
         )
 
+    @property
+    def entropy_settings(self):
+        """The (from_logits, kind, axis) of the entropy its parts give, when those that give one
+        agree (e.g. a cross-entropy plus a regularizer); None otherwise."""
+        found = {part.entropy_settings for part, _ in self.parts.values()} - {None}
+        return found.pop() if len(found) == 1 else None
+
     def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
-        reduced, diagnostics = {}, {}
+        reduced, diagnostics, entropy = {}, {}, None
+        settings = self.entropy_settings if with_entropy else None
         for name, (part, _) in self.parts.items():
-            result = part.evaluate(y_true, y_pred, sample_weight)
+            # the entropy from the first part that gives it: one pass, not one per part
+            wanted = settings is not None and entropy is None and part.entropy_settings == settings
+            result = part.evaluate(y_true, y_pred, sample_weight, with_entropy=wanted)
             reduced[name] = part.total_from_components(result.reduced)
             diagnostics.update({f"{name}/{d}": sums for d, sums in result.diagnostics.items()})
-        return _call_results.CallResult(reduced, diagnostics=diagnostics)
+            entropy = result.entropy if wanted else entropy
+        settings = settings if entropy is not None else None
+        return _call_results.CallResult(reduced, entropy, diagnostics, settings)
 
     def call(self, y_true, y_pred):
         return self.combine({name: part.call(y_true, y_pred) for name, (part, _) in self.parts.items()})
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
-            "dtype": self._output_dtype,
             "losses": {n: keras.saving.serialize_keras_object(p) for n, (p, _) in self.parts.items()},
             "weights": self.component_weights,
         }
+        if self._output_dtype is not None:  # as ComponentLoss: only when one was given
+            config["dtype"] = self._output_dtype
+        return config
 
     @classmethod
     def from_config(cls, config):

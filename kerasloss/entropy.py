@@ -67,6 +67,12 @@ def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, n
     """
     _checks.check_choice("kind", kind, KINDS)
     y_pred = _checks.prepare_predictions(y_pred)
+    if kind == "categorical" and y_pred.shape[axis] == 1:
+        raise ValueError(
+            f"kind='categorical' takes the entropy over axis {axis} of y_pred, which has size 1 "
+            f"(shape {tuple(y_pred.shape)}): always 0. For one sigmoid unit (binary cross-entropy, "
+            f"binary focal) pass kind='binary'"
+        )
     if kind == "categorical":
         entropy = entropy_from_log_probs(log_probabilities(y_pred, from_logits, axis), axis=axis)
     else:

@@ -1,4 +1,5 @@
-"""Keras metrics that report a kerasloss loss's components, diagnostics and prediction entropy.
+"""Keras metrics that report a kerasloss loss's components, diagnostics and prediction entropy,
+and `CalibrationError` (ECE, RMSCE, MCE; from `kerasloss.calibration`).
 
 They take their values from the loss's own call on the same predictions (`kerasloss._call_results`):
 no second pass, and weighted exactly as the loss (sample weights included, whether the metric was
@@ -26,6 +27,7 @@ from keras import ops
 from kerasloss import _call_results, _checks
 from kerasloss._keras_compat import unscale_loss_for_distribution
 from kerasloss.base import ComponentLoss, register
+from kerasloss.calibration import CalibrationError
 from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
 from kerasloss.reduction import weighted_sum_and_weight
 
@@ -277,9 +279,20 @@ def loss_components(loss, entropy=False, normalize_entropy=False, diagnostics=Fa
     if entropy:
         settings = loss.entropy_settings
         if settings is None:
-            raise ValueError(f"entropy=True needs a classification loss, got {loss.name}")
+            raise ValueError(_no_entropy_message(loss))
         from_logits, kind, axis = settings
         metrics.append(PredictionEntropy(from_logits, kind, normalize_entropy, axis))
     return metrics
 
-__all__ = ["LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]
+def _no_entropy_message(loss):
+    parts = getattr(loss, "parts", None)
+    if parts is None:
+        return (f"entropy=True needs a loss that computes the prediction entropy in its pass (the "
+                f"cross-entropies, focal, generalized cross-entropy, KL divergence), got {loss.name} "
+                f"({type(loss).__name__}); use kerasloss.metrics.PredictionEntropy(from_logits=...) instead")
+    settings = {name: part.entropy_settings for name, (part, _) in parts.items()}
+    return (f"entropy=True needs a part of {loss.name} that computes the prediction entropy, and "
+            f"those that do must agree on (from_logits, kind, axis); got {settings}")
+
+
+__all__ = ["CalibrationError", "LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]

@@ -6,8 +6,9 @@ run "." (hparams, layout, the component weights) and train, validation, posthoc.
 
     [batch/][<output>/]loss/<component | total | regularization>     runs train, validation
     [<output>/]entropy/<mean | normalized | per_example>              runs train, validation
-    [<output>/]diagnostics/<name>                                     runs train, validation
+    [<output>/]diagnostics/[<part>/]<name>                            runs train, validation
     metrics/<name>[/<i>]                                              run posthoc
+    calibration/reliability, calibration/confidence                   run posthoc (classifiers)
     [<output>/]ledger/<mean_margin | negative_margin_fraction>       run train (`ExampleLedger`)
 
 `parse_tag` sorts an epoch-level tag into what the dashboard draws:
@@ -16,6 +17,7 @@ run "." (hparams, layout, the component weights) and train, validation, posthoc.
                                                                          "total" or "regularization"
     [<output>/]entropy/<stat>             ("entropy", output, stat)
     [<output>/]diagnostics/<name>         ("diagnostics", output, name)
+    [<output>/]diagnostics/<part>/<name>  ("diagnostics", output, "<part>/<name>")   composite losses
     metrics/<name>[/<i>]                  ("metrics", None, "<name>[/<i>]")
     [<output>/]ledger/<stat>              ("ledger", output, stat)
 
@@ -58,6 +60,16 @@ LEDGER_RECORD_TAG = "kerasloss/ledger"
 CONTENT_VERSION = b"1"
 SCALARS_PLUGIN = "scalars"
 HISTOGRAMS_PLUGIN = "histograms"
+
+# Calibration of a classifier on held-out data (run posthoc, each evaluated epoch): a reliability
+# record (our plugin's JSON text: {"columns": RELIABILITY_COLUMNS, "bins": [one row per bin],
+# "target": 1 − ε + ε/K of a smoothed loss, or null}), a histogram of the confidences
+# (TensorBoard's histogram format, the record's bins) and metrics/<CALIBRATION_METRIC>.
+CALIBRATION_PREFIX = "calibration/"
+RELIABILITY_TAG = "calibration/reliability"
+CONFIDENCE_TAG = "calibration/confidence"
+RELIABILITY_COLUMNS = ("lower", "upper", "count", "confidence", "accuracy")
+CALIBRATION_METRIC = "ece"
 
 def loss_tag(component, output=None, batch=False):
     """`[batch/][<output>/]loss/<component>`; component is a loss component, "total" or "regularization"."""
@@ -111,21 +123,26 @@ _KINDS = {
 
 
 def parse_tag(tag):
-    """(kind, output or None, name) of one of our epoch-level tags, or None for any other tag."""
+    """(kind, output or None, name) of one of our epoch-level tags, or None for any other tag.
+
+    Output names hold no "/" (Keras refuses them in layer names); a composite loss's diagnostics
+    carry their part: `[<output>/]diagnostics/<part>/<name>` gives name "<part>/<name>".
+    """
     if tag.startswith(BATCH_PREFIX):
         return None
     if tag.startswith(METRICS_PREFIX):
         name = tag[len(METRICS_PREFIX):]
         return ("metrics", None, name) if name else None
-    for prefix, kind in _KINDS.items():
-        head, sep, name = tag.rpartition(prefix)
-        if sep and name and "/" not in name and (head == "" or head.endswith("/")):
-            output = head[:-1] or None
-            if kind == "entropy" and name not in ENTROPY_STATS:
-                return None
-            if kind == "ledger" and name not in LEDGER_STATS:
-                return None
-            return kind, output, name
+    pieces = tag.split("/")
+    for start in (0, 1):  # [<output>/]<kind>/...
+        kind = _KINDS.get(pieces[start] + "/") if len(pieces) > start + 1 else None
+        rest = pieces[start + 1:]
+        if kind is None or not all(pieces) or len(rest) > (2 if kind == "diagnostics" else 1):
+            continue
+        name = "/".join(rest)
+        if (kind == "entropy" and name not in ENTROPY_STATS) or (kind == "ledger" and name not in LEDGER_STATS):
+            return None
+        return kind, pieces[0] if start else None, name
     return None
 
 

@@ -9,6 +9,8 @@ works), and only our tags (`metadata.parse_tag`) and our own summary are read:
     GET group?name=<group>      the panels of one log_dir: "loss" (stacked bands, series.loss_panels),
                                 "entropy", "diagnostics", "metrics" (lines), "histograms"
     GET scalars?run=&tag=       [[step, value]] of one of our scalar tags (comparing runs)
+    GET ledger?name=<group>     {"records": [the group's latest ExampleLedger record per output],
+                                 "compare": [{"run", "tag", "points"}] of every run's ledger/ scalars}
 
 A group is one log_dir under the served directory ("" for the served directory itself) holding
 runs train / validation / posthoc (see `metadata.split_run`).
@@ -43,8 +45,13 @@ def static_files():
     }
 
 
+# TensorBoard's own responses carry it (http_util.Respond), and its security validator asks for it
+_HEADERS = {"X-Content-Type-Options": "nosniff"}
+
+
 def _json(payload):
-    return werkzeug.Response(json.dumps(payload, allow_nan=False), content_type="application/json")
+    return werkzeug.Response(json.dumps(payload, allow_nan=False), content_type="application/json",
+                             headers=_HEADERS)
 
 
 def _hparam_value(value):
@@ -67,6 +74,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
             "/groups": self._serve_groups,
             "/group": self._serve_group,
             "/scalars": self._serve_scalars,
+            "/ledger": self._serve_ledger,
         }
 
     def data_plugin_names(self):
@@ -94,7 +102,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
         with open(path, "rb") as f:
             body = f.read()
         content_type = _MIME[os.path.splitext(name)[1]]
-        return werkzeug.Response(body, content_type=f"{content_type}; charset=utf-8")
+        return werkzeug.Response(body, content_type=f"{content_type}; charset=utf-8", headers=_HEADERS)
 
     # -- reading ------------------------------------------------------------------------------
     def _scalars(self, ctx, eid, runs=None, tag_filter=None):
@@ -128,7 +136,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
             downsample=_HISTOGRAM_DOWNSAMPLE, run_tag_filter=provider.RunTagFilter(runs=runs, tags=wanted),
         )
         return {run: {tag: series.histogram_series([(d.step, d.numpy) for d in points])
-                      for tag, points in tag_map.items()} for run, tag_map in data.items()}
+                      for tag, points in tag_map.items()} for run, tag_map in data.items() if tag_map}
 
     def _hparams(self, ctx, eid):
         """{group: {hparam: value}} from each log_dir's hparams record."""
@@ -230,3 +238,41 @@ class KerasLossPlugin(base_plugin.TBPlugin):
             raise errors.InvalidArgumentError(f"scalars: {tag!r} is not a kerasloss tag")
         points = self._scalars(ctx, eid, runs=[run], tag_filter={tag}).get(run, {}).get(tag, [])
         return _json([[step, series.number(value)] for step, value in points])
+
+    # -- the ledger ("Examples" section) ---------------------------------------------------------
+    def _ledger_records(self, ctx, eid, group):
+        """The latest `ExampleLedger` record of each output in `group`'s own run."""
+        run = metadata.root_run(group)
+        listing = self._provider.list_tensors(
+            ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME,
+            run_tag_filter=provider.RunTagFilter(runs=[run]),
+        )
+        prefix = metadata.LEDGER_RECORD_TAG.split("/")
+        tags = sorted(tag for tag in listing.get(run, {}) if tag.split("/")[:2] == prefix)
+        if not tags:
+            return []
+        data = self._provider.read_tensors(
+            ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME, downsample=1,
+            run_tag_filter=provider.RunTagFilter(runs=[run], tags=tags),
+        )
+        records = []
+        for tag in tags:
+            points = data.get(run, {}).get(tag, [])
+            try:
+                records.append(json.loads(points[-1].numpy.item().decode("utf-8")))
+            except (IndexError, ValueError, AttributeError, UnicodeDecodeError):
+                _logger.warning("kerasloss plugin: unreadable %s in run %r", tag, run)
+        return records
+
+    @wrappers.Request.application
+    def _serve_ledger(self, request):
+        ctx = plugin_util.context(request.environ)
+        eid = plugin_util.experiment_id(request.environ)
+        name = request.args.get("name")
+        if name is None:
+            raise errors.InvalidArgumentError("ledger: the query needs name=<group>")
+        scalars = self._scalars(ctx, eid)
+        compare = [{"run": run, "tag": tag, "points": [[step, series.number(value)] for step, value in points]}
+                   for run, tag_map in sorted(scalars.items()) for tag, points in sorted(tag_map.items())
+                   if (metadata.parse_tag(tag) or ("",))[0] == "ledger"]
+        return _json({"records": self._ledger_records(ctx, eid, name), "compare": compare})

@@ -28,17 +28,23 @@ def _tag(output, name):
 
 
 def loss_parts(role_scalars):
-    """{output or None: [component names, sorted]} of the loss tags logged in any train/validation run."""
-    parts = {}
+    """{output or None: [component names, sorted]} of the loss tags logged in any train/validation run.
+
+    An output counts only with its `<output>/loss/total` logged: someone else's `<x>/loss/<y>` tag
+    in the same run (a custom summary) is no output of the model and must not split its panel.
+    """
+    parts, totals = {}, set()
     for role in (metadata.TRAIN, metadata.VALIDATION):
         for tag in role_scalars.get(role, {}):
             parsed = metadata.parse_tag(tag)
             if parsed and parsed[0] == "loss":
                 _, output, name = parsed
                 names = parts.setdefault(output, [])
-                if name not in (metadata.TOTAL, metadata.REGULARIZATION) and name not in names:
+                if name == metadata.TOTAL:
+                    totals.add(output)
+                elif name != metadata.REGULARIZATION and name not in names:
                     names.append(name)
-    return {output: sorted(names) for output, names in parts.items()}
+    return {output: sorted(names) for output, names in parts.items() if output is None or output in totals}
 
 
 def _addends(output, parts, record):

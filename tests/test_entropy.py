@@ -84,3 +84,9 @@ def test_entropy_compiled_with_xla_equals_eager():
     compiled = tf.function(lambda x: kerasloss.prediction_entropy(x, from_logits=True), jit_compile=True)
     eager = kerasloss.prediction_entropy(LOGITS, from_logits=True)
     np.testing.assert_allclose(compiled(LOGITS), eager, rtol=1e-6)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_categorical_entropy_over_one_class_is_refused_with_the_fix(from_logits):
+    with pytest.raises(ValueError, match=r"kind='categorical' .* size 1 \(shape \(2, 1\)\): always 0.*kind='binary'"):
+        kerasloss.prediction_entropy(np.array([[0.3], [0.9]], "float32"), from_logits=from_logits)

@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(REPO, "examples"))
 
 import factorization  # noqa: E402
 import large_catalogue  # noqa: E402
+import label_noise  # noqa: E402
 import label_smoothing  # noqa: E402
 import movielens  # noqa: E402
 
@@ -158,6 +159,25 @@ def test_factorization_other_losses_log_their_component(tmp_path, loss, componen
         assert rmse == pytest.approx(np.sqrt(error), rel=0.05)   # batch roots vs root of the mean
 
 
+def test_factorization_pinball_logs_its_sides_and_coverage(tmp_path, capsys):
+    logdir = tmp_path / "pinball"
+    factorization.main(TINY_FACTORIZATION + ["--loss", "pinball", "--tau", "0.9", "--logdir", str(logdir)])
+    train, _ = read_run(logdir / "train")
+    assert {"loss/under", "loss/over", "diagnostics/coverage"} <= set(train)
+    assert "diagnostics/coverage" in capsys.readouterr().out
+
+
+def test_factorization_ranking_variant_logs_misordered_pairs_for_train_and_validation(tmp_path):
+    logdir = tmp_path / "ranking"
+    out = factorization.main(TINY_FACTORIZATION + ["--loss", "pairwise_logistic", "--list-size", "4",
+                                                   "--logdir", str(logdir)])
+    for run in ("train", "validation"):
+        logged, _ = read_run(logdir / run)
+        assert {"loss/pairwise_logistic", "diagnostics/misordered_pairs"} <= set(logged)
+        assert 0.0 <= logged["diagnostics/misordered_pairs"][-1][1] <= 1.0
+    assert set(out["misordered_pairs"]) == {"train", "validation"}
+
+
 def test_factorization_trains_on_a_ratings_file_and_replaces_old_runs(tmp_path, capsys):
     rows = movielens.synthetic_ratings(25, 30, 300, seed=1)
     path = tmp_path / "u.data"
@@ -277,6 +297,29 @@ def test_large_catalogue_keras_baseline_logs_only_held_out_figures(tmp_path, cap
     assert not (logdir / "train").exists()           # no loss components without a kerasloss loss
     assert "metrics/top10_accuracy" in read_run(logdir / "posthoc")[0]
     assert "one-hot target built in the step" in capsys.readouterr().out
+
+
+# --- label_noise.py ------------------------------------------------------------------------------
+
+
+def test_label_noise_flips_the_asked_share_to_other_classes():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    _, _, true, _ = train_test_split(digits.data, digits.target, train_size=0.7, random_state=0,
+                                     stratify=digits.target)
+    _, noisy, flipped = label_noise.noisy_digits(0.3, seed=0)
+    assert flipped.sum() == round(0.3 * len(true))
+    np.testing.assert_array_equal(noisy != true, flipped)
+
+
+def test_label_noise_reports_the_suspects_and_writes_the_ledger(tmp_path, capsys):
+    out = label_noise.main(["--epochs", "2", "--noise", "0.3", "--logdir", str(tmp_path)])
+    figures = out["runs"]["noise_0.3"]
+    assert figures["flipped"] == 377 and 0.0 <= figures["precision at k"] <= 1.0
+    assert (tmp_path / "noise_0.3" / "ledger.npz").exists() and (tmp_path / "noise_0.3" / "ledger.csv").exists()
+    assert "Label errors found by ExampleLedger" in capsys.readouterr().out
 
 
 # --- make demo -----------------------------------------------------------------------------------

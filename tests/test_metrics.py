@@ -71,7 +71,7 @@ def test_metrics_survive_save_and_load(tmp_path):
 def test_loss_components_refuses_other_losses():
     with pytest.raises(TypeError, match="kerasloss loss"):
         loss_components(keras.losses.MeanSquaredError())
-    with pytest.raises(ValueError, match="classification"):
+    with pytest.raises(ValueError, match="computes the prediction entropy"):
         loss_components(kerasloss.MeanSquaredError(), entropy=True)
 
 
@@ -127,3 +127,20 @@ def test_auto_mode_callbacks_ask_for_mode_on_a_component_with_no_direction():
     with pytest.raises(ValueError, match="mode='max'"):
         model.fit(X, target, validation_data=(X, target), epochs=2, verbose=0,
                   callbacks=[keras.callbacks.ReduceLROnPlateau("val_loss/target_entropy")])
+
+
+def test_entropy_of_a_composite_classifier_comes_from_its_classifier_part():
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True) + 0.1 * kerasloss.SparseCategoricalCrossentropy(
+        from_logits=True, label_smoothing=0.2, name="smoothed")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
+    result = model.evaluate(X, Y, batch_size=40, verbose=0, return_dict=True)
+    expected = np.mean(keras.ops.convert_to_numpy(
+        kerasloss.prediction_entropy(model.predict(X, verbose=0), from_logits=True)))
+    assert result["entropy"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_entropy_of_a_composite_whose_parts_disagree_is_refused_naming_them():
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True) + kerasloss.BinaryCrossentropy()
+    with pytest.raises(ValueError, match=r"must agree on \(from_logits, kind, axis\).*'binary_crossentropy': \(False, 'binary', -1\)"):
+        loss_components(loss, entropy=True)

@@ -1,4 +1,5 @@
-"""Logging and reading kerasloss runs with no TensorFlow: a fit with LossMonitor, its logs read back.
+"""Logging and reading kerasloss runs with no TensorFlow: a fit with LossMonitor (and a resumed one,
+which rewrites its event files), its logs read back.
 
 `make test-without-tensorflow` runs this in a virtualenv where TensorFlow is not installed
 (`pip install "kerasloss[jax]"`). In the main virtualenv the same script runs with `import
@@ -15,14 +16,9 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SCRIPT = textwrap.dedent("""
-    import importlib.abc, json, sys
+    import json, sys
 
-    class NoTensorFlow(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "tensorflow" or name.startswith("tensorflow."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-    sys.meta_path.insert(0, NoTensorFlow())
+    sys.modules["tensorflow"] = None  # Python's own "not installed": import fails, find_spec gives None
     import keras
     import numpy as np
     import kerasloss
@@ -37,11 +33,15 @@ _SCRIPT = textwrap.dedent("""
     loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     model.compile("sgd", loss=loss, metrics=kerasloss.metrics.loss_components(loss))
-    model.fit(x, y, epochs=2, batch_size=16, verbose=0, validation_data=(x, y), callbacks=[
-        LossMonitor(log_dir, validation_data=(x, y), metrics=["accuracy"])])
+    for initial_epoch, epochs in ((0, 2), (1, 3)):  # the second fit resumes: epoch 1's values are rewritten
+        monitor = LossMonitor(log_dir, validation_data=(x, y), metrics=["accuracy"])
+        model.fit(x, y, initial_epoch=initial_epoch, epochs=epochs, batch_size=16, verbose=0,
+                  validation_data=(x, y), callbacks=[monitor])
     snapshot = Snapshot(log_dir)
-    print(json.dumps({"rows": summary.rows(snapshot), "report_bytes": len(report.render(snapshot)),
-                      "tensorflow": sorted(m for m in sys.modules if m.split(".")[0] == "tensorflow")}))
+    steps = [step for step, _ in snapshot.get("/group", name="")["metrics"]["metrics/accuracy"]]
+    print(json.dumps({"rows": summary.rows(snapshot), "report_bytes": len(report.render(snapshot)), "steps": steps,
+                      "tensorflow": sorted(m for m, module in sys.modules.items()
+                                        if m.split(".")[0] == "tensorflow" and module is not None)}))
 """)
 
 
@@ -53,6 +53,7 @@ def test_a_fit_logs_and_its_logs_are_read_back_without_tensorflow(tmp_path):
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["tensorflow"] == []
     entry, = result["rows"]
-    assert entry["last_epoch"] == 1 and set(entry["loss_total"]) == {"train", "validation"}
+    assert entry["last_epoch"] == 2 and result["steps"] == [0, 1, 2]  # one value a step after the resumed fit
+    assert set(entry["loss_total"]) == {"train", "validation"}
     assert set(entry["shares"]) == {"cross_entropy", "uniform_cross_entropy"}
-    assert set(entry["posthoc"]) == {"metrics/accuracy"} and result["report_bytes"] > 0
+    assert set(entry["posthoc"]) == {"metrics/accuracy", "metrics/ece"} and result["report_bytes"] > 0

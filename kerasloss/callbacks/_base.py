@@ -20,6 +20,8 @@
     a new model in a new process): both steps continue after the last ones written, so two fits
     one after another keep distinct, continuous steps.
   Only kerasloss' own event files count (never Keras' `TensorBoard` files in the same log_dir).
+  A log_dir deleted since this process last wrote it starts afresh (`LogDir.start_over_if_removed`):
+  steps from 0, and its own record written again.
 """
 
 import weakref
@@ -52,6 +54,7 @@ class LoggingCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         summaries.check_writable(self.log_dir)
         self.log = summaries.open_log_dir(self.log_dir)
+        self.log.start_over_if_removed()
         holder = id(self)
         self.log.acquire(holder)
         if self._finalizer is None or not self._finalizer.alive:

@@ -153,13 +153,13 @@ def hardest(score, k):
     return part[np.lexsort((part, score[part]))].astype(np.int64)
 
 
-def mixture_cut(aum, iterations=200, tol=1e-10):
+def mixture_cut(aum, iterations=100, tol=1e-6):
     """Boolean mask of the likely label errors: AUM < 0 and more likely under the lower of two
     Gaussians fitted to the AUM values by EM (a two-component 1-D mixture, as DivideMix fits to
     losses), so that a clean data set, whose AUMs form one mode, gives few or no suspects.
 
     Formula:
-        p(a) = π N(a; μ₀, σ₀²) + (1 - π) N(a; μ₁, σ₁²),   μ₀ < μ₁, by EM started from the split at 0
+        p(a) = π N(a; μ₀, σ₀²) + (1 - π) N(a; μ₁, σ₁²),  μ₀ < μ₁, EM started from the split at 0
         suspect_i = [aum_i < 0] · [π N(aum_i; μ₀, σ₀²) > (1 - π) N(aum_i; μ₁, σ₁²)]
     """
     a = np.asarray(aum, np.float64)
@@ -180,13 +180,51 @@ def mixture_cut(aum, iterations=200, tol=1e-10):
         top = np.maximum(log0, log1)
         total = top + np.log(np.exp(log0 - top) + np.exp(log1 - top))
         resp = np.exp(log0 - total)
-        likelihood = total.sum()
-        if likelihood - previous < tol * abs(likelihood):
+        likelihood = total.mean()
+        if likelihood - previous < tol:  # mean log-likelihood per example, as scikit-learn's tol
             break
         previous = likelihood
     if mean0 > mean1:  # the components swapped: the lower one is component 1
         resp = 1 - resp
     return low & (resp > 0.5)
+
+
+def signal_kind(settings, shape):
+    """"categorical", "binary" or None (ranked by loss) from the loss's entropy settings and the
+    shape of its outputs: one row of class scores, or one binary score, per example."""
+    kind = settings[1] if settings else None
+    if kind == "categorical" and len(shape) == 2 and shape[1] > 1:
+        return kind
+    if kind == "binary" and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        return kind
+    return None
+
+
+def assigned_labels(y, kind, classes):
+    """Assigned labels (N,) int64 from one batch of labels `y`: sparse ints, one-hot/soft rows
+    (their argmax) or, for kind="binary", 0/1 targets (soft targets: >= 0.5)."""
+    y = np.asarray(y)
+    flat = y.reshape(len(y), -1) if y.ndim else y.reshape(1, 1)
+    if kind == "binary":
+        if flat.shape[1] != 1:
+            raise ValueError(
+                f"data's labels must be one 0/1 target per example for a binary loss, got shape {y.shape}"
+            )
+        return (flat[:, 0] >= 0.5).astype(np.int64)
+    if y.ndim == 2 and y.shape[1] == classes and classes > 1:
+        return np.argmax(y, axis=1).astype(np.int64)
+    if flat.shape[1] != 1:
+        raise ValueError(
+            f"data's labels must be class indices (N,) or one-hot rows (N, {classes}), got shape {y.shape}"
+        )
+    labels = flat[:, 0]
+    in_range = np.all(labels == np.round(labels)) and 0 <= labels.min() and labels.max() < classes
+    if labels.size and not in_range:
+        raise ValueError(
+            f"data's labels must be class indices in [0, {classes}), got values from {labels.min()} to "
+            f"{labels.max()}"
+        )
+    return labels.astype(np.int64)
 
 
 def batch_signals(loss, kind, from_logits):

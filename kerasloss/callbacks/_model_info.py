@@ -1,5 +1,5 @@
 """What the callbacks need to know about a compiled model: its losses per output, loss weights,
-whether it has regularization losses, its compiled metrics per output, its global step, the epoch a
+whether it has regularization losses, whether it is a classifier (`classifier_settings`), its compiled metrics per output, its global step, the epoch a
 `BackupAndRestore` restored, and how `compile` resolves a metric name. Keras keeps some of it
 private; every such access is here (with a fallback where one exists).
 """
@@ -82,3 +82,60 @@ def global_step(model):
         return 0
     value = iterations.value if hasattr(iterations, "value") else iterations
     return int(value.numpy()) if hasattr(value, "numpy") else int(keras.ops.convert_to_numpy(value))
+
+
+def check_output(model, output):
+    """`output` checked against the model's outputs: required (a name) for a multi-output model."""
+    names = list(getattr(model, "output_names", None) or [])
+    if output is None and len(names) > 1:
+        raise ValueError(
+            f"output must name one of the model's outputs {names} for a multi-output model, got None"
+        )
+    if output is not None and output not in names:
+        raise ValueError(f"output must be one of {names}, got {output!r}")
+    return output
+
+
+def select_output(value, model, output):
+    """The part of a per-output structure (the model's outputs, or labels) for `output`: a dict's
+    entry, a list's by the output's position; a single value as it is."""
+    if isinstance(value, dict):
+        return value[output]
+    if isinstance(value, (list, tuple)):
+        return value[list(model.output_names).index(output)]
+    return value
+
+
+def loss_entropy_settings(model, output=None):
+    """(from_logits, kind, axis) of the entropy the compiled loss of `output` gives, or None."""
+    for name, loss, _ in output_losses(model):
+        if output in (None, name):
+            return getattr(loss, "entropy_settings", None)
+    return None
+
+
+# Keras' own classification losses (class or compile name) -> kind
+_KERAS_CLASSIFIER_LOSSES = {
+    "SparseCategoricalCrossentropy": "categorical", "sparse_categorical_crossentropy": "categorical",
+    "CategoricalCrossentropy": "categorical", "categorical_crossentropy": "categorical",
+    "CategoricalFocalCrossentropy": "categorical", "categorical_focal_crossentropy": "categorical",
+    "BinaryCrossentropy": "binary", "binary_crossentropy": "binary",
+    "BinaryFocalCrossentropy": "binary", "binary_focal_crossentropy": "binary",
+}
+
+
+def classifier_settings(model, output=None):
+    """(from_logits, kind, label_smoothing) of the model's output `output` (None: its only output)
+    when its loss is a classification loss (a kerasloss loss with `entropy_settings`, or a Keras
+    cross-entropy), else None."""
+    losses = [loss for name, loss, _ in output_losses(model) if output is None or name == output]
+    if len(losses) != 1:
+        return None
+    loss = losses[0]
+    settings = getattr(loss, "entropy_settings", None)
+    if settings is not None:
+        return settings[0], settings[1], float(getattr(loss, "label_smoothing", 0.0) or 0.0)
+    kind = _KERAS_CLASSIFIER_LOSSES.get(loss if isinstance(loss, str) else type(loss).__name__)
+    if kind is None:
+        return None
+    return bool(getattr(loss, "from_logits", False)), kind, float(getattr(loss, "label_smoothing", 0.0) or 0.0)

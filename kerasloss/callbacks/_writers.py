@@ -89,6 +89,17 @@ class _RunWriter:
     def vanished(self):
         return self.file is not None and not tf.io.gfile.exists(self.file)
 
+    def discard(self):
+        """Close and remove a file that could not even take its first record (a full disk): every
+        write of an outage tries to open one, and would otherwise leave an empty event file."""
+        path = self.file
+        self.close()
+        if path is not None:
+            try:
+                _files.remove(path)
+            except (tf.errors.OpError, OSError):
+                pass
+
     def close(self):
         stream, self.writer, self.file, self._stream = self._stream, None, None, None
         if stream is not None:
@@ -159,7 +170,7 @@ class LogDir:
             try:
                 state.open()
             except (tf.errors.OpError, OSError) as err:
-                state.close()
+                state.discard()
                 self._fault(f"{type(err).__name__}: {err}")
                 return None
         return state.writer
@@ -259,6 +270,20 @@ class LogDir:
                 except (tf.errors.OpError, OSError) as err:
                     self._fault(f"{type(err).__name__}: {err}")
             self.next_epoch, self.next_batch = steps_on_disk(self.log_dir)
+
+    def start_over_if_removed(self):
+        """Forget what this process wrote here when none of it is on disk any more (a notebook
+        that deletes the log_dir and fits again): steps start from 0 and the log_dir's own record
+        (layout, component weights, hparams) is written again. Called as each fit begins."""
+        with self._lock:
+            if not (self.next_epoch or self.next_batch or self.dashboards_written):
+                return
+            if self.has_root_record() or next(iter(own_event_files(self.log_dir)), None):
+                return
+            self.close()
+            self.next_epoch = self.next_batch = 0
+            self.dashboards_written = self._ever_written = self._in_outage = False
+            self.hparams_metrics = {}
 
     def has_root_record(self):
         """Whether a kerasloss event file already sits in the log_dir itself (layout, hparams)."""

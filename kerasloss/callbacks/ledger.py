@@ -42,7 +42,15 @@ from kerasloss._chief import is_chief
 from kerasloss.callbacks import _files, summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import HeldOut, predict
-from kerasloss.callbacks._ledger_stats import FIELDS, RunningStats, batch_signals, hardest, mixture_cut
+from kerasloss.callbacks._ledger_stats import (
+    FIELDS,
+    RunningStats,
+    assigned_labels,
+    batch_signals,
+    hardest,
+    mixture_cut,
+    signal_kind,
+)
 from kerasloss.callbacks._model_info import output_losses
 from kerasloss.callbacks._schedule import HeldOutSchedule
 from kerasloss_tensorboard.summary_v2 import ledger_pb
@@ -55,6 +63,7 @@ _SORTS = {  # sort key -> (field, hardest first when ascending?)
     "correctness": ("correctness", True),
 }
 CARTOGRAPHY_POINTS = 5000
+_CHUNK_ELEMENTS = 2**20  # output values per compiled signals call (4 MiB of float32)
 
 
 class Table(np.ndarray):
@@ -121,7 +130,7 @@ class ExampleLedger(LoggingCallback):
             )
         y_pred = self._select(predict(self.model, x))
         settings = getattr(loss, "entropy_settings", None)
-        self._kind = _kind(settings, np.shape(y_pred))
+        self._kind = signal_kind(settings, np.shape(y_pred))
         self._classes = np.shape(y_pred)[-1]
         self._signals = batch_signals(loss, self._kind, bool(settings and settings[0]))
         try:
@@ -148,7 +157,7 @@ class ExampleLedger(LoggingCallback):
         y = np.asarray(self._select(y))
         if self._kind is None:
             return np.zeros(len(y), np.int64)
-        return _labels(y, self._kind, self._classes)
+        return assigned_labels(y, self._kind, self._classes)
 
     def _all_labels(self):
         """The assigned labels of every example (one pass reading `data`, no prediction)."""
@@ -182,24 +191,43 @@ class ExampleLedger(LoggingCallback):
             super().on_train_end(logs)
 
     def _pass(self):
-        """{signal: (N,) array} of one inference pass over `data`, in its order."""
-        parts, labels, start = [], self.stats.labels, 0
+        """{signal: (N,) array} of one inference pass over `data`, in its order.
+
+        Batches are predicted one by one; their labels and outputs are gathered into chunks of about
+        `_CHUNK_ELEMENTS` output values, and each chunk is checked and its signals computed in one
+        compiled call, so that the per-call costs (a small model's predict step is as short as a
+        dispatch) are paid per chunk, not per batch.
+        """
+        parts, pending, pending_size, start = [], [], 0, 0
         for x, y, _ in self._data:
-            batch_labels = self._batch_labels(y)
-            stop = start + len(batch_labels)
-            if labels is not None and not np.array_equal(batch_labels, labels[start:stop]):
-                raise ValueError(
-                    "data must yield its examples in a fixed order (the ledger follows each one across "
-                    "epochs), but its labels changed between passes; do not shuffle the ledger's data"
-                )
-            signals = self._signals(self._select(y), batch_labels, self._select(predict(self.model, x)))
-            parts.append({name: keras.ops.convert_to_numpy(value) for name, value in signals.items()})
-            start = stop
+            y_pred = keras.ops.convert_to_numpy(self._select(predict(self.model, x)))
+            pending.append((np.asarray(self._select(y)), y_pred))
+            pending_size += y_pred.size
+            if pending_size >= _CHUNK_ELEMENTS:
+                parts.append(self._chunk_signals(pending, start))
+                start += len(parts[-1]["loss"])
+                pending, pending_size = [], 0
+        if pending:
+            parts.append(self._chunk_signals(pending, start))
+            start += len(parts[-1]["loss"])
         if start != self.stats.size:
             raise ValueError(
                 f"data must hold the same examples at every pass: {self.stats.size} before, now {start}"
             )
         return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def _chunk_signals(self, batches, start):
+        """The signals of the examples from position `start` on, from their (labels, outputs) batches."""
+        y, y_pred = (np.concatenate(items) for items in zip(*batches))
+        labels = self._batch_labels(y)
+        known = self.stats.labels
+        if known is not None and not np.array_equal(labels, known[start:start + len(labels)]):
+            raise ValueError(
+                "data must yield its examples in a fixed order (the ledger follows each one across "
+                "epochs), but its labels changed between passes; do not shuffle the ledger's data"
+            )
+        signals = self._signals(y, labels, y_pred)
+        return {name: keras.ops.convert_to_numpy(value) for name, value in signals.items()}
 
     def record(self, epoch):
         """Run the ledger's pass now, as at the end of Keras epoch `epoch`, and write it out."""
@@ -283,18 +311,19 @@ class ExampleLedger(LoggingCallback):
         return rows.view(Table)
 
     def _record(self):
-        """The TensorBoard ledger record (see `summary_v2.ledger_pb`)."""
+        """The TensorBoard ledger record (its form: `kerasloss_tensorboard.metadata`)."""
         stats = self.stats
         fields = stats.fields()
         traj = stats.trajectories()
         rows = [
-            {"id": _plain(self.ids[i]), **{name: _plain(fields[name][i]) for name in FIELDS}, **traj[i]}
+            {"id": _plain(self.ids[i]), **dict(zip(FIELDS, _json_numbers([fields[f][i] for f in FIELDS]))),
+             "loss": _json_numbers(traj[i]["loss"]), "margin": _json_numbers(traj[i]["margin"])}
             for i in stats.top.tolist()
         ]
         cartography = suspects = None
         if stats.classifier:
             points = np.linspace(0, stats.size - 1, min(stats.size, CARTOGRAPHY_POINTS)).astype(np.int64)
-            cartography = {name: np.round(fields[name][points], 5).tolist()
+            cartography = {name: np.round(fields[name][points], 4).tolist()
                            for name in ("confidence", "variability", "correctness")}
             suspects = int(mixture_cut(stats.aum()).sum())
         return {"output": self.output, "epochs": stats.epochs, "size": stats.size,
@@ -336,8 +365,14 @@ def _ledger_path(log_dir, output):
 
 
 def _plain(value):
-    """A JSON-ready Python scalar (NaN stays a float NaN; the record's JSON writer maps it to null)."""
+    """A JSON-ready Python scalar (an int or string id)."""
     return value.item() if hasattr(value, "item") else value
+
+
+def _json_numbers(values):
+    """Numbers for JSON: 6 significant digits, NaN (no value: not tracked then, no margin) as None."""
+    values = np.asarray(values, np.float64).tolist()
+    return [None if value != value else float(f"{value:.6g}") for value in values]
 
 
 def _check_ids(ids):
@@ -350,40 +385,3 @@ def _check_ids(ids):
     if ids is None or ids.ndim != 1 or ids.dtype.kind not in "iuU":
         raise TypeError(f"ids must be a 1-D sequence of ints or strings (one per example), got {ids!r}")
     return ids
-
-
-def _kind(settings, shape):
-    """"categorical", "binary" or None (ranked by loss) from the loss's entropy settings and the
-    shape of its outputs: one row of class scores, or one binary score, per example."""
-    kind = settings[1] if settings else None
-    if kind == "categorical" and len(shape) == 2 and shape[1] > 1:
-        return kind
-    if kind == "binary" and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
-        return kind
-    return None
-
-
-def _labels(y, kind, classes):
-    """Assigned labels (N,) int64 from one batch of labels `y`: sparse ints, one-hot/soft rows
-    (their argmax) or, for kind="binary", 0/1 targets (soft targets: >= 0.5)."""
-    y = np.asarray(y)
-    flat = y.reshape(len(y), -1) if y.ndim else y.reshape(1, 1)
-    if kind == "binary":
-        if flat.shape[1] != 1:
-            raise ValueError(
-                f"data's labels must be one 0/1 target per example for a binary loss, got shape {y.shape}"
-            )
-        return (flat[:, 0] >= 0.5).astype(np.int64)
-    if y.ndim == 2 and y.shape[1] == classes and classes > 1:
-        return np.argmax(y, axis=1).astype(np.int64)
-    if flat.shape[1] != 1:
-        raise ValueError(
-            f"data's labels must be class indices (N,) or one-hot rows (N, {classes}), got shape {y.shape}"
-        )
-    labels = flat[:, 0]
-    if labels.size and not (np.all(labels == np.round(labels)) and 0 <= labels.min() and labels.max() < classes):
-        raise ValueError(
-            f"data's labels must be class indices in [0, {classes}), got values from {labels.min()} to "
-            f"{labels.max()}"
-        )
-    return labels.astype(np.int64)

@@ -29,7 +29,7 @@ import keras
 from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._heldout import HeldOut, predict
-from kerasloss.callbacks._model_info import output_losses
+from kerasloss.callbacks._model_info import loss_entropy_settings
 from kerasloss.callbacks._schedule import HeldOutSchedule
 from kerasloss.callbacks.loss_components import LossComponentLogger
 from kerasloss.callbacks.posthoc import PostHocMetrics
@@ -56,8 +56,8 @@ class LossMonitor(keras.callbacks.Callback):
         every_n_epochs: the held-out pass runs at the end of every n-th epoch (and at train end).
         kind: "categorical" or "binary" (sigmoid outputs); None reads it from the loss, else
             "categorical".
-        output: for a multi-output model, the output whose entropy is logged (as
-            `PredictionEntropyLogger`); post-hoc metrics see every output, as in `PostHocMetrics`.
+        output: for a multi-output model, the output whose entropy is logged and whose labels and
+            predictions the post-hoc metrics judge (as in `PredictionEntropyLogger`, `PostHocMetrics`).
 
     Attributes:
         components, entropy, posthoc: the bundled callbacks (posthoc is None without `metrics`).
@@ -78,12 +78,13 @@ class LossMonitor(keras.callbacks.Callback):
             _check_labels(self._data, metrics)
         self.components = LossComponentLogger(log_dir, update_freq)
         self.entropy = PredictionEntropyLogger(
-            log_dir, None, every_n_epochs=self.every_n_epochs, output=output, histogram_size=histogram_size
+            log_dir, None, kind=self._kind, every_n_epochs=self.every_n_epochs, output=output,
+            histogram_size=histogram_size,
         )
         self.posthoc = None
         if metrics is not None:
             self.posthoc = PostHocMetrics(log_dir, validation_data, metrics, every_n_epochs=self.every_n_epochs,
-                                          batch_size=batch_size, steps=steps)
+                                          output=output, batch_size=batch_size, steps=steps)
         self._held_out_entropy = False
         self._schedule = HeldOutSchedule()
 
@@ -104,11 +105,7 @@ class LossMonitor(keras.callbacks.Callback):
 
     def _settings(self):
         """(from_logits, kind, logs entropy?) for this model: the arguments, else the loss's."""
-        settings = None
-        for name, loss, _ in output_losses(self.model):
-            if self.entropy.output in (None, name):
-                settings = getattr(loss, "entropy_settings", None)
-                break
+        settings = loss_entropy_settings(self.model, self.entropy.output)
         from_logits = self._from_logits
         if from_logits is None:
             from_logits = bool(settings[0]) if settings else False

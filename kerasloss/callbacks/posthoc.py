@@ -17,6 +17,10 @@ With `from_logits=True` the outputs are turned into probabilities first:
 
 Without it, outputs outside [0, 1] given to a metric that thresholds probabilities (accuracy of
 binary outputs, precision, recall, AUC, F-scores, confusion counts) give one warning.
+
+A classifier (the judged output has a classification loss) also gets its calibration from the same pass,
+unasked: `metrics/ece`, a reliability record and a confidence histogram (`_calibration`; not when
+a metric of `metrics` is named "ece").
 """
 
 import functools
@@ -28,10 +32,12 @@ import numpy as np
 from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
+from kerasloss.callbacks._calibration import HeldOutCalibration
 from kerasloss.callbacks._heldout import HeldOut, predict
-from kerasloss.callbacks._model_info import compile_metric
+from kerasloss.callbacks._model_info import check_output, compile_metric, select_output
 from kerasloss.callbacks._schedule import HeldOutSchedule
 from kerasloss.entropy import KINDS
+from kerasloss_tensorboard.metadata import CALIBRATION_METRIC
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 # metrics of the class ranking only: a softmax (increasing in every logit) changes none of them
@@ -71,17 +77,23 @@ class PostHocMetrics(LoggingCallback):
         every_n_epochs: also evaluate at the end of every n-th epoch (0: only at train end).
         from_logits: whether the model outputs logits (turned into probabilities, see `kind`).
         kind: "categorical" (softmax over the last axis) or "binary" (sigmoid), for `from_logits`.
+        output: for a multi-output model, the name of the output the metrics judge (its labels and
+            predictions: an entry of dict data, a position in list data); required there.
         batch_size: batch size for array `data`.
         steps: batches per evaluation (needed for a repeated dataset or an unsized iterable).
 
     Attributes:
         metrics: the metric instances (names resolved at the first evaluation).
         results: {metric name: float (or list of floats for vector metrics)} from the last evaluation.
+        calibration: the classifier's `_calibration.HeldOutCalibration` during `fit`, else None.
     """
 
     def __init__(self, log_dir, data, metrics, every_n_epochs=1, *, from_logits=False, kind="categorical",
-                 batch_size=256, steps=None):
+                 output=None, batch_size=256, steps=None):
         super().__init__(log_dir)
+        if output is not None and not isinstance(output, str):
+            raise TypeError(f"output must be the name of one of the model's outputs or None, got {output!r}")
+        self.output = output
         self.metrics = _metric_list(metrics)
         self.every_n_epochs = _checks.check_int_at_least("every_n_epochs", every_n_epochs, 0)
         if not isinstance(from_logits, bool):
@@ -93,8 +105,12 @@ class PostHocMetrics(LoggingCallback):
         self._sizes = None
         self._warned_range = False
         self._schedule = HeldOutSchedule()
+        self.calibration = None
 
     def _setup(self):
+        check_output(self.model, self.output)
+        if CALIBRATION_METRIC not in self._names():
+            self.calibration = HeldOutCalibration.of(self.model, self.from_logits, self.output)
         if self._sizes is None:
             self._sizes = self._result_sizes()
         self._schedule.reset()
@@ -107,6 +123,8 @@ class PostHocMetrics(LoggingCallback):
                 tags.append((tag, name))
             else:
                 tags += [(f"{tag}/{i}", f"{name}[{i}]") for i in range(size)]
+        if self.calibration is not None:
+            tags.append((summaries.metric_tag(CALIBRATION_METRIC), CALIBRATION_METRIC))
         return [(summaries.POSTHOC, tag, f"held-out {name}") for tag, name in tags]
 
     def _names(self):
@@ -132,16 +150,21 @@ class PostHocMetrics(LoggingCallback):
         for metric in self.metrics:
             if not isinstance(metric, str):
                 metric.reset_state()
+        if self.calibration is not None:
+            self.calibration.reset()
 
     def update_metrics(self, y, outputs, sample_weight):
         """Update every metric with one batch: labels `y` and the model's `outputs` on it."""
         if y is None:
             raise ValueError("PostHocMetrics needs labels: data must be (x, y) or yield (x, y)")
-        y_pred = self._probabilities(outputs)
+        y = select_output(y, self.model, self.output)
+        y_pred = self._probabilities(select_output(outputs, self.model, self.output))
         self.metrics = [compile_metric(m, y, y_pred) if isinstance(m, str) else m for m in self.metrics]
         self._check_range(y_pred)
         for metric in self.metrics:
             metric.update_state(y, y_pred, sample_weight=sample_weight)
+        if self.calibration is not None:
+            self.calibration.update(y, select_output(outputs, self.model, self.output), sample_weight)
 
     def _probabilities(self, y_pred):
         if not self.from_logits:
@@ -182,6 +205,7 @@ class PostHocMetrics(LoggingCallback):
                 "PostHocMetrics.evaluate() needs a model: pass the callback to model.fit(callbacks=[...]) "
                 "or call set_model(model) first"
             )
+        check_output(self.model, self.output)
         self.reset_metrics()
         for x, y, weight in self._data:
             self.update_metrics(y, predict(self.model, x), weight)
@@ -190,11 +214,15 @@ class PostHocMetrics(LoggingCallback):
     def collect_results(self):
         """End an evaluation: store and return `{name: value}` in `.results`."""
         self.results = {metric.name: summaries.metric_result(metric) for metric in self.metrics}
+        if self.calibration is not None:
+            self.results[CALIBRATION_METRIC] = summaries.metric_result(self.calibration.metric)
         return self.results
 
     def write_results(self, epoch):
         """Write `.results` to run `posthoc` at Keras epoch `epoch`'s step."""
         self.log.write_scalars(summaries.POSTHOC, self.epoch_step(epoch), summaries.metric_scalars(self.results))
+        if self.calibration is not None:
+            self.calibration.write(self.log, self.epoch_step(epoch))
         self._schedule.evaluated(epoch)
 
     def _log(self, epoch):

@@ -23,7 +23,13 @@ from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import HeldOut, predict
-from kerasloss.callbacks._model_info import compiled_metrics, log_prefix
+from kerasloss.callbacks._model_info import (
+    check_output,
+    compiled_metrics,
+    log_prefix,
+    loss_entropy_settings,
+    select_output,
+)
 from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
 from kerasloss.metrics import PredictionEntropy
 
@@ -37,7 +43,9 @@ class PredictionEntropyLogger(LoggingCallback):
             `tf.data.Dataset`, `keras.utils.PyDataset` or DataLoader of those (see `_heldout`; labels
             are not used; sample weights weight `entropy/mean`). None: only run `train`'s entropy.
         from_logits: whether the model outputs logits (else probabilities).
-        kind: "categorical" (softmax over the last axis) or "binary" (sigmoid outputs).
+        kind: "categorical" (softmax over the last axis) or "binary" (sigmoid outputs); None: the
+            compiled loss's (binary for `BinaryCrossentropy` and `BinaryFocalCrossentropy`), else
+            "categorical". A one-unit output with "categorical" is refused (its entropy is always 0).
         every_n_epochs: evaluate at the end of every n-th epoch.
         output: for a multi-output model, the name of the output to use (tags get `<output>/`).
         batch_size: batch size for array `data`.
@@ -45,10 +53,11 @@ class PredictionEntropyLogger(LoggingCallback):
         steps: batches per evaluation (needed for a repeated dataset or an unsized iterable).
     """
 
-    def __init__(self, log_dir, data, from_logits=False, kind="categorical", every_n_epochs=1, *,
+    def __init__(self, log_dir, data, from_logits=False, kind=None, every_n_epochs=1, *,
                  output=None, batch_size=256, histogram_size=4096, steps=None):
         super().__init__(log_dir)
-        self.kind = _checks.check_choice("kind", kind, KINDS)
+        self._kind_given = None if kind is None else _checks.check_choice("kind", kind, KINDS)
+        self.kind = self._kind_given
         self.from_logits = bool(from_logits)
         self.every_n_epochs = _checks.check_int_at_least("every_n_epochs", every_n_epochs, 1)
         if output is not None and not isinstance(output, str):
@@ -64,13 +73,9 @@ class PredictionEntropyLogger(LoggingCallback):
         return [(summaries.VALIDATION, summaries.entropy_tag("mean", self.output), "held-out entropy")]
 
     def _setup(self):
-        names = list(getattr(self.model, "output_names", None) or [])
-        if self.output is None and len(names) > 1:
-            raise ValueError(
-                f"output must name one of the model's outputs {names} for a multi-output model, got None"
-            )
-        if self.output is not None and self.output not in names:
-            raise ValueError(f"output must be one of {names}, got {self.output!r}")
+        check_output(self.model, self.output)
+        settings = loss_entropy_settings(self.model, self.output)
+        self.kind = self._kind_given or (settings[1] if settings else "categorical")
         self._train_metric = None
 
     def _find_metric(self, logs):
@@ -80,13 +85,6 @@ class PredictionEntropyLogger(LoggingCallback):
             if isinstance(metric, PredictionEntropy) and key == f"{prefix}{metric.name}" and key in logs:
                 return key, metric.normalize
         return None
-
-    def _select(self, y_pred):
-        if isinstance(y_pred, dict):
-            return y_pred[self.output]
-        if isinstance(y_pred, (list, tuple)):
-            return y_pred[list(self.model.output_names).index(self.output)]
-        return y_pred
 
     def held_out_entropy(self, outputs=None):
         """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`.
@@ -99,7 +97,7 @@ class PredictionEntropyLogger(LoggingCallback):
             outputs = ((predict(self.model, x), weight) for x, _, weight in self._data)
         total, count, kept, sample, classes = 0.0, 0.0, 0, [], None
         for y_pred, weight in outputs:
-            y_pred = self._select(y_pred)
+            y_pred = select_output(y_pred, self.model, self.output)
             classes = np.shape(y_pred)[-1]
             h = prediction_entropy(y_pred, self.from_logits, self.kind)
             h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64)

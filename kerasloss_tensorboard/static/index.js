@@ -2,6 +2,8 @@
 // href: plugin/kerasloss/) and calls render(). Data comes from the plugin's routes only (groups,
 // group, scalars); every user string (run, tag, hparam) goes into the page as text, never as HTML.
 
+import {ledgerSection} from "./ledger.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 const POLL_MS = 5000;
 const ROLES = ["train", "validation"];
@@ -11,9 +13,11 @@ const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#9C755F
                  "#EDC948", "#4E79A7", "#B07AA1"];
 const FIXED = {regularization: "#8c8c8c", unexplained: "#d0d0d0"};
 // Log directories compared get their own hues (Tol's muted), never a component's colour.
+// Compare starts with the first COMPARE_FIRST log directories ticked (more are a tick away).
+const COMPARE_FIRST = 8;
 const GROUP_PALETTE = ["#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#88CCEE", "#DDCC77"];
 
-const state = {groups: [], group: null, data: null, mode: "absolute", compare: new Set(),
+const state = {groups: [], group: null, data: null, mode: "absolute", compare: null,
                compareTags: null, fingerprint: null, colours: new Map()};
 
 // ---------------------------------------------------------------------------------------- DOM
@@ -80,6 +84,8 @@ function niceTicks(lo, hi, count = 5) {
   return ticks;
 }
 
+let clipCount = 0;
+
 function frame(width, height, xDomain, yDomain, {xLabel = "epoch", yLabel = "", yFormat = format} = {}) {
   const m = {left: 58, right: 14, top: 12, bottom: 34};
   const svg = svgEl("svg", {width, height, viewBox: `0 0 ${width} ${height}`, class: "chart"});
@@ -105,7 +111,12 @@ function frame(width, height, xDomain, yDomain, {xLabel = "epoch", yLabel = "", 
       transform: `rotate(-90 12 ${(m.top + height - m.bottom) / 2})`, class: "label"}, yLabel));
   }
   svg.appendChild(axes);
-  return {svg, x, y, m, width, height, xDomain: [x0, x1]};
+  // the data's layer, clipped to the plot area (3 px of slack for markers on its edges)
+  const clip = `kerasloss-clip-${++clipCount}`;
+  svg.appendChild(svgEl("clipPath", {id: clip}, undefined)).appendChild(svgEl("rect", {x: m.left - 3, y: m.top - 3,
+    width: width - m.left - m.right + 6, height: height - m.top - m.bottom + 6}));
+  const plot = svg.appendChild(svgEl("g", {"clip-path": `url(#${clip})`}));
+  return {svg, plot, x, y, m, width, height, xDomain: [x0, x1]};
 }
 
 // ------------------------------------------------------------------------------------ tooltip
@@ -156,31 +167,62 @@ function legend(items) {
 }
 
 // ------------------------------------------------------------------------------- stacked bands
-function stackChart(run, width, height, yMax, mode) {
+// A band's value at step i: w·component, or its share of loss/total (%) in share mode.
+function bandValue(run, mode) {
+  if (mode !== "share") return (band, i) => band.values[i] || 0;
+  return (band, i) => (run.total[i] ? (100 * (band.values[i] || 0)) / run.total[i] : 0);
+}
+
+// Bands stack away from zero: positive values upwards, negative ones (CosineSimilarity's
+// −similarity, KLDivergence's −target_entropy) downwards, so each band keeps its own height and
+// the axis can hold them all; their sum is loss/total (the dashed line).
+function stackBands(run, mode) {
+  const value = bandValue(run, mode);
+  const up = run.steps.map(() => 0), down = run.steps.map(() => 0);
+  return run.bands.map((band) => {
+    const lower = [], upper = [];
+    run.steps.forEach((_, i) => {
+      const v = value(band, i), side = v < 0 ? down : up;
+      lower.push(side[i]); upper.push(side[i] + v); side[i] += v;
+    });
+    return {band, lower, upper};
+  });
+}
+
+// [lo, hi] of every stacked edge (and the total line) of `runs`, 0 included; share mode keeps 0–100 %.
+function stackDomain(runs, mode) {
+  let lo = 0, hi = mode === "share" ? 100 : 0;
+  for (const run of runs) {
+    for (const {lower, upper} of stackBands(run, mode)) {
+      for (const v of lower.concat(upper)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    }
+    if (mode !== "share") for (const t of run.total) if (t !== null) { lo = Math.min(lo, t); hi = Math.max(hi, t); }
+  }
+  return niceDomain(lo, hi > lo ? hi : lo + 1);
+}
+
+function stackChart(run, width, height, yDomain, mode) {
   const steps = run.steps;
   const share = mode === "share";
-  const chart = frame(width, height, [Math.min(...steps), Math.max(...steps)], [0, share ? 100 : yMax],
+  const chart = frame(width, height, [Math.min(...steps), Math.max(...steps)], yDomain,
     {yLabel: share ? "share of loss/total (%)" : "loss", yFormat: share ? (v) => `${format(v)}%` : format});
-  const value = (band, i) => {
-    const v = band.values[i] || 0;
-    return share ? (run.total[i] ? (100 * v) / run.total[i] : 0) : v;
-  };
-  let lower = steps.map(() => 0);
-  for (const band of run.bands) {
-    const upper = lower.map((lo, i) => lo + value(band, i));
+  if (yDomain[0] < 0) {
+    chart.svg.insertBefore(svgEl("line", {x1: chart.m.left, x2: width - chart.m.right, y1: chart.y(0), y2: chart.y(0),
+      class: "zero"}), chart.plot);
+  }
+  for (const {band, lower, upper} of stackBands(run, mode)) {
     const top = steps.map((s, i) => `${chart.x(s)},${chart.y(upper[i])}`);
     const bottom = steps.map((s, i) => `${chart.x(s)},${chart.y(lower[i])}`).reverse();
+    const y0 = Math.min(chart.y(upper[0]), chart.y(lower[0])), y1 = Math.max(chart.y(upper[0]), chart.y(lower[0]));
     const shape = steps.length > 1
       ? svgEl("polygon", {points: top.concat(bottom).join(" "), fill: colour(band.name), class: "band"})
-      : svgEl("rect", {x: chart.x(steps[0]) - 6, width: 12, y: chart.y(upper[0]),
-          height: Math.max(0, chart.y(lower[0]) - chart.y(upper[0])), fill: colour(band.name), class: "band"});
+      : svgEl("rect", {x: chart.x(steps[0]) - 6, width: 12, y: y0, height: y1 - y0, fill: colour(band.name), class: "band"});
     shape.appendChild(svgEl("title", {}, band.name));
-    chart.svg.appendChild(shape);
-    lower = upper;
+    chart.plot.appendChild(shape);
   }
   if (!share) {
     const path = steps.map((s, i) => `${i ? "L" : "M"}${chart.x(s)},${chart.y(run.total[i] ?? 0)}`).join("");
-    chart.svg.appendChild(svgEl("path", {d: path, class: "total-line"}));
+    chart.plot.appendChild(svgEl("path", {d: path, class: "total-line"}));
   }
   hover(chart, steps, (step) => {
     const i = steps.indexOf(step);
@@ -198,8 +240,9 @@ function stackChart(run, width, height, yMax, mode) {
 function lossSection(panels, width) {
   const section = el("section", {class: "section", id: "loss-section"}, [
     el("h2", {text: "What the loss is made of"}),
-    el("p", {class: "hint", text: "Each band is w·component (the weight the loss adds it with); the bands add up to " +
-      "loss/total (black line). Train and validation share one scale."}),
+    el("p", {class: "hint", text: "Each band is w·component (the weight the loss adds it with): positive bands stack " +
+      "up from 0, negative ones (a negative weight) down; together they add up to loss/total (dashed line). " +
+      "Train and validation share one scale."}),
   ]);
   if (!panels.length) {
     section.appendChild(el("p", {class: "empty", text: "No loss/ tags in this log directory's train or validation runs."}));
@@ -209,21 +252,13 @@ function lossSection(panels, width) {
     const title = panel.output === null ? (panels.length > 1 ? "Whole model" : "Loss") : `Output ${panel.output}`;
     const box = el("div", {class: "panel"}, [el("h3", {text: title}), el("span", {class: "tag", text: panel.total_tag})]);
     const roles = ROLES.filter((role) => panel.runs[role]);
-    let yMax = 0;
-    for (const role of roles) {
-      const run = panel.runs[role];
-      run.steps.forEach((_, i) => {
-        const stacked = run.bands.reduce((sum, b) => sum + Math.max(0, b.values[i] || 0), 0);
-        yMax = Math.max(yMax, stacked, run.total[i] || 0);
-      });
-    }
-    yMax = niceDomain(0, yMax || 1)[1];
+    const yDomain = stackDomain(roles.map((role) => panel.runs[role]), state.mode);
     const row = el("div", {class: "row"});
     const chartWidth = Math.floor((width - 16 * (roles.length - 1)) / Math.max(1, roles.length));
     for (const role of roles) {
       row.appendChild(el("div", {class: "cell"}, [
         el("div", {class: "role", text: role}),
-        stackChart(panel.runs[role], chartWidth, 260, yMax, state.mode),
+        stackChart(panel.runs[role], chartWidth, 260, yDomain, state.mode),
       ]));
     }
     box.appendChild(row);
@@ -252,8 +287,8 @@ function lineChart(series, width, height, options = {}) {
   for (const s of series) {
     const pts = s.points.filter((p) => p[1] !== null);
     const d = pts.map((p, i) => `${i ? "L" : "M"}${chart.x(p[0])},${chart.y(p[1])}`).join("");
-    chart.svg.appendChild(svgEl("path", {d, stroke: s.colour, class: s.dash ? "line dashed" : "line"}));
-    for (const p of pts) chart.svg.appendChild(svgEl("circle", {cx: chart.x(p[0]), cy: chart.y(p[1]), r: 2.5, fill: s.colour}));
+    chart.plot.appendChild(svgEl("path", {d, stroke: s.colour, class: s.dash ? "line dashed" : "line"}));
+    for (const p of pts) chart.plot.appendChild(svgEl("circle", {cx: chart.x(p[0]), cy: chart.y(p[1]), r: 2.5, fill: s.colour}));
   }
   const steps = [...new Set(xs)].sort((a, b) => a - b);
   hover(chart, steps, (step) => series.map((s) => {
@@ -401,8 +436,16 @@ function differingHparams(groups) {
     new Set(groups.map((g) => JSON.stringify(g.hparams[n]))).size > 1).sort();
 }
 
+// Only the hparams this log directory has: another loss's arguments are no difference of its own.
 function hparamsText(group, names) {
-  return names.map((n) => `${n}=${group.hparams[n] === undefined ? "–" : group.hparams[n]}`).join(", ");
+  return names.filter((n) => group.hparams[n] !== undefined && group.hparams[n] !== null)
+    .map((n) => `${n}=${group.hparams[n]}`).join(", ");
+}
+
+// A log directory's hue: Tol's muted for the first ones, then golden-angle hues (30 runs stay apart).
+function groupColour(group) {
+  const i = state.groups.indexOf(group);
+  return i < GROUP_PALETTE.length ? GROUP_PALETTE[i] : `hsl(${Math.round((i * 137.508) % 360)}, 60%, 40%)`;
 }
 
 // A compared tag is [role, tag]; its key (JSON) is what the selectors hold.
@@ -422,11 +465,11 @@ async function compareChart(key, chosen, names, width) {
   const series = [];
   for (const g of chosen) {
     if (!g.runs[role] || !(g.tags[role] || []).includes(tag)) continue;
-    const points = await getJson(`./scalars?${new URLSearchParams({run: g.runs[role], tag})}`);
     const extra = hparamsText(g, names);
-    series.push({name: extra ? `${groupLabel(g.name)} (${extra})` : groupLabel(g.name),
-      colour: GROUP_PALETTE[state.groups.indexOf(g) % GROUP_PALETTE.length], points});
+    series.push({name: extra ? `${groupLabel(g.name)} (${extra})` : groupLabel(g.name), colour: groupColour(g),
+      points: getJson(`./scalars?${new URLSearchParams({run: g.runs[role], tag})}`)});
   }
+  for (const s of series) s.points = await s.points;  // fetched side by side, not one after another
   const remove = el("button", {type: "button", class: "remove", title: "remove this chart", text: "×",
     onclick: () => { state.compareTags = state.compareTags.filter((k) => k !== key); redraw(); }});
   return el("div", {class: "cell"}, [
@@ -440,12 +483,13 @@ async function compareSection(width) {
   const section = el("section", {class: "section", id: "compare-section"}, [
     el("h2", {text: "Compare runs"}),
     el("p", {class: "hint", text: "Select log directories and the tags to overlay; each legend gives the hparams " +
-      "that differ between the selected log directories."}),
+      "that differ between the selected log directories." + (state.groups.length > COMPARE_FIRST
+        ? ` ${state.groups.length} log directories: the first ${COMPARE_FIRST} start selected.` : "")}),
   ]);
   const keys = [...new Set(state.groups.flatMap((g) => Object.entries(g.tags).flatMap(
     ([role, tags]) => tags.map((t) => JSON.stringify([role, t])))))].sort();
   state.compareTags = (state.compareTags || defaultCompareTags(keys)).filter((k) => keys.includes(k));
-  if (!state.compare.size) state.groups.forEach((g) => state.compare.add(g.name));
+  if (state.compare === null) state.compare = new Set(state.groups.slice(0, COMPARE_FIRST).map((g) => g.name));
   const pickers = el("div", {class: "pickers"});
   for (const g of state.groups) {
     const box = el("input", {type: "checkbox", onchange: (e) => {
@@ -495,7 +539,7 @@ function controls() {
   header.replaceChildren(
     el("span", {class: "title", text: "kerasloss"}),
     el("label", {class: "picker"}, [el("span", {text: "log directory: "}), select]),
-    toggle, status, hparams ? el("div", {class: "hparams", text: `hparams: ${hparams}`}) : null,
+    ...[toggle, status, hparams ? el("div", {class: "hparams", text: `hparams: ${hparams}`}) : null].filter(Boolean),
   );
 }
 
@@ -518,6 +562,7 @@ async function draw() {
   const sections = [
     lossSection(data.loss, width), diagnosticsSection(data.diagnostics, width),
     entropySection(data.entropy, data.histograms, width), posthocSection(data.metrics, width),
+    await ledgerSection(state.group, width, {el, svgEl, frame, format, getJson, legend, GROUP_PALETTE}),
     state.groups.length > 1 ? await compareSection(width) : null,
   ].filter(Boolean);
   body.replaceChildren(...sections);

@@ -47,3 +47,21 @@ def test_runs_that_differ_only_in_a_loss_argument_have_different_hparams(tmp_pat
     first = _fit(tmp_path / "a", kerasloss.BinaryFocalCrossentropy(gamma=2.0))
     second = _fit(tmp_path / "b", kerasloss.BinaryFocalCrossentropy(gamma=1.0))
     assert first != second and first["gamma"] == 2.0 and second["gamma"] == 1.0
+
+
+def test_a_log_dir_deleted_and_fitted_again_in_the_same_process_starts_afresh(tmp_path):
+    # a notebook rerun: same process, same path, the directory removed in between
+    import shutil
+
+    from kerasloss.callbacks import LossMonitor
+
+    loss = kerasloss.BinaryFocalCrossentropy(gamma=3.0)
+    for _ in range(2):
+        shutil.rmtree(tmp_path, ignore_errors=True)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="sigmoid")])
+        model.compile("sgd", loss=loss, metrics=kerasloss.metrics.loss_components(loss))
+        model.fit(X, Y, epochs=2, verbose=0, callbacks=[LossMonitor(tmp_path, (X, Y), ["binary_accuracy"])])
+    assert [step for step, _ in tb.scalars(tmp_path, "train")["loss/total"]] == [0, 1]
+    assert _recorded_hparams(tmp_path)["gamma"] == 3.0
+    assert ("posthoc", "metrics/binary_accuracy") in tb.hparams_metrics(tmp_path)
+    assert tb.plugin_tags(tmp_path, ".", "kerasloss")

@@ -74,7 +74,7 @@ def test_entropy_and_metrics_share_one_prediction_pass(tmp_path, monkeypatch):
     model.fit(X, Y, epochs=3, batch_size=16, verbose=0, callbacks=[callback])
     # 20 rows in batches of 8 -> 3 batches per evaluation, one evaluation per epoch
     assert calls == [8, 8, 4] * 3
-    assert set(tb.scalars(tmp_path, "posthoc")) == {"metrics/accuracy"}
+    assert set(tb.scalars(tmp_path, "posthoc")) == {"metrics/accuracy", "metrics/ece"}
 
 
 def test_probabilities_model_reads_from_logits_false_from_the_loss(tmp_path):
@@ -134,3 +134,34 @@ def test_without_held_out_data_it_logs_the_training_side(tmp_path):
 def test_bad_arguments_are_refused_at_construction(tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):
         LossMonitor(tmp_path, **kwargs)
+
+
+def _two_output_model(as_list=False):
+    inputs = keras.Input((4,))
+    cls, reg = keras.layers.Dense(3, name="cls")(inputs), keras.layers.Dense(1, name="reg")(inputs)
+    model = keras.Model(inputs, [cls, reg] if as_list else {"cls": cls, "reg": reg})
+    losses = [kerasloss.SparseCategoricalCrossentropy(from_logits=True), kerasloss.MeanSquaredError()]
+    model.compile("sgd", loss=losses if as_list else dict(zip(["cls", "reg"], losses)))
+    return model
+
+
+@pytest.mark.parametrize("as_list", [False, True], ids=["dict", "list"])
+def test_posthoc_metrics_of_a_multi_output_model_judge_the_named_output(tmp_path, as_list):
+    model = _two_output_model(as_list)
+    y = [Y, X[:, :1]] if as_list else {"cls": Y, "reg": X[:, :1]}
+    y_val = [Y_VAL, X_VAL[:, :1]] if as_list else {"cls": Y_VAL, "reg": X_VAL[:, :1]}
+    callback = LossMonitor(tmp_path, (X_VAL, y_val), ["accuracy"], output="cls")
+    model.fit(X, y, epochs=1, verbose=0, callbacks=[callback])
+    predicted = model.predict(X_VAL, verbose=0)
+    logits = predicted[0] if as_list else predicted["cls"]
+    expected = float(np.mean(np.argmax(logits, -1) == Y_VAL))
+    assert tb.scalars(tmp_path, "posthoc")["metrics/accuracy"] == [(0, pytest.approx(expected))]
+    assert "cls/entropy/mean" in tb.scalars(tmp_path, "validation")
+
+
+def test_posthoc_metrics_of_a_multi_output_model_without_output_are_refused_naming_it(tmp_path):
+    from kerasloss.callbacks import PostHocMetrics
+
+    callback = PostHocMetrics(tmp_path, (X_VAL, {"cls": Y_VAL, "reg": X_VAL[:, :1]}), ["accuracy"])
+    with pytest.raises(ValueError, match=r"output must name one of the model's outputs \['cls', 'reg'\]"):
+        _two_output_model().fit(X, {"cls": Y, "reg": X[:, :1]}, epochs=1, verbose=0, callbacks=[callback])

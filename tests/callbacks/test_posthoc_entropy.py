@@ -69,7 +69,7 @@ def test_posthoc_metrics_at_chosen_epochs_and_train_end_equal_keras_evaluation(t
     accuracy = float((logits.argmax(-1) == y_test).mean())
     assert callback.results["sparse_categorical_accuracy"] == pytest.approx(accuracy)
     assert tags["metrics/sparse_categorical_accuracy"][-1][1] == pytest.approx(accuracy)
-    assert set(callback.results) == {"sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"}
+    assert set(callback.results) == {"sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "ece"}
 
 
 def test_posthoc_vector_metric_and_regression_metric(tmp_path):
@@ -80,7 +80,8 @@ def test_posthoc_vector_metric_and_regression_metric(tmp_path):
                               every_n_epochs=0)
     model.fit(X, onehot, epochs=2, verbose=0, callbacks=[callback])
     tags = tb.scalars(tmp_path, "posthoc")
-    assert {"metrics/f1_score/0", "metrics/f1_score/1", "metrics/f1_score/2", "metrics/root_mean_squared_error"} == set(tags)
+    assert {"metrics/f1_score/0", "metrics/f1_score/1", "metrics/f1_score/2", "metrics/root_mean_squared_error",
+            "metrics/ece"} == set(tags)  # a classifier: calibration unasked
     assert [s for s, _ in tags["metrics/root_mean_squared_error"]] == [1]
     assert len(callback.results["f1_score"]) == 3
     assert {("posthoc", f"metrics/f1_score/{i}") for i in range(3)} <= set(tb.hparams_metrics(tmp_path))
@@ -155,7 +156,7 @@ def test_posthoc_adds_nothing_to_the_training_step(tmp_path):
     history = model.fit(X, Y, epochs=1, verbose=0, callbacks=[PostHocMetrics(tmp_path, (X, Y), [metric])]).history
     assert set(history) == {"loss", "loss/cross_entropy"}
     assert all(m is not metric for m in model.metrics)
-    assert set(tb.scalars(tmp_path, "posthoc")) == {"metrics/sparse_categorical_accuracy"}
+    assert set(tb.scalars(tmp_path, "posthoc")) == {"metrics/sparse_categorical_accuracy", "metrics/ece"}
 
 
 def test_posthoc_needs_labels(tmp_path):
@@ -197,7 +198,8 @@ def test_posthoc_metric_names_resolve_as_compile_resolves_them(tmp_path, labels)
     model.fit(X, y, epochs=1, verbose=0, callbacks=[callback])
     compiled = model.evaluate(X, y, verbose=0, return_dict=True)["accuracy"]
     expected = float((keras.ops.convert_to_numpy(model.predict(X, verbose=0)).argmax(-1) == Y).mean())
-    assert callback.results == {"accuracy": pytest.approx(expected), "acc": pytest.approx(expected)}
+    assert {k: v for k, v in callback.results.items() if k != "ece"} == {
+        "accuracy": pytest.approx(expected), "acc": pytest.approx(expected)}
     assert compiled == pytest.approx(expected)
     kind = keras.metrics.SparseCategoricalAccuracy if labels == "sparse" else keras.metrics.CategoricalAccuracy
     assert all(isinstance(metric, kind) for metric in callback.metrics)
@@ -251,3 +253,28 @@ def test_train_entropy_of_one_output_comes_from_its_compiled_metric(tmp_path):
     assert set(train) == {"b/entropy/mean"}
     np.testing.assert_allclose([v for _, v in train["b/entropy/mean"]], history["b_entropy"], rtol=1e-6)
     assert not np.allclose(history["a_entropy"], history["b_entropy"])
+
+
+def _one_unit_model(loss, metrics=()):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", loss=loss, metrics=list(metrics))
+    return model
+
+
+@pytest.mark.parametrize("loss", [kerasloss.BinaryCrossentropy(from_logits=True),
+                                  kerasloss.BinaryFocalCrossentropy(from_logits=True)], ids=["bce", "focal"])
+def test_entropy_of_a_one_unit_output_is_binary_where_the_loss_is(tmp_path, loss):
+    # categorical entropy of one class is 0 at every epoch (issue 17)
+    model = _one_unit_model(loss)
+    callback = PredictionEntropyLogger(tmp_path, X, from_logits=True)
+    model.fit(X, (Y > 0).astype("float32")[:, None], epochs=1, verbose=0, callbacks=[callback])
+    q = 1 / (1 + np.exp(-model.predict(X, verbose=0)[:, 0].astype(np.float64)))
+    expected = np.mean(-(q * np.log(q) + (1 - q) * np.log(1 - q)))
+    assert tb.scalars(tmp_path, "validation")["entropy/mean"][0][1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_categorical_entropy_metric_of_a_one_unit_output_is_refused_with_the_fix():
+    model = _one_unit_model(kerasloss.BinaryCrossentropy(from_logits=True),
+                            [kerasloss.metrics.PredictionEntropy(from_logits=True)])
+    with pytest.raises(ValueError, match="size 1.*pass kind='binary'"):
+        model.fit(X, (Y > 0).astype("float32")[:, None], epochs=1, verbose=0)

@@ -1,7 +1,10 @@
 """The shared writers and the dashboards: one file per run, faults, NaN, KeyboardInterrupt, layout, hparams."""
 
+import errno
 import os
 import shutil
+import subprocess
+import sys
 import warnings
 
 import keras
@@ -13,10 +16,11 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 import kerasloss
 from tests.helpers import tensorboard_reader as tb
-from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger, _writers, summaries
+from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger, summaries
 from kerasloss.callbacks.dashboards import LOSS_CHART_REGEX
 from kerasloss.metrics import loss_components
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 X = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
 Y = np.random.default_rng(1).integers(0, 3, size=32)
 
@@ -118,27 +122,72 @@ def test_log_dir_removed_mid_training_warns_once_and_resumes_when_back(tmp_path)
     assert _steps(log_dir) == [3, 4]
 
 
-def test_out_of_space_warns_once_training_goes_on_and_logging_resumes(tmp_path, monkeypatch):
-    write = _writers._RunWriter.write
-    full = {"disk": False}
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB tmpfs mounted on a fresh directory (unmounted afterwards): a disk that can really fill."""
+    if os.geteuid() != 0:
+        pytest.skip("the real out-of-space test mounts a tmpfs, which needs root (run the suite as root)")
+    mount_point = tmp_path / "small_disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here (a container without CAP_SYS_ADMIN?): "
+                    f"{mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        summaries.close_all()
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
 
-    def failing_write(self, event):
-        if full["disk"]:
-            raise OSError(28, "No space left on device")
-        return write(self, event)
 
-    monkeypatch.setattr(_writers._RunWriter, "write", failing_write)
-    log_dir = tmp_path / "logs"
-    callbacks = [
-        _At(0, lambda: full.update(disk=True)),
-        _At(2, lambda: full.update(disk=False)),
-        LossComponentLogger(log_dir),
+def _fill(directory):
+    """Write zeros into `directory`/filler until the file system refuses with ENOSPC."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, bytes(1 << 16))
+    except OSError as err:
+        assert err.errno == errno.ENOSPC, err
+    finally:
+        os.close(fd)
+
+
+def test_a_full_disk_warns_once_training_goes_on_and_logging_resumes_when_space_returns(small_disk):
+    log_dir = small_disk / "logs"
+    callbacks = [  # batch logging: the writes outgrow the page each event file already holds
+        LossComponentLogger(log_dir, update_freq=1),
+        _At(0, lambda: _fill(small_disk)),
+        _At(2, lambda: os.remove(small_disk / "filler")),
     ]
-    with pytest.warns(RuntimeWarning, match="No space left") as caught:
-        _model().fit(X, Y, epochs=4, verbose=0, callbacks=callbacks)
-    assert len([w for w in caught if "cannot write" in str(w.message)]) == 1
-    assert {2, 3} <= set(_steps(log_dir))
-    assert 1 not in _steps(log_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = _model().fit(X, Y, epochs=5, batch_size=1, verbose=0, callbacks=callbacks).history
+    faults = [str(w.message) for w in caught if "cannot write TensorBoard logs" in str(w.message)]
+    assert len(faults) == 1 and repr(str(log_dir)) in faults[0] and "No space left" in faults[0]
+    assert len(history["loss"]) == 5
+    logged = dict(tb.scalars(log_dir, "train")["loss/total"])
+    assert 0 in logged and 2 not in logged  # before the disk filled / while it was full
+    for epoch in (0, 3, 4):
+        assert logged[epoch] == pytest.approx(history["loss"][epoch], rel=1e-6)
+    batches = [step for step, _ in tb.scalars(log_dir, "train")["batch/loss/total"]]
+    assert batches[:32] == list(range(1, 33)) and batches[-64:] == list(range(97, 161))
+    assert all(os.path.getsize(log_dir / "train" / name) for name in tb.event_files(log_dir, "train"))
+
+
+def test_a_full_disk_leaves_no_empty_event_file_per_skipped_write(small_disk):
+    log_dir = small_disk / "logs"
+    summaries.write_scalars(log_dir, summaries.TRAIN, 0, {"loss/total": 1.0})
+    summaries.close(log_dir)  # the next write opens a new file: no page of it is allocated yet
+    _fill(small_disk)
+    with pytest.warns(RuntimeWarning, match="No space left"):
+        for step in range(1, 20):
+            summaries.write_scalars(log_dir, summaries.TRAIN, step, {"loss/total": 1.0})
+    assert len(tb.event_files(log_dir, "train")) == 1
+    os.remove(small_disk / "filler")
+    summaries.write_scalars(log_dir, summaries.TRAIN, 20, {"loss/total": 2.0})
+    summaries.close(log_dir)
+    assert tb.scalars(log_dir, "train") == {"loss/total": [(0, 1.0), (20, 2.0)]}
 
 
 def test_nan_is_logged_as_is_with_one_warning(tmp_path):
@@ -192,6 +241,7 @@ def test_hparams_list_the_metrics_of_every_callback_on_the_log_dir_whatever_thei
         ("train", "loss/total"),
         ("validation", "loss/total"),
         ("posthoc", "metrics/sparse_categorical_accuracy"),
+        ("posthoc", "metrics/ece"),
         ("validation", "entropy/mean"),
     }
     # every listed metric is a tag that was written in its run
@@ -203,7 +253,8 @@ def test_hparams_list_only_the_metrics_of_the_callbacks_used(tmp_path):
     callback = PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()])
     _model().fit(X, Y, epochs=1, verbose=0, callbacks=[callback])
     assert tb.hparams_metrics(tmp_path) == {
-        ("posthoc", "metrics/sparse_categorical_accuracy"): "held-out sparse_categorical_accuracy"
+        ("posthoc", "metrics/sparse_categorical_accuracy"): "held-out sparse_categorical_accuracy",
+        ("posthoc", "metrics/ece"): "held-out ece",
     }
 
 
@@ -269,3 +320,38 @@ def test_writers_closed_while_a_function_is_traced_leave_nothing_in_its_graph(tm
 
     assert float(step(tf.constant(1.0))) == 2.0
     assert float(step(tf.constant(2.0))) == 3.0
+
+
+# The same outage where TensorFlow is not installed (`import tensorflow` fails; Keras on JAX): the
+# writers then reach files through TensorBoard's stub of tf.io.gfile, which has no `remove`.
+_FULL_DISK_WITHOUT_TENSORFLOW = """
+import os, sys, warnings
+sys.modules["tensorflow"] = None
+from kerasloss.callbacks import summaries
+disk, log_dir = sys.argv[1], os.path.join(sys.argv[1], "logs")
+summaries.write_scalars(log_dir, summaries.TRAIN, 0, {"loss/total": 1.0})
+summaries.close(log_dir)
+fd = os.open(os.path.join(disk, "filler"), os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, bytes(1 << 16))
+except OSError:
+    os.close(fd)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for step in range(1, 5):
+        summaries.write_scalars(log_dir, summaries.TRAIN, step, {"loss/total": 1.0})
+print(len(caught), len(os.listdir(os.path.join(log_dir, "train"))))
+os.remove(os.path.join(disk, "filler"))
+summaries.write_scalars(log_dir, summaries.TRAIN, 5, {"loss/total": 2.0})
+summaries.close(log_dir)
+"""
+
+
+@pytest.mark.backends("jax")  # the subprocess runs Keras on JAX whatever runs here: once is enough
+def test_a_full_disk_without_tensorflow_warns_once_and_logging_resumes(small_disk):
+    done = subprocess.run([sys.executable, "-c", _FULL_DISK_WITHOUT_TENSORFLOW, str(small_disk)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT, "KERAS_BACKEND": "jax"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "1"]  # one warning, no empty event file beside the first
+    assert tb.scalars(small_disk / "logs", "train") == {"loss/total": [(0, 1.0), (5, 2.0)]}

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from tests.kerasloss_tensorboard.test_plugin import _classifier_fit  # the same tiny logged classifier
+from tests.kerasloss_tensorboard.test_plugin_logs import negative_weight_fit
 
 from kerasloss.callbacks import summaries
 
@@ -78,3 +79,63 @@ def test_the_tab_shows_components_runs_and_posthoc_and_renders_user_data_as_text
         outside = [u for u in browser.requests if not u.startswith((base + "/", "data:", "blob:"))]
         assert outside == [], f"the page requested outside {base}: {outside}"
         assert not any(u.endswith("/x") for u in browser.requests)
+
+
+# every band of the loss section lies within its chart's plot area (the hover area), vertically
+_BANDS_INSIDE = """Array.from(doc.querySelectorAll('#loss-section svg.chart')).every((svg) => {
+  const area = svg.querySelector('.hover-area').getBBox();
+  const bands = Array.from(svg.querySelectorAll('.band'));
+  return bands.length > 0 && bands.every((band) => { const b = band.getBBox();
+    return b.y >= area.y - 0.5 && b.y + b.height <= area.y + area.height + 0.5; });
+})"""
+_COMPARE_LEGEND = "Array.from(doc.querySelectorAll('#compare-section .legend-item'), e => e.textContent)"
+
+
+def test_negative_bands_stay_in_their_chart_and_a_bare_or_crowded_log_directory_reads_plainly(tmp_path):
+    chromium = screenshot.find_chromium()
+    if chromium is None:
+        pytest.fail("no Chromium on PATH: `make test-browser` installs Debian's chromium")
+    negative_weight_fit(tmp_path / "cosine", "cosine_similarity")
+    negative_weight_fit(tmp_path / "kl", "kl_divergence")
+    plain = [f"plain{i:02d}" for i in range(30)]  # custom-loop logs: no hparams record
+    for i, name in enumerate(plain):
+        for step in range(2):
+            summaries.write_scalars(tmp_path / name, summaries.TRAIN, step, {"loss/total": i + step, "loss/ce": i + step})
+    summaries.close_all()
+    with screenshot.tensorboard(tmp_path, ready=screenshot.lists_groups(32)) as base, \
+            screenshot.Browser(chromium, 1400, 900) as browser:
+        browser.open(screenshot.TAB_URL.format(base=base))
+        browser.wait_for_plugin(screenshot.DRAWN)
+        for group, negative in (("cosine", "cosine_similarity"), ("kl", "target_entropy")):
+            screenshot.select_group(browser, group)
+            browser.wait_for_plugin(f"doc.body.innerText.includes('{negative}')")
+            for mode, label in ((1, "share of loss/total (%)"), (0, "loss")):
+                browser.plugin(f"(doc.querySelectorAll('.toggle button')[{mode}].click(), true)")
+                browser.wait_for_plugin(f"doc.querySelector('#loss-section .chart text.label:last-of-type')"
+                                        f".textContent === '{label}'")
+                assert browser.plugin(_BANDS_INSIDE), (group, label)
+
+        # the legends name the hparams a log directory has, never another loss's as "name=–"
+        legend = browser.plugin(_COMPARE_LEGEND)
+        assert any("loss=KLDivergence" in item for item in legend)
+        assert not any("=–" in item for item in legend), legend
+
+        # 32 log directories: all ticked, each keeps a hue of its own in the train loss/total chart
+        browser.plugin("(() => { const s = doc.querySelector('#compare-section .tag-select');"
+                       " s.value = JSON.stringify(['train', 'loss/total']); s.dispatchEvent(new Event('change'));"
+                       " return true; })()")
+        browser.wait_for_plugin("doc.querySelectorAll('#compare-section .chart').length === 2")
+        browser.plugin("(Array.from(doc.querySelectorAll('#compare-section input[type=checkbox]'))"
+                       ".filter(b => !b.checked).forEach(b => b.click()), true)")
+        browser.wait_for_plugin("Array.from(doc.querySelectorAll('#compare-section .legend'))"
+                                ".some(l => l.children.length === 32)", timeout=60)
+        swatches = browser.plugin("Array.from(Array.from(doc.querySelectorAll('#compare-section .legend'))"
+                                  ".find(l => l.children.length === 32).querySelectorAll('.swatch'),"
+                                  " s => s.style.background)")
+        assert len(set(swatches)) == 32
+
+        # a log directory without hparams: nothing after the status in the header
+        screenshot.select_group(browser, "plain00")
+        browser.wait_for_plugin("doc.querySelector('.group-select').value === 'plain00'")
+        assert "null" not in browser.plugin("doc.querySelector('header').innerText")
+        assert browser.console_errors == []

@@ -61,7 +61,8 @@ def test_python_dash_m_kerasloss_is_the_command():
 def test_the_console_script_is_declared():
     config = configparser.ConfigParser()
     config.read(os.path.join(REPO, "setup.cfg"))
-    assert config["options.entry_points"]["console_scripts"].split() == ["kerasloss", "=", "kerasloss_tensorboard.cli:main"]
+    scripts = config["options.entry_points"]["console_scripts"].split()
+    assert scripts == ["kerasloss", "=", "kerasloss_tensorboard.cli:main"]
 
 
 def test_dashboard_serves_the_tab_on_127_0_0_1_only(logged):  # noqa: F811
@@ -78,7 +79,8 @@ def test_dashboard_serves_the_tab_on_127_0_0_1_only(logged):  # noqa: F811
             except OSError:
                 time.sleep(0.5)
         assert listing is not None and listing["kerasloss"]["enabled"], process.stderr and process.poll()
-        command = subprocess.run(["ps", "-ww", "-o", "args=", "--ppid", str(process.pid)], capture_output=True, text=True)
+        command = subprocess.run(["ps", "-ww", "-o", "args=", "--ppid", str(process.pid)],
+                                 capture_output=True, text=True)
         assert "--host 127.0.0.1" in command.stdout
     finally:
         os.killpg(process.pid, signal.SIGINT)

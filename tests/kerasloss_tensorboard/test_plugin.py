@@ -128,7 +128,7 @@ def test_entropy_lines_histograms_and_posthoc_metrics_come_apart_from_the_loss(l
     histogram = group["histograms"]["validation"]["entropy/per_example"]
     assert [h["step"] for h in histogram] == [0, 1, 2]
     assert sum(c for _, _, c in histogram[0]["buckets"]) == pytest.approx(48)
-    assert list(group["metrics"]) == ["metrics/accuracy"]
+    assert list(group["metrics"]) == ["metrics/accuracy", "metrics/ece"]
     assert group["diagnostics"] == {}
 
 
@@ -219,3 +219,16 @@ def test_routes_refuse_queries_without_their_arguments(tmp_path, path):
     client, _ = _client(tmp_path)
     response = _get(client, path, status=400)
     assert b"the query needs" in response.get_data()
+
+
+def test_a_composite_loss_diagnostics_reach_the_tab_under_their_part(tmp_path):
+    loss = kerasloss.MeanSquaredError() + 0.5 * kerasloss.Huber(delta=0.1)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss, diagnostics=True))
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    model.fit(x, x[:, :2], epochs=2, verbose=0, callbacks=[LossComponentLogger(tmp_path)])
+    summaries.close(tmp_path)
+    client, _ = _client(tmp_path)
+    diagnostics = _get(client, "/group?name=")["diagnostics"]["train"]
+    assert list(diagnostics) == ["diagnostics/huber_loss/linear_fraction"]
+    assert [step for step, _ in diagnostics["diagnostics/huber_loss/linear_fraction"]] == [0, 1]

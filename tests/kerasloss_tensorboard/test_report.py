@@ -15,6 +15,7 @@ from tests.kerasloss_tensorboard.test_plugin import _classifier_fit, _client
 pytestmark = pytest.mark.backend_neutral
 HOSTILE = "<img src=x onerror=alert(1)>&amp;"
 _DATA_URL = re.compile(r"data:text/javascript;base64,([A-Za-z0-9+/=]+)")
+_IMPORT = re.compile(r'"(\./[\w.-]+\.js|data:text/javascript;base64,[A-Za-z0-9+/=]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ class _Tags(html.parser.HTMLParser):
 def test_every_answer_is_what_the_plugin_serves_tensorboard(logged, page):
     client, _ = _client(logged)
     responses = _data(page)["responses"]
-    assert {route for route, _, _ in responses} == {"/groups", "/group", "/scalars"}
+    assert {route for route, _, _ in responses} == {"/groups", "/group", "/scalars", "/ledger"}
     for route, params, body in responses:
         served = client.get(f"/data/plugin/kerasloss{route}", query_string=params)
         assert served.status_code == 200 and body == json.loads(served.get_data()), (route, params)
@@ -62,17 +63,25 @@ def test_every_tag_of_every_run_can_be_compared(logged, page):
 
 def test_a_single_log_dir_carries_no_comparison(logged):
     routes = {route for route, _, _ in _data(report.render(Snapshot(logged / "ls0.1")))["responses"]}
-    assert routes == {"/groups", "/group"}
+    assert routes == {"/groups", "/group", "/ledger"}
 
 
 def test_every_static_file_of_the_tab_is_inlined(page):
     parser = _Tags()
     parser.feed(page)
     styles = "".join(re.findall(r"<style>\n(.*?)</style>", page, re.S))
-    modules = {base64.b64decode(url).decode("utf-8") for url in _DATA_URL.findall(page)}
+    # a module's imports of the others ("./ledger.js") point at their data: URLs, inside its own
+    sources, found = [page], set()
+    while sources:
+        for url in _DATA_URL.findall(sources.pop()):
+            text = base64.b64decode(url).decode("utf-8")
+            found.add(text)
+            sources.append(text)
+    modules = {_IMPORT.sub('"<module>"', text) for text in found}
     for name, path in plugin.static_files().items():
         text = open(path, encoding="utf-8").read()
-        assert text in (styles if name.endswith(".css") else modules), name
+        assert (text if name.endswith(".css") else _IMPORT.sub('"<module>"', text)) in (
+            styles if name.endswith(".css") else modules), name
 
 
 def test_the_page_loads_nothing_from_outside(page):
