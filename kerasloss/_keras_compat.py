@@ -4,7 +4,8 @@ Keras keeps the mask attribute and the `tf.distribute` loss scaling private; we 
 our losses reduce exactly as `keras.losses` do under masks and distribution strategies, and
 `LossFunctionWrapper` so that a wrapped loss function saves as Keras saves it. TensorFlow
 keeps private whether ops are being built for an XLA cluster (`in_xla_context`). JAX keeps private
-the primal value under an autodiff tracer (`autodiff_primal`).
+the primal value under an autodiff tracer (`autodiff_primal`). Keras resolves metric names
+(`compile(metrics=["ece"])`) in a private table with no registration hook (`register_metric_name`).
 """
 
 from keras.src.backend.common.masking import get_keras_mask
@@ -37,7 +38,18 @@ def autodiff_primal(x):
     return primal
 
 
+def register_metric_name(name, factory):
+    """Let `keras.metrics.get(name)` (and so `compile(metrics=[name])`) build `factory()`.
+
+    Keras looks names up in `keras.src.metrics.ALL_OBJECTS_DICT` and calls a class found there
+    with no argument; `factory` must be such a class. A name Keras already knows is left alone.
+    """
+    from keras.src.metrics import ALL_OBJECTS_DICT
+
+    ALL_OBJECTS_DICT.setdefault(name, factory)
+
+
 __all__ = [
-    "autodiff_primal", "in_xla_context", "get_keras_mask", "LossFunctionWrapper",
+    "autodiff_primal", "register_metric_name", "in_xla_context", "get_keras_mask", "LossFunctionWrapper",
     "scale_loss_for_distribution", "unscale_loss_for_distribution",
 ]

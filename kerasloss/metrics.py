@@ -1,4 +1,5 @@
-"""Keras metrics that report a kerasloss loss's components, diagnostics and prediction entropy.
+"""Keras metrics that report a kerasloss loss's components, diagnostics and prediction entropy,
+and `CalibrationError` (ECE, RMSCE, MCE; from `kerasloss.calibration`).
 
 They take their values from the loss's own call on the same predictions (`kerasloss._call_results`):
 no second pass, and weighted exactly as the loss (sample weights included, whether the metric was
@@ -26,6 +27,7 @@ from keras import ops
 from kerasloss import _call_results, _checks
 from kerasloss._keras_compat import unscale_loss_for_distribution
 from kerasloss.base import ComponentLoss, register
+from kerasloss.calibration import CalibrationError
 from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
 from kerasloss.reduction import weighted_sum_and_weight
 
@@ -293,4 +295,4 @@ def _no_entropy_message(loss):
             f"those that do must agree on (from_logits, kind, axis); got {settings}")
 
 
-__all__ = ["LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]
+__all__ = ["CalibrationError", "LossComponent", "LossDiagnostic", "LossValue", "PredictionEntropy", "loss_components"]

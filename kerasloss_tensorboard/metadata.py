@@ -8,6 +8,7 @@ run "." (hparams, layout, the component weights) and train, validation, posthoc.
     [<output>/]entropy/<mean | normalized | per_example>              runs train, validation
     [<output>/]diagnostics/[<part>/]<name>                            runs train, validation
     metrics/<name>[/<i>]                                              run posthoc
+    calibration/reliability, calibration/confidence                   run posthoc (classifiers)
     [<output>/]ledger/<mean_margin | negative_margin_fraction>       run train (`ExampleLedger`)
 
 `parse_tag` sorts an epoch-level tag into what the dashboard draws:
@@ -59,6 +60,16 @@ LEDGER_RECORD_TAG = "kerasloss/ledger"
 CONTENT_VERSION = b"1"
 SCALARS_PLUGIN = "scalars"
 HISTOGRAMS_PLUGIN = "histograms"
+
+# Calibration of a classifier on held-out data (run posthoc, each evaluated epoch): a reliability
+# record (our plugin's JSON text: {"columns": RELIABILITY_COLUMNS, "bins": [one row per bin],
+# "target": 1 − ε + ε/K of a smoothed loss, or null}), a histogram of the confidences
+# (TensorBoard's histogram format, the record's bins) and metrics/<CALIBRATION_METRIC>.
+CALIBRATION_PREFIX = "calibration/"
+RELIABILITY_TAG = "calibration/reliability"
+CONFIDENCE_TAG = "calibration/confidence"
+RELIABILITY_COLUMNS = ("lower", "upper", "count", "confidence", "accuracy")
+CALIBRATION_METRIC = "ece"
 
 def loss_tag(component, output=None, batch=False):
     """`[batch/][<output>/]loss/<component>`; component is a loss component, "total" or "regularization"."""

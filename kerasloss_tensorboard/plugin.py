@@ -136,7 +136,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
             downsample=_HISTOGRAM_DOWNSAMPLE, run_tag_filter=provider.RunTagFilter(runs=runs, tags=wanted),
         )
         return {run: {tag: series.histogram_series([(d.step, d.numpy) for d in points])
-                      for tag, points in tag_map.items()} for run, tag_map in data.items()}
+                      for tag, points in tag_map.items()} for run, tag_map in data.items() if tag_map}
 
     def _hparams(self, ctx, eid):
         """{group: {hparam: value}} from each log_dir's hparams record."""

@@ -1,5 +1,6 @@
 """The writer side of the plugin's own summaries: the weights a model's loss adds its components
-with, and `ExampleLedger`'s per-epoch record (`ledger_pb`).
+with, `ExampleLedger`'s per-epoch record (`ledger_pb`), and a classifier's reliability record
+(`reliability_pb`, `confidence_histogram_pb`).
 
 The "kerasloss" tab draws w_k · loss/<component k> as bands stacked up to loss/total; the weights
 w_k (`ComponentLoss.component_weights`) and, for multi-output models, the loss weights λ_o are not
@@ -50,3 +51,31 @@ def _json_pb(tag, text):
     )
     return summary
 
+
+def reliability_pb(record, target=None):
+    """A `Summary` proto holding a reliability record as JSON, tag `metadata.RELIABILITY_TAG`:
+    {"columns": `metadata.RELIABILITY_COLUMNS`, "bins": [[lower, upper, count, confidence,
+    accuracy]], "target": the confidence a smoothed loss's target asks for, or null}."""
+    rows = [[float(v) for v in row] for row in np.asarray(record, dtype=np.float64)]
+    text = json.dumps({"columns": list(metadata.RELIABILITY_COLUMNS), "bins": rows, "target": target},
+                      allow_nan=False)
+    return _json_pb(metadata.RELIABILITY_TAG, text)
+
+
+def confidence_histogram_pb(record):
+    """A `Summary` proto of TensorBoard's histogram format ([k, 3] of left, right, count) over the
+    reliability record's bins (`metadata.CONFIDENCE_TAG`); the bin [1, 1] joins the last one."""
+    from tensorboard.plugins.histogram import metadata as histogram_metadata
+
+    record = np.asarray(record, dtype=np.float64)
+    buckets = record[:, :3].copy()
+    if len(buckets) > 1 and buckets[-1, 0] == buckets[-1, 1]:
+        buckets[-2, 2] += buckets[-1, 2]
+        buckets = buckets[:-1]
+    summary = summary_pb2.Summary()
+    summary.value.add(
+        tag=metadata.CONFIDENCE_TAG,
+        metadata=histogram_metadata.create_summary_metadata(display_name=None, description=None),
+        tensor=tensor_util.make_tensor_proto(buckets),
+    )
+    return summary

@@ -56,4 +56,4 @@ def test_a_fit_logs_and_its_logs_are_read_back_without_tensorflow(tmp_path):
     assert entry["last_epoch"] == 2 and result["steps"] == [0, 1, 2]  # one value a step after the resumed fit
     assert set(entry["loss_total"]) == {"train", "validation"}
     assert set(entry["shares"]) == {"cross_entropy", "uniform_cross_entropy"}
-    assert set(entry["posthoc"]) == {"metrics/accuracy"} and result["report_bytes"] > 0
+    assert set(entry["posthoc"]) == {"metrics/accuracy", "metrics/ece"} and result["report_bytes"] > 0

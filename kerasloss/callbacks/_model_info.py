@@ -1,5 +1,5 @@
 """What the callbacks need to know about a compiled model: its losses per output, loss weights,
-whether it has regularization losses, its compiled metrics per output, its global step, the epoch a
+whether it has regularization losses, whether it is a classifier (`classifier_settings`), its compiled metrics per output, its global step, the epoch a
 `BackupAndRestore` restored, and how `compile` resolves a metric name. Keras keeps some of it
 private; every such access is here (with a fallback where one exists).
 """
@@ -112,3 +112,30 @@ def loss_entropy_settings(model, output=None):
         if output in (None, name):
             return getattr(loss, "entropy_settings", None)
     return None
+
+
+# Keras' own classification losses (class or compile name) -> kind
+_KERAS_CLASSIFIER_LOSSES = {
+    "SparseCategoricalCrossentropy": "categorical", "sparse_categorical_crossentropy": "categorical",
+    "CategoricalCrossentropy": "categorical", "categorical_crossentropy": "categorical",
+    "CategoricalFocalCrossentropy": "categorical", "categorical_focal_crossentropy": "categorical",
+    "BinaryCrossentropy": "binary", "binary_crossentropy": "binary",
+    "BinaryFocalCrossentropy": "binary", "binary_focal_crossentropy": "binary",
+}
+
+
+def classifier_settings(model, output=None):
+    """(from_logits, kind, label_smoothing) of the model's output `output` (None: its only output)
+    when its loss is a classification loss (a kerasloss loss with `entropy_settings`, or a Keras
+    cross-entropy), else None."""
+    losses = [loss for name, loss, _ in output_losses(model) if output is None or name == output]
+    if len(losses) != 1:
+        return None
+    loss = losses[0]
+    settings = getattr(loss, "entropy_settings", None)
+    if settings is not None:
+        return settings[0], settings[1], float(getattr(loss, "label_smoothing", 0.0) or 0.0)
+    kind = _KERAS_CLASSIFIER_LOSSES.get(loss if isinstance(loss, str) else type(loss).__name__)
+    if kind is None:
+        return None
+    return bool(getattr(loss, "from_logits", False)), kind, float(getattr(loss, "label_smoothing", 0.0) or 0.0)

@@ -17,6 +17,10 @@ With `from_logits=True` the outputs are turned into probabilities first:
 
 Without it, outputs outside [0, 1] given to a metric that thresholds probabilities (accuracy of
 binary outputs, precision, recall, AUC, F-scores, confusion counts) give one warning.
+
+A classifier (the judged output has a classification loss) also gets its calibration from the same pass,
+unasked: `metrics/ece`, a reliability record and a confidence histogram (`_calibration`; not when
+a metric of `metrics` is named "ece").
 """
 
 import functools
@@ -28,10 +32,12 @@ import numpy as np
 from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
+from kerasloss.callbacks._calibration import HeldOutCalibration
 from kerasloss.callbacks._heldout import HeldOut, predict
 from kerasloss.callbacks._model_info import check_output, compile_metric, select_output
 from kerasloss.callbacks._schedule import HeldOutSchedule
 from kerasloss.entropy import KINDS
+from kerasloss_tensorboard.metadata import CALIBRATION_METRIC
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 # metrics of the class ranking only: a softmax (increasing in every logit) changes none of them
@@ -79,6 +85,7 @@ class PostHocMetrics(LoggingCallback):
     Attributes:
         metrics: the metric instances (names resolved at the first evaluation).
         results: {metric name: float (or list of floats for vector metrics)} from the last evaluation.
+        calibration: the classifier's `_calibration.HeldOutCalibration` during `fit`, else None.
     """
 
     def __init__(self, log_dir, data, metrics, every_n_epochs=1, *, from_logits=False, kind="categorical",
@@ -98,9 +105,12 @@ class PostHocMetrics(LoggingCallback):
         self._sizes = None
         self._warned_range = False
         self._schedule = HeldOutSchedule()
+        self.calibration = None
 
     def _setup(self):
         check_output(self.model, self.output)
+        if CALIBRATION_METRIC not in self._names():
+            self.calibration = HeldOutCalibration.of(self.model, self.from_logits, self.output)
         if self._sizes is None:
             self._sizes = self._result_sizes()
         self._schedule.reset()
@@ -113,6 +123,8 @@ class PostHocMetrics(LoggingCallback):
                 tags.append((tag, name))
             else:
                 tags += [(f"{tag}/{i}", f"{name}[{i}]") for i in range(size)]
+        if self.calibration is not None:
+            tags.append((summaries.metric_tag(CALIBRATION_METRIC), CALIBRATION_METRIC))
         return [(summaries.POSTHOC, tag, f"held-out {name}") for tag, name in tags]
 
     def _names(self):
@@ -138,6 +150,8 @@ class PostHocMetrics(LoggingCallback):
         for metric in self.metrics:
             if not isinstance(metric, str):
                 metric.reset_state()
+        if self.calibration is not None:
+            self.calibration.reset()
 
     def update_metrics(self, y, outputs, sample_weight):
         """Update every metric with one batch: labels `y` and the model's `outputs` on it."""
@@ -149,6 +163,8 @@ class PostHocMetrics(LoggingCallback):
         self._check_range(y_pred)
         for metric in self.metrics:
             metric.update_state(y, y_pred, sample_weight=sample_weight)
+        if self.calibration is not None:
+            self.calibration.update(y, select_output(outputs, self.model, self.output), sample_weight)
 
     def _probabilities(self, y_pred):
         if not self.from_logits:
@@ -198,11 +214,15 @@ class PostHocMetrics(LoggingCallback):
     def collect_results(self):
         """End an evaluation: store and return `{name: value}` in `.results`."""
         self.results = {metric.name: summaries.metric_result(metric) for metric in self.metrics}
+        if self.calibration is not None:
+            self.results[CALIBRATION_METRIC] = summaries.metric_result(self.calibration.metric)
         return self.results
 
     def write_results(self, epoch):
         """Write `.results` to run `posthoc` at Keras epoch `epoch`'s step."""
         self.log.write_scalars(summaries.POSTHOC, self.epoch_step(epoch), summaries.metric_scalars(self.results))
+        if self.calibration is not None:
+            self.calibration.write(self.log, self.epoch_step(epoch))
         self._schedule.evaluated(epoch)
 
     def _log(self, epoch):

@@ -21,6 +21,7 @@ import keras
 from keras import ops
 
 from kerasloss import _checks
+from kerasloss._sums import row_sum
 from kerasloss.base import ComponentLoss, Terms, register
 from kerasloss.entropy import (
     bernoulli_entropy,
@@ -66,7 +67,7 @@ def _probability_terms(log_probs, cross_entropy, wanted):
     terms = {"cross_entropy": cross_entropy}
     if "uniform_cross_entropy" in wanted:
         # a sum over K, not ops.mean: Keras' torch mean computes float64 in float32
-        terms["uniform_cross_entropy"] = -ops.sum(log_probs, axis=-1) / log_probs.shape[-1]
+        terms["uniform_cross_entropy"] = -row_sum(log_probs) / log_probs.shape[-1]
     if "entropy" in wanted:
         terms["entropy"] = entropy_from_log_probs(log_probs)
     return terms
@@ -123,7 +124,7 @@ def categorical_terms(
         raw = dense_softmax_terms(rows, targets, wanted)
     else:
         log_probs = log_probabilities(rows, from_logits=False)
-        raw = _probability_terms(log_probs, -ops.sum(targets * log_probs, axis=-1), wanted)
+        raw = _probability_terms(log_probs, -row_sum(targets * log_probs), wanted)
     return _finish(raw, leading)
 
 

@@ -35,6 +35,7 @@ their `keras.losses` twins. Arguments shared with the other cross-entropies (`fr
 from keras import ops
 
 from kerasloss import _checks
+from kerasloss._sums import row_sum
 from kerasloss.base import Terms, register
 from kerasloss.entropy import entropy_from_log_probs, log_probabilities
 from kerasloss.losses._inputs import binary_inputs, class_axis
@@ -103,11 +104,12 @@ def categorical_focal_terms(
         focal_at_labels = y_true * weighted
     else:
         weighted, scale, focal_at_labels = modulating, -alpha, at_labels
-    values = {"focal_cross_entropy": scale * ops.sum(focal_at_labels * log_probs, axis=axis)}
+    values = {"focal_cross_entropy": scale * row_sum(focal_at_labels * log_probs, axis=axis)}
     if label_smoothing > 0:
-        values["focal_uniform_cross_entropy"] = scale * ops.mean(weighted * log_probs, axis=axis)
+        uniform = row_sum(weighted * log_probs, axis=axis) / y_pred.shape[axis]
+        values["focal_uniform_cross_entropy"] = scale * uniform
     entropy = entropy_from_log_probs(log_probs, axis=axis) if with_entropy else None
-    diagnostics = {"modulating_factor": ops.stop_gradient(ops.sum(at_labels, axis=axis))}
+    diagnostics = {"modulating_factor": ops.stop_gradient(row_sum(at_labels, axis=axis))}
     return Terms(values=values, entropy=entropy, diagnostics=diagnostics)
 
 

@@ -61,6 +61,9 @@ function cartography(ui, points, width, height) {
       class: `region region-${name.split(" ")[0]}`}));
     svg.appendChild(ui.svgEl("text", {x: x(x0) + 6, y: y(y1) + 14, class: "region-label"}, name));
   }
+  for (let t = 0.1; t < maxVar; t += 0.1) {  // the frame ticks whole epochs only
+    svg.appendChild(ui.svgEl("text", {x: x(t), y: y(0) + 16, "text-anchor": "middle"}, t.toFixed(1)));
+  }
   points.confidence.forEach((c, i) => {
     svg.appendChild(ui.svgEl("circle", {cx: x(points.variability[i]), cy: y(c), r: 2,
       fill: `hsl(${Math.round(120 * points.correctness[i])}, 70%, 40%)`, "fill-opacity": 0.6}));

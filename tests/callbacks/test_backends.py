@@ -18,7 +18,7 @@ EXPECTED_TAGS = {
               "batch/loss/total", "batch/loss/cross_entropy", "batch/loss/uniform_cross_entropy"},
     "validation": {"loss/total", "loss/cross_entropy", "loss/uniform_cross_entropy", "entropy/mean",
                    "entropy/normalized"},
-    "posthoc": {"metrics/accuracy", "metrics/f1_score/0", "metrics/f1_score/1", "metrics/f1_score/2"},
+    "posthoc": {"metrics/accuracy", "metrics/f1_score/0", "metrics/f1_score/1", "metrics/f1_score/2", "metrics/ece"},
 }
 
 

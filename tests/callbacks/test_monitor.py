@@ -74,7 +74,7 @@ def test_entropy_and_metrics_share_one_prediction_pass(tmp_path, monkeypatch):
     model.fit(X, Y, epochs=3, batch_size=16, verbose=0, callbacks=[callback])
     # 20 rows in batches of 8 -> 3 batches per evaluation, one evaluation per epoch
     assert calls == [8, 8, 4] * 3
-    assert set(tb.scalars(tmp_path, "posthoc")) == {"metrics/accuracy"}
+    assert set(tb.scalars(tmp_path, "posthoc")) == {"metrics/accuracy", "metrics/ece"}
 
 
 def test_probabilities_model_reads_from_logits_false_from_the_loss(tmp_path):

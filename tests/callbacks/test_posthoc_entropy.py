@@ -69,7 +69,7 @@ def test_posthoc_metrics_at_chosen_epochs_and_train_end_equal_keras_evaluation(t
     accuracy = float((logits.argmax(-1) == y_test).mean())
     assert callback.results["sparse_categorical_accuracy"] == pytest.approx(accuracy)
     assert tags["metrics/sparse_categorical_accuracy"][-1][1] == pytest.approx(accuracy)
-    assert set(callback.results) == {"sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"}
+    assert set(callback.results) == {"sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "ece"}
 
 
 def test_posthoc_vector_metric_and_regression_metric(tmp_path):
@@ -80,7 +80,8 @@ def test_posthoc_vector_metric_and_regression_metric(tmp_path):
                               every_n_epochs=0)
     model.fit(X, onehot, epochs=2, verbose=0, callbacks=[callback])
     tags = tb.scalars(tmp_path, "posthoc")
-    assert {"metrics/f1_score/0", "metrics/f1_score/1", "metrics/f1_score/2", "metrics/root_mean_squared_error"} == set(tags)
+    assert {"metrics/f1_score/0", "metrics/f1_score/1", "metrics/f1_score/2", "metrics/root_mean_squared_error",
+            "metrics/ece"} == set(tags)  # a classifier: calibration unasked
     assert [s for s, _ in tags["metrics/root_mean_squared_error"]] == [1]
     assert len(callback.results["f1_score"]) == 3
     assert {("posthoc", f"metrics/f1_score/{i}") for i in range(3)} <= set(tb.hparams_metrics(tmp_path))
@@ -155,7 +156,7 @@ def test_posthoc_adds_nothing_to_the_training_step(tmp_path):
     history = model.fit(X, Y, epochs=1, verbose=0, callbacks=[PostHocMetrics(tmp_path, (X, Y), [metric])]).history
     assert set(history) == {"loss", "loss/cross_entropy"}
     assert all(m is not metric for m in model.metrics)
-    assert set(tb.scalars(tmp_path, "posthoc")) == {"metrics/sparse_categorical_accuracy"}
+    assert set(tb.scalars(tmp_path, "posthoc")) == {"metrics/sparse_categorical_accuracy", "metrics/ece"}
 
 
 def test_posthoc_needs_labels(tmp_path):
@@ -197,7 +198,8 @@ def test_posthoc_metric_names_resolve_as_compile_resolves_them(tmp_path, labels)
     model.fit(X, y, epochs=1, verbose=0, callbacks=[callback])
     compiled = model.evaluate(X, y, verbose=0, return_dict=True)["accuracy"]
     expected = float((keras.ops.convert_to_numpy(model.predict(X, verbose=0)).argmax(-1) == Y).mean())
-    assert callback.results == {"accuracy": pytest.approx(expected), "acc": pytest.approx(expected)}
+    assert {k: v for k, v in callback.results.items() if k != "ece"} == {
+        "accuracy": pytest.approx(expected), "acc": pytest.approx(expected)}
     assert compiled == pytest.approx(expected)
     kind = keras.metrics.SparseCategoricalAccuracy if labels == "sparse" else keras.metrics.CategoricalAccuracy
     assert all(isinstance(metric, kind) for metric in callback.metrics)

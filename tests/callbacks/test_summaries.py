@@ -241,6 +241,7 @@ def test_hparams_list_the_metrics_of_every_callback_on_the_log_dir_whatever_thei
         ("train", "loss/total"),
         ("validation", "loss/total"),
         ("posthoc", "metrics/sparse_categorical_accuracy"),
+        ("posthoc", "metrics/ece"),
         ("validation", "entropy/mean"),
     }
     # every listed metric is a tag that was written in its run
@@ -252,7 +253,8 @@ def test_hparams_list_only_the_metrics_of_the_callbacks_used(tmp_path):
     callback = PostHocMetrics(tmp_path, (X, Y), [keras.metrics.SparseCategoricalAccuracy()])
     _model().fit(X, Y, epochs=1, verbose=0, callbacks=[callback])
     assert tb.hparams_metrics(tmp_path) == {
-        ("posthoc", "metrics/sparse_categorical_accuracy"): "held-out sparse_categorical_accuracy"
+        ("posthoc", "metrics/sparse_categorical_accuracy"): "held-out sparse_categorical_accuracy",
+        ("posthoc", "metrics/ece"): "held-out ece",
     }
 
 

@@ -128,7 +128,7 @@ def test_entropy_lines_histograms_and_posthoc_metrics_come_apart_from_the_loss(l
     histogram = group["histograms"]["validation"]["entropy/per_example"]
     assert [h["step"] for h in histogram] == [0, 1, 2]
     assert sum(c for _, _, c in histogram[0]["buckets"]) == pytest.approx(48)
-    assert list(group["metrics"]) == ["metrics/accuracy"]
+    assert list(group["metrics"]) == ["metrics/accuracy", "metrics/ece"]
     assert group["diagnostics"] == {}
 
 

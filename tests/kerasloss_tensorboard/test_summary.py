@@ -42,10 +42,11 @@ def test_shares_are_each_weighted_component_over_the_total_at_the_end(logged, ro
 
 
 def test_posthoc_metrics_are_read_at_the_best_epoch(logged, rows):  # noqa: F811
-    accuracy = dict(tensorboard_reader.scalars(logged, "ls0.1/posthoc")["metrics/accuracy"])
+    posthoc = tensorboard_reader.scalars(logged, "ls0.1/posthoc")
     entry = rows["ls0.1"]
     assert entry["posthoc_epoch"] == entry["best_epoch"]
-    assert entry["posthoc"] == pytest.approx({"metrics/accuracy": accuracy[entry["best_epoch"]]})
+    assert entry["posthoc"] == pytest.approx(
+        {tag: dict(posthoc[tag])[entry["best_epoch"]] for tag in ("metrics/accuracy", "metrics/ece")})
 
 
 @pytest.mark.parametrize("best, evaluated", [(5, 4), (6, 4), (7, 8), (0, 0), (20, 8)])

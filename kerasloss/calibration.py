@@ -1,0 +1,273 @@
+"""Calibration error: is the model's confidence earned? ECE, RMSCE and MCE, streaming, every backend.
+
+Each counted prediction gives a confidence c and an outcome a:
+
+    kind="categorical"   c = max_k p_k (p = softmax(logits) or the given probabilities),
+                         a = 1 if argmax_k p_k is the label else 0   (labels sparse or one-hot)
+    kind="binary"        c = p (sigmoid(logit) or the given probability of the positive class),
+                         a = the label (0 or 1); every element of a multi-label output counts
+
+The confidences are grouped into bins b, each with its weight n_b = Σ w, mean confidence
+conf_b = Σ w·c / n_b and accuracy acc_b = Σ w·a / n_b (w = sample weight, 1 by default; a weight
+k is the same as k copies of the example), N = Σ_b n_b:
+
+Formula:
+    norm="l1"   ECE   = Σ_b (n_b / N) · |acc_b − conf_b|
+    norm="l2"   RMSCE = sqrt(Σ_b (n_b / N) · (acc_b − conf_b)²)
+    norm="max"  MCE   = max over non-empty bins of |acc_b − conf_b|
+
+Binning:
+    "uniform"   num_bins equal-width bins [e_i, e_{i+1}) with the edges of
+                `torch.linspace(0, 1, num_bins + 1)`, bucketed as torchmetrics' CalibrationError
+                buckets them: a confidence of exactly 1 (a saturated float32 softmax) falls in a
+                bin of its own, [1, 1]. State: three sums per bin, whatever the data size.
+    "quantile"  equal-mass bins: the confidences sorted (stable) and split into num_bins groups as
+                `numpy.array_split` splits them (weights split as repeated copies would be). It
+                KEEPS every confidence until `reset_state`, so it runs eagerly only (PostHocMetrics,
+                LossMonitor, `run_eagerly=True`), never inside a compiled step.
+"""
+
+import fractions
+import warnings
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasloss import _checks
+from kerasloss._keras_compat import register_metric_name
+from kerasloss.base import register
+from kerasloss.entropy import KINDS
+from kerasloss.reduction import align_weights
+
+NORMS = ("l1", "l2", "max")
+BINNINGS = ("uniform", "quantile")
+# compile / PostHocMetrics / LossMonitor names -> norm
+NAMED_NORMS = {"ece": "l1", "rmsce": "l2", "mce": "max"}
+# the columns of a reliability record, one row per bin
+RECORD_COLUMNS = ("lower", "upper", "count", "confidence", "accuracy")
+
+
+def uniform_edges(num_bins, dtype="float32"):
+    """The num_bins + 1 edges of `torch.linspace(0, 1, num_bins + 1)` in `dtype`, bit for bit.
+
+    torch computes the first half as step·i and the second as 1 − step·(num_bins − i), each
+    rounded once (step = 1 / num_bins in `dtype`); an exact rational does the same for float64.
+    """
+    numpy_dtype = np.dtype(dtype).type
+    step = fractions.Fraction(float(numpy_dtype(1.0) / numpy_dtype(num_bins)))
+    half = (num_bins + 1) // 2
+    exact = [step * i if i < half else 1 - step * (num_bins - i) for i in range(num_bins + 1)]
+    return np.array([numpy_dtype(float(e)) for e in exact], dtype=numpy_dtype)
+
+
+def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=False):
+    """(confidence c, outcome a), both flat, one entry per counted prediction (module docstring).
+
+    Args:
+        y_true: categorical: integer labels `[...]` (or `[..., 1]`), or one-hot `[..., K]`;
+            binary: 0/1 labels shaped as `y_pred`.
+        y_pred: categorical: `[..., K]` probabilities or logits; binary: `[...]` probabilities
+            or logits of the positive class.
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    dtype = "float64" if keras.backend.standardize_dtype(y_pred.dtype) == "float64" else "float32"
+    y_pred = ops.cast(y_pred, dtype)
+    if kind == "binary":
+        confidence = ops.sigmoid(y_pred) if from_logits else y_pred
+        outcome = ops.cast(ops.reshape(ops.convert_to_tensor(y_true), ops.shape(y_pred)), dtype)
+        return ops.reshape(confidence, (-1,)), ops.reshape(outcome, (-1,))
+    predicted = ops.argmax(y_pred, axis=-1)
+    top = ops.squeeze(ops.take_along_axis(y_pred, ops.expand_dims(predicted, -1), axis=-1), -1)
+    if from_logits:  # the top softmax probability, 1 / Σ_k exp(z_k − z_max): finite for any logits
+        confidence = ops.reciprocal(ops.sum(ops.exp(y_pred - ops.expand_dims(top, -1)), axis=-1))
+    else:
+        confidence = top
+    labels = ops.convert_to_tensor(y_true)
+    if len(labels.shape) == len(y_pred.shape) and labels.shape[-1] == y_pred.shape[-1] != 1:
+        labels = ops.argmax(labels, axis=-1)
+    elif len(labels.shape) == len(y_pred.shape):
+        labels = ops.squeeze(labels, -1)
+    outcome = ops.cast(ops.equal(ops.cast(labels, predicted.dtype), predicted), dtype)
+    return ops.reshape(confidence, (-1,)), ops.reshape(outcome, (-1,))
+
+
+def uniform_bin_sums(confidence, outcome, weight, num_bins):
+    """[num_bins + 1, 3] sums (Σ w, Σ w·c, Σ w·a) per uniform bin; the last bin holds c == 1."""
+    edges = uniform_edges(num_bins, keras.backend.standardize_dtype(confidence.dtype))
+    # bin i holds edges[i] <= c < edges[i + 1] (torch.bucketize(right=True) - 1)
+    index = ops.sum(ops.cast(ops.greater_equal(ops.expand_dims(confidence, -1), edges[1:]), "int32"), axis=-1)
+    values = ops.stack([weight, weight * confidence, weight * outcome], axis=-1)
+    return ops.segment_sum(values, index, num_segments=num_bins + 1, sorted=False)
+
+
+def quantile_bin_sums(confidence, outcome, weight, num_bins):
+    """([num_bins, 3] sums per equal-mass bin, [num_bins, 2] (lowest, highest) confidence), NumPy.
+
+    The group boundaries are those `numpy.array_split` gives N items, on the cumulative weight W:
+    j·⌊W/B⌋ + min(j, W − B·⌊W/B⌋); an example across a boundary is split between the two groups.
+    """
+    order = np.argsort(confidence, kind="stable")
+    c, a, w = confidence[order], outcome[order], weight[order]
+    ends = np.cumsum(w)
+    starts = ends - w
+    total = ends[-1] if len(ends) else 0.0
+    size = np.floor(total / num_bins)
+    j = np.arange(num_bins + 1)
+    bounds = j * size + np.minimum(j, total - num_bins * size)
+    # share[i, b] = how much of example i's weight falls in group b
+    share = np.clip(np.minimum(ends[:, None], bounds[None, 1:]) - np.maximum(starts[:, None], bounds[None, :-1]),
+                    0.0, None)
+    sums = np.stack([share.sum(0), share.T @ c, share.T @ a], axis=-1)
+    inside = share > 0
+    lowest = np.array([c[col].min() if col.any() else np.nan for col in inside.T])
+    highest = np.array([c[col].max() if col.any() else np.nan for col in inside.T])
+    return sums, np.stack([lowest, highest], axis=-1)
+
+
+def calibration_error(bin_sums, norm="l1"):
+    """ECE / RMSCE / MCE (module docstring) of per-bin sums [bins, 3] = (Σ w, Σ w·c, Σ w·a)."""
+    count, confidence, accuracy = bin_sums[:, 0], bin_sums[:, 1], bin_sums[:, 2]
+    safe = ops.where(count > 0, count, ops.ones_like(count))
+    gap = ops.where(count > 0, ops.abs(accuracy - confidence) / safe, ops.zeros_like(count))
+    if norm == "max":
+        return ops.max(gap)
+    total = ops.sum(count)
+    share = count / ops.where(total > 0, total, ops.ones_like(total))
+    if norm == "l1":
+        return ops.sum(share * gap)
+    return ops.sqrt(ops.sum(share * gap * gap))
+
+
+@register
+class CalibrationError(keras.metrics.Metric):
+    """Calibration error of a classifier's confidences (ECE, RMSCE or MCE; module docstring).
+
+    Args:
+        num_bins: the number of bins (a positive int).
+        norm: "l1" (ECE), "l2" (RMSCE) or "max" (MCE).
+        binning: "uniform" (equal width, torchmetrics' bins) or "quantile" (equal mass; keeps
+            every confidence, eager only).
+        kind: "categorical" (top class of `[..., K]` scores, labels sparse or one-hot) or "binary"
+            (probability of the positive class, every element counts).
+        from_logits: whether `y_pred` holds logits (softmax / sigmoid taken here).
+
+    Compiled by name: "ece", "rmsce", "mce" (15 uniform bins, categorical, probabilities).
+
+    Example:
+    >>> metric = CalibrationError(num_bins=2)
+    >>> metric.update_state([0, 1, 1], [[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
+    >>> round(float(metric.result()), 4)    # bins [0, .5): empty; [.5, 1): conf .7667, acc 2/3
+    0.1
+    """
+
+    def __init__(self, num_bins=15, norm="l1", binning="uniform", kind="categorical", from_logits=False,
+                 name="calibration_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.num_bins = _checks.check_int_at_least("num_bins", num_bins, 1)
+        self.norm = _checks.check_choice("norm", norm, NORMS)
+        self.binning = _checks.check_choice("binning", binning, BINNINGS)
+        self.kind = _checks.check_choice("kind", kind, KINDS)
+        if not isinstance(from_logits, bool):
+            raise TypeError(f"from_logits must be True or False, got {from_logits!r}")
+        self.from_logits = from_logits
+        self._direction = "down"
+        self._warned_range = False
+        self._kept = []  # quantile binning: [(confidence, outcome, weight)] NumPy chunks
+        if binning == "uniform":
+            self.bin_sums = self.add_variable(
+                shape=(num_bins + 1, 3), initializer="zeros", name="bin_sums", aggregation="sum")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.convert_to_tensor(y_pred)
+        if not keras.backend.is_float_dtype(y_pred.dtype):
+            raise TypeError(f"y_pred must hold probabilities or logits (a float tensor), got dtype {y_pred.dtype}")
+        confidence, outcome = confidences_and_outcomes(y_true, y_pred, self.kind, self.from_logits)
+        self._check_values(y_true, y_pred, confidence)
+        weight = _element_weights(sample_weight, y_pred, self.kind, confidence)
+        if self.binning == "uniform":
+            self.bin_sums.assign_add(ops.cast(uniform_bin_sums(confidence, outcome, weight, self.num_bins), self.dtype))
+            return
+        chunk = [_checks.concrete_values(v) for v in (confidence, outcome, weight)]
+        if any(v is None for v in chunk):
+            raise ValueError(
+                f"binning='quantile' keeps every confidence, so {self.name!r} cannot update inside a "
+                "compiled step; use it in PostHocMetrics or LossMonitor, compile(run_eagerly=True), "
+                "or binning='uniform'")
+        self._kept.append(tuple(np.asarray(v, np.float64) for v in chunk))
+
+    def _check_values(self, y_true, y_pred, confidence):
+        """Labels out of range (an error) and probabilities outside [0, 1] (a warning), when known."""
+        labels = _checks.concrete_values(y_true)
+        if labels is not None and labels.size:
+            sparse = self.kind == "categorical" and not (
+                labels.ndim == len(y_pred.shape) and labels.shape[-1] == y_pred.shape[-1] != 1)
+            high = int(y_pred.shape[-1]) - 1 if sparse else 1
+            if labels.min() < 0 or labels.max() > high:
+                what = f"class ids in [0, {high}]" if sparse else "0/1 labels" if self.kind == "binary" else "one-hot rows"
+                raise ValueError(
+                    f"y_true must hold {what} for {self.name!r}, got values in [{labels.min()}, {labels.max()}]")
+        if self.from_logits or self._warned_range:
+            return
+        values = _checks.concrete_values(ops.stack([ops.min(confidence), ops.max(confidence)])) if confidence.shape[0] else None
+        if values is not None and (values[0] < 0.0 or values[1] > 1.0):
+            self._warned_range = True
+            warnings.warn(
+                f"CalibrationError {self.name!r}: the predictions leave [0, 1] (confidences from {values[0]:.3g} "
+                f"to {values[1]:.3g}) but it expects probabilities; if the model outputs logits, pass "
+                f"from_logits=True", UserWarning, stacklevel=3)
+
+    def _sums_and_edges(self):
+        """(NumPy [bins, 3] sums, [bins, 2] lower and upper edges) of everything seen."""
+        if self.binning == "uniform":
+            edges = uniform_edges(self.num_bins).astype(np.float64)
+            bounds = np.stack([np.append(edges[:-1], 1.0), np.append(edges[1:], 1.0)], axis=-1)
+            return np.asarray(ops.convert_to_numpy(self.bin_sums.value), np.float64), bounds
+        if not self._kept:
+            return np.zeros((self.num_bins, 3)), np.full((self.num_bins, 2), np.nan)
+        return quantile_bin_sums(*(np.concatenate(parts) for parts in zip(*self._kept)), self.num_bins)
+
+    def result(self):
+        if self.binning == "uniform":
+            return calibration_error(self.bin_sums, self.norm)
+        return ops.cast(calibration_error(self._sums_and_edges()[0], self.norm), self.dtype)
+
+    def reliability(self):
+        """The reliability record: a NumPy [bins, 5] array of `RECORD_COLUMNS` (lower and upper
+        edge, weight, mean confidence, accuracy; 0 for an empty bin). Uniform binning has
+        num_bins + 1 rows, the last the bin [1, 1]; quantile binning's edges are its lowest and
+        highest confidence."""
+        sums, bounds = self._sums_and_edges()
+        count = sums[:, :1]
+        means = np.divide(sums[:, 1:], count, out=np.zeros_like(sums[:, 1:]), where=count > 0)
+        return np.concatenate([np.nan_to_num(bounds), count, means], axis=-1)
+
+    def reset_state(self):
+        super().reset_state()
+        self._kept = []
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "num_bins": self.num_bins, "norm": self.norm,
+                "binning": self.binning, "kind": self.kind, "from_logits": self.from_logits}
+
+
+def _element_weights(sample_weight, y_pred, kind, confidence):
+    """One weight per confidence: `sample_weight` over the leading axes, broadcast over the rest."""
+    if sample_weight is None:
+        return ops.ones_like(confidence)
+    per_prediction = y_pred[..., 0] if kind == "categorical" else y_pred
+    weight = align_weights(ops.cast(ops.convert_to_tensor(sample_weight), confidence.dtype), per_prediction)
+    return ops.reshape(ops.broadcast_to(weight, ops.shape(per_prediction)), (-1,))
+
+
+class _Named:
+    """What `keras.metrics.get("ece" | "rmsce" | "mce")` calls: a CalibrationError of that norm."""
+
+    norm = None
+
+    def __new__(cls):
+        return CalibrationError(norm=cls.norm, name=cls.__name__)
+
+
+for _name, _norm in NAMED_NORMS.items():
+    register_metric_name(_name, type(_name, (_Named,), {"norm": _norm}))
