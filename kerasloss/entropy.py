@@ -11,23 +11,24 @@ import math
 import keras
 from keras import ops
 
-from kerasloss import _checks
+from kerasloss import _checks, _sums
 
 KINDS = ("categorical", "binary")
 
 
 def entropy_from_log_probs(log_probs, axis=-1):
     """-Σ exp(l)·l along `axis`; exact and finite for log-probabilities from log_softmax."""
-    return -ops.sum(ops.exp(log_probs) * log_probs, axis=axis)
+    return -_sums.row_sum(ops.exp(log_probs) * log_probs, axis=axis)
 
 
 def log_probabilities(y_pred, from_logits, axis=-1):
     """log p along `axis`: from logits the log-softmax; from probabilities y_pred / Σ y_pred, clipped
     to [ε, 1-ε] as Keras clips it, then its log."""
     if from_logits:
-        return ops.log_softmax(y_pred, axis=axis)
+        return _sums.log_softmax(y_pred, axis=axis)
     eps = keras.config.epsilon()
-    return ops.log(ops.clip(y_pred / ops.sum(y_pred, axis=axis, keepdims=True), eps, 1.0 - eps))
+    total = _sums.row_sum(y_pred, axis=axis, keepdims=True)
+    return ops.log(ops.clip(y_pred / total, eps, 1.0 - eps))
 
 
 def bernoulli_entropy(q, log_q, log_not_q):
@@ -66,6 +67,7 @@ def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, n
     """
     _checks.check_choice("kind", kind, KINDS)
     y_pred = _checks.prepare_predictions(y_pred)
+    _checks.check_axis(y_pred, axis)
     if kind == "categorical" and y_pred.shape[axis] == 1:
         raise ValueError(
             f"kind='categorical' takes the entropy over axis {axis} of y_pred, which has size 1 "

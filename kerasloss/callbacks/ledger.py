@@ -83,6 +83,7 @@ class ExampleLedger(LoggingCallback):
         log_dir: the TensorBoard log directory.
         data: `(x, y)` arrays, or a batched `tf.data.Dataset`, `keras.utils.PyDataset` or DataLoader
             of `(x, y)` in a fixed order (see `_heldout`): the training data or a fixed sample of it.
+            Sample weights, if `data` has them, are not used: every value is per example, unweighted.
         ids: one id per example (ints or strings); None: the position in `data`.
         every: evaluate at the end of every `every`-th epoch (and at train end).
         batch_size: batch size for array `data` (None: 256).

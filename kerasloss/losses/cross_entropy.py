@@ -21,6 +21,7 @@ import keras
 from keras import ops
 
 from kerasloss import _checks
+from kerasloss._sums import row_sum
 from kerasloss.base import ComponentLoss, Terms, register
 from kerasloss.entropy import (
     bernoulli_entropy,
@@ -66,7 +67,7 @@ def _probability_terms(log_probs, cross_entropy, wanted):
     terms = {"cross_entropy": cross_entropy}
     if "uniform_cross_entropy" in wanted:
         # a sum over K, not ops.mean: Keras' torch mean computes float64 in float32
-        terms["uniform_cross_entropy"] = -ops.sum(log_probs, axis=-1) / log_probs.shape[-1]
+        terms["uniform_cross_entropy"] = -row_sum(log_probs) / log_probs.shape[-1]
     if "entropy" in wanted:
         terms["entropy"] = entropy_from_log_probs(log_probs)
     return terms
@@ -123,7 +124,7 @@ def categorical_terms(
         raw = dense_softmax_terms(rows, targets, wanted)
     else:
         log_probs = log_probabilities(rows, from_logits=False)
-        raw = _probability_terms(log_probs, -ops.sum(targets * log_probs, axis=-1), wanted)
+        raw = _probability_terms(log_probs, -row_sum(targets * log_probs), wanted)
     return _finish(raw, leading)
 
 
@@ -156,6 +157,7 @@ def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
     Per output: cross_entropy = -(t log q + (1-t) log(1-q)), uniform = the same with t = 1/2.
     """
     y_true, y_pred = binary_inputs(y_true, y_pred)
+    axis = _checks.check_axis(y_pred, axis)
     per_output = binary_per_output(y_true, y_pred, from_logits, label_smoothing, with_entropy)
     values = {name: mean_or_zero(value, axis) for name, value in per_output.items()}
     entropy = values.pop("entropy", None)
@@ -174,7 +176,7 @@ class SmoothedCrossEntropy(ComponentLoss):
 
     def __init__(self, from_logits, label_smoothing, axis, reduction, name, dtype):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.check_bool("from_logits", from_logits)
         self.label_smoothing = _checks.check_fraction("label_smoothing", label_smoothing)
         self.axis = _checks.check_int_or_none("axis", axis)
         if self.axis is None:

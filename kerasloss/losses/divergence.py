@@ -21,6 +21,7 @@ namesakes. Arguments shared by every class (see `ComponentLoss`): `reduction`, `
 import keras
 from keras import ops
 
+from kerasloss._sums import row_sum
 from kerasloss.base import ComponentLoss, Terms, register
 from kerasloss.entropy import prediction_entropy
 from kerasloss.losses._inputs import aligned
@@ -34,8 +35,8 @@ def kl_divergence_terms(y_true, y_pred, with_entropy=False):
     log_q = ops.log(ops.clip(y_pred, eps, 1.0))
     return Terms(
         values={
-            "cross_entropy": -ops.sum(target * log_q, axis=-1),
-            "target_entropy": -ops.sum(target * ops.log(target), axis=-1),
+            "cross_entropy": -row_sum(target * log_q),
+            "target_entropy": -row_sum(target * ops.log(target)),
         },
         entropy=prediction_entropy(y_pred) if with_entropy else None,
     )

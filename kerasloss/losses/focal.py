@@ -35,6 +35,7 @@ their `keras.losses` twins. Arguments shared with the other cross-entropies (`fr
 from keras import ops
 
 from kerasloss import _checks
+from kerasloss._sums import row_sum
 from kerasloss.base import Terms, register
 from kerasloss.entropy import entropy_from_log_probs, log_probabilities
 from kerasloss.losses._inputs import binary_inputs, class_axis
@@ -55,6 +56,7 @@ def binary_focal_terms(
 ):
     """Terms for binary targets y_true in [0, 1] and scores y_pred (see the module docstring)."""
     y_true, y_pred = binary_inputs(y_true, y_pred)
+    axis = _checks.check_axis(y_pred, axis)
     per_output = binary_per_output(y_true, y_pred, from_logits, label_smoothing, with_entropy)
     targets = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y_true
     modulating = ops.power(_binary_one_minus_p_t(targets, y_pred, from_logits), gamma)
@@ -102,11 +104,12 @@ def categorical_focal_terms(
         focal_at_labels = y_true * weighted
     else:
         weighted, scale, focal_at_labels = modulating, -alpha, at_labels
-    values = {"focal_cross_entropy": scale * ops.sum(focal_at_labels * log_probs, axis=axis)}
+    values = {"focal_cross_entropy": scale * row_sum(focal_at_labels * log_probs, axis=axis)}
     if label_smoothing > 0:
-        values["focal_uniform_cross_entropy"] = scale * ops.mean(weighted * log_probs, axis=axis)
+        uniform = row_sum(weighted * log_probs, axis=axis) / y_pred.shape[axis]
+        values["focal_uniform_cross_entropy"] = scale * uniform
     entropy = entropy_from_log_probs(log_probs, axis=axis) if with_entropy else None
-    diagnostics = {"modulating_factor": ops.stop_gradient(ops.sum(at_labels, axis=axis))}
+    diagnostics = {"modulating_factor": ops.stop_gradient(row_sum(at_labels, axis=axis))}
     return Terms(values=values, entropy=entropy, diagnostics=diagnostics)
 
 
@@ -156,7 +159,7 @@ class BinaryFocalCrossentropy(_FocalCrossEntropy):
         name="binary_focal_crossentropy", dtype=None,
     ):
         super().__init__(alpha, gamma, from_logits, label_smoothing, axis, reduction, name, dtype)
-        self.apply_class_balancing = bool(apply_class_balancing)
+        self.apply_class_balancing = _checks.check_bool("apply_class_balancing", apply_class_balancing)
         self.alpha = _checks.check_fraction("alpha", alpha)
 
     def terms(self, y_true, y_pred, with_entropy=False):

@@ -2,11 +2,17 @@
 
 The gradient is the hand-written one of `kerasloss.losses._softmax`; lse and p come two ways
 (`_log_sum_exp_and_probabilities`), one for TensorFlow graph/eager mode and one for XLA.
+
+Long rows (more than `kerasloss._sums.LONGEST_ONE_PASS_SUM` classes): XLA:CPU's one-pass reductions
+drift there, so under XLA every sum over the classes is `kerasloss._sums.row_sum`; in graph mode
+Eigen's reductions are trees and stay exact, but the oneDNN softmax kernel's own normaliser drifts
+(1.4e-4 relative over 2**24 + 1 classes), so its output is renormalised by an Eigen sum.
 """
 
 import tensorflow as tf
 from keras import ops
 
+from kerasloss import _sums
 from kerasloss._keras_compat import in_xla_context
 from kerasloss.losses._softmax.common import (
     TERMS,
@@ -22,20 +28,24 @@ _SMALLEST_RELIABLE_PROBABILITY = 1e-30
 
 
 def _log_sum_exp_and_probabilities(logits, tensorflow_graph, labels=None):
-    """(lse [N], a function giving p = softmax(z) [N, K] for the backward pass).
+    """(lse [N], probabilities, mass): `probabilities()` gives q [N, K] for the backward pass, and
+    softmax(z) = q / mass, with mass [N] (None for 1).
 
-    TensorFlow graph/eager: p = softmax(z), one fused kernel, kept for the backward, and lse read
-    off it without another [N, K] pass where possible: lse = z_y - log p_y at the labels (sparse),
+    TensorFlow graph/eager: q = softmax(z), one fused kernel, kept for the backward, and lse read
+    off it without another [N, K] pass where possible: lse = z_y - log q_y at the labels (sparse),
     else (dense targets, or a label probability below 1e-30 anywhere in the batch)
-    lse = max_k z_k - log max_k p_k (max p ≥ 1/K never underflows), two reads. An unfused
-    log-sum-exp and a recomputed exp would be four [N, K] passes.
-    XLA: lse = logsumexp(z) and p = exp(z - lse) recomputed in the backward; XLA fuses both into
+    lse = max_k z_k - log max_k q_k (max q ≥ 1/K never underflows), two reads. An unfused
+    log-sum-exp and a recomputed exp would be four [N, K] passes. On long rows the kernel's own
+    normaliser drifts: mass = Σ_k q_k (Eigen's tree sum, one more read of q) raises lse by
+    log(mass) and scales the gradient by 1/mass, in its per-row coefficient.
+    XLA: lse = logsumexp(z) and q = exp(z - lse) recomputed in the backward; XLA fuses both into
     their consumers, so no [N, K] tensor lives between the passes.
     """
     if not tensorflow_graph:
-        lse = ops.logsumexp(logits, axis=-1)
-        return lse, lambda: ops.exp(logits - ops.expand_dims(lse, -1))
+        lse = _sums.log_sum_exp(logits)
+        return lse, lambda: ops.exp(logits - ops.expand_dims(lse, -1)), None
     probs = ops.softmax(logits, axis=-1)
+    mass = ops.sum(probs, axis=-1) if _sums.is_long(logits) else None
 
     def from_the_maximum():
         # `initial` keeps empty batches legal in eager mode (TensorFlow refuses an empty max)
@@ -43,24 +53,35 @@ def _log_sum_exp_and_probabilities(logits, tensorflow_graph, labels=None):
         return top_logit - ops.log(ops.max(probs, axis=-1, initial=0.0))
 
     if labels is None:
-        return from_the_maximum(), lambda: probs
-    label_probs = at_labels(probs, labels)
+        lse = from_the_maximum()
+    else:
+        label_probs = at_labels(probs, labels)
 
-    def from_the_labels():
-        return at_labels(logits, labels) - ops.log(label_probs)
+        def from_the_labels():
+            return at_labels(logits, labels) - ops.log(label_probs)
 
-    reliable = ops.all(ops.greater_equal(label_probs, _SMALLEST_RELIABLE_PROBABILITY))
-    return ops.cond(reliable, from_the_labels, from_the_maximum), lambda: probs
+        reliable = ops.all(ops.greater_equal(label_probs, _SMALLEST_RELIABLE_PROBABILITY))
+        lse = ops.cond(reliable, from_the_labels, from_the_maximum)
+    if mass is not None:
+        lse = lse + ops.log(mass)
+    return lse, lambda: probs, mass
 
 
-def _dense_part_of_gradient(probs, upstream, target_mass):
-    """p·(g_ce·Σt + g_uniform + g_lse) - g_uniform/K, with absent upstreams taken as 0."""
+def _row_sum(tensorflow_graph):
+    """Σ over the classes: Eigen's tree reduction in graph mode, `kerasloss._sums.row_sum` in XLA."""
+    return (lambda x: ops.sum(x, axis=-1)) if tensorflow_graph else _sums.row_sum
+
+
+def _dense_part_of_gradient(probs, mass, upstream, target_mass):
+    """(probs / mass)·(g_ce·Σt + g_uniform + g_lse) - g_uniform/K, absent upstreams taken as 0."""
     coefficient = 0.0
     if upstream.get("cross_entropy") is not None:
         coefficient = upstream["cross_entropy"] * target_mass
     for name in ("uniform_cross_entropy", "lse"):
         if upstream.get(name) is not None:
             coefficient = coefficient + upstream[name]
+    if mass is not None:
+        coefficient = coefficient / mass
     grad = probs * ops.expand_dims(coefficient, -1)
     if upstream.get("uniform_cross_entropy") is not None:
         grad = grad - ops.expand_dims(upstream["uniform_cross_entropy"] / probs.shape[-1], -1)
@@ -108,13 +129,14 @@ def _fused_terms(logits, wanted, cross_entropy_of, target_mass, subtract_target,
         # decided in the forward: the backward of a jit-compiled forward may be traced outside
         # the XLA context yet still be compiled by XLA, so it must follow the forward's choice
         tensorflow_graph = not in_xla_context()
-        lse, probabilities = _log_sum_exp_and_probabilities(logits, tensorflow_graph, labels)
-        stats = row_statistics(logits, lse, probabilities, wanted)
+        lse, probabilities, mass = _log_sum_exp_and_probabilities(logits, tensorflow_graph, labels)
+        row_sum = _row_sum(tensorflow_graph)
+        stats = row_statistics(logits, lse, probabilities, wanted, row_sum, mass)
         stats["cross_entropy"] = cross_entropy_of(logits, lse)
 
         def grad(*upstream, **unused_variables):
             upstream = dict(zip(names, upstream))
-            dense = _dense_part_of_gradient(probabilities(), upstream, target_mass)
+            dense = _dense_part_of_gradient(probabilities(), mass, upstream, target_mass)
             if upstream.get("cross_entropy") is None:
                 return dense
             return subtract_target(dense, upstream["cross_entropy"], tensorflow_graph)
@@ -138,10 +160,11 @@ def sparse_terms(logits, labels, wanted):
 
 
 def dense_terms(logits, targets, wanted):
-    target_mass = ops.sum(targets, axis=-1)
+    row_sum = _row_sum(not in_xla_context())
+    target_mass = row_sum(targets)
 
     def cross_entropy_of(logits, lse):
-        return dense_cross_entropy(logits, lse, targets, target_mass)
+        return dense_cross_entropy(logits, lse, targets, target_mass, row_sum)
 
     def subtract_target(grad, upstream_ce, in_place):
         return grad - targets * ops.expand_dims(upstream_ce, -1)
