@@ -48,6 +48,13 @@ def check_int_at_least(name, value, minimum):
     return value
 
 
+def check_bool(name, value):
+    """True or False (NumPy's bools too): `bool("False")` would be True, a silent wrong flag."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")

@@ -67,6 +67,7 @@ def prediction_entropy(y_pred, from_logits=False, kind="categorical", axis=-1, n
     """
     _checks.check_choice("kind", kind, KINDS)
     y_pred = _checks.prepare_predictions(y_pred)
+    _checks.check_axis(y_pred, axis)
     if kind == "categorical" and y_pred.shape[axis] == 1:
         raise ValueError(
             f"kind='categorical' takes the entropy over axis {axis} of y_pred, which has size 1 "

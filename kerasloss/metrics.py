@@ -191,9 +191,9 @@ class PredictionEntropy(_RunningMean):
     def __init__(self, from_logits=False, kind="categorical", normalize=False, axis=-1,
                  name="entropy", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.check_bool("from_logits", from_logits)
         self.kind = _checks.check_choice("kind", kind, KINDS)
-        self.normalize = bool(normalize)
+        self.normalize = _checks.check_bool("normalize", normalize)
         self.axis = _checks.check_int_or_none("axis", axis)
         self._warned = False
         _call_results.request_entropy(self)

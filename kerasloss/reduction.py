@@ -61,10 +61,13 @@ def align_weights(weights, values, name="sample_weight"):
         weights = ops.expand_dims(weights, -1)
     while len(weights.shape) > len(values.shape) and weights.shape[-1] == 1:
         weights = ops.squeeze(weights, -1)
-    if len(weights.shape) != len(values.shape):
+    mismatched = len(weights.shape) != len(values.shape) or any(
+        w is not None and v is not None and w not in (1, v) for w, v in zip(weights.shape, values.shape)
+    )
+    if mismatched:
         raise ValueError(
             f"{name} shape {tuple(weights.shape)} does not broadcast to the per-example "
-            f"loss shape {tuple(values.shape)}"
+            f"loss shape {tuple(values.shape)}; expected one weight per example (or 1) on each axis"
         )
     return weights
 

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras.src.backend import set_keras_mask
 
 import kerasloss
+import kerasloss.callbacks
 
 CROSS_ENTROPIES = [
     kerasloss.BinaryCrossentropy, kerasloss.CategoricalCrossentropy, kerasloss.SparseCategoricalCrossentropy,
@@ -165,3 +166,67 @@ def test_keras_mask_that_cannot_align_with_the_loss_names_the_mask():
 def test_sample_weight_that_cannot_align_with_the_loss_is_refused():
     with pytest.raises(ValueError, match=r"sample_weight shape \(2, 3\) does not broadcast .* \(2,\)"):
         kerasloss.MeanSquaredError()(np.zeros((2, 3)), np.zeros((2, 3), np.float32), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("cls", ALL_LOSSES)
+def test_unknown_reduction_ends_with_keras_words(cls):
+    # code written against Keras matches its message: "Invalid value for argument `reduction`"
+    with pytest.raises(ValueError, match="Invalid value for argument `reduction`. Received: reduction=abc"):
+        cls(reduction="abc")
+
+
+def test_shape_mismatch_ends_with_keras_words():
+    with pytest.raises(ValueError, match="must be equal for binary cross-entropy.*must have the same shape"):
+        kerasloss.BinaryCrossentropy()(np.zeros((3, 1)), np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match="do not broadcast.*Arguments `target` and `output` must have the same shape"):
+        kerasloss.MeanSquaredError()(np.zeros((2, 3)), np.zeros((2, 4), np.float32))
+
+
+_Y4 = np.random.default_rng(0).uniform(size=(4, 3)).astype("float32")
+_LABELS4 = np.array([0, 1, 2, 1])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kerasloss.BinaryCrossentropy(axis=5)(_Y4, _Y4),
+    lambda: kerasloss.BinaryFocalCrossentropy(axis=5)(_Y4, _Y4),
+    lambda: kerasloss.Dice(axis=5)(_Y4, _Y4),
+    lambda: kerasloss.Dice(axis=(1, 5))(_Y4, _Y4),
+    lambda: kerasloss.Tversky(axis=-3)(_Y4, _Y4),
+    lambda: kerasloss.prediction_entropy(_Y4, axis=5),
+    lambda: kerasloss.metrics.PredictionEntropy(axis=5).update_state(_Y4, _Y4),
+], ids=["binary_crossentropy", "binary_focal", "dice", "dice_tuple", "tversky", "prediction_entropy",
+        "PredictionEntropy"])
+def test_axis_outside_the_prediction_rank_is_refused_naming_it_everywhere(call):
+    # was a bare IndexError (reduction.py) or the backend's own error (Dice, Tversky)
+    with pytest.raises(ValueError, match=r"axis must index y_pred of rank 2, got axis=-?\d \(expected an int in \[-2, 2\)\)"):
+        call()
+
+
+@pytest.mark.parametrize("call", [
+    lambda w: kerasloss.MeanSquaredError()(_Y4, _Y4, sample_weight=w),
+    lambda w: kerasloss.SparseCategoricalCrossentropy()(_LABELS4, _Y4, sample_weight=w),
+    lambda w: kerasloss.Dice(axis=1)(_Y4, _Y4, sample_weight=w),
+    lambda w: kerasloss.wrap(keras.losses.Huber())(_Y4, _Y4, sample_weight=w),
+    lambda w: (kerasloss.MeanSquaredError() + kerasloss.Huber())(_Y4, _Y4, sample_weight=w),
+    lambda w: kerasloss.metrics.LossComponent(kerasloss.MeanSquaredError(), "squared_error").update_state(
+        _Y4, _Y4, sample_weight=w),
+], ids=["mse", "sparse_crossentropy", "dice", "wrapped", "composite", "LossComponent"])
+def test_sample_weight_one_entry_short_is_refused_naming_it(call):
+    # was the backend's raw shape error (InvalidArgumentError, RuntimeError, TypeError)
+    with pytest.raises(ValueError, match=r"sample_weight shape \(3,\) does not broadcast to the per-example loss shape \(4,\)"):
+        call(np.ones(3, "float32"))
+
+
+@pytest.mark.parametrize("build, name", [
+    (lambda v: kerasloss.SparseCategoricalCrossentropy(from_logits=v), "from_logits"),
+    (lambda v: kerasloss.BinaryFocalCrossentropy(apply_class_balancing=v), "apply_class_balancing"),
+    (lambda v: kerasloss.Circle(remove_diagonal=v), "remove_diagonal"),
+    (lambda v: kerasloss.GaussianNLL(full=v), "full"),
+    (lambda v: kerasloss.metrics.PredictionEntropy(normalize=v), "normalize"),
+    (lambda v: kerasloss.callbacks.PredictionEntropyLogger("unused_log_dir", None, from_logits=v), "from_logits"),
+], ids=["from_logits", "apply_class_balancing", "remove_diagonal", "full", "normalize", "logger_from_logits"])
+def test_a_flag_that_is_not_a_bool_is_refused_naming_it(build, name, tmp_path, monkeypatch):
+    # bool("False") is True: a silent wrong flag
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TypeError, match=rf"{name} must be True or False, got 'False'"):
+        build("False")

@@ -58,7 +58,7 @@ class PredictionEntropyLogger(LoggingCallback):
         super().__init__(log_dir)
         self._kind_given = None if kind is None else _checks.check_choice("kind", kind, KINDS)
         self.kind = self._kind_given
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.check_bool("from_logits", from_logits)
         self.every_n_epochs = _checks.check_int_at_least("every_n_epochs", every_n_epochs, 1)
         if output is not None and not isinstance(output, str):
             raise TypeError(f"output must be the name of one of the model's outputs or None, got {output!r}")

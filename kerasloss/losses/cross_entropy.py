@@ -157,6 +157,7 @@ def binary_terms(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
     Per output: cross_entropy = -(t log q + (1-t) log(1-q)), uniform = the same with t = 1/2.
     """
     y_true, y_pred = binary_inputs(y_true, y_pred)
+    axis = _checks.check_axis(y_pred, axis)
     per_output = binary_per_output(y_true, y_pred, from_logits, label_smoothing, with_entropy)
     values = {name: mean_or_zero(value, axis) for name, value in per_output.items()}
     entropy = values.pop("entropy", None)
@@ -175,7 +176,7 @@ class SmoothedCrossEntropy(ComponentLoss):
 
     def __init__(self, from_logits, label_smoothing, axis, reduction, name, dtype):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.from_logits = bool(from_logits)
+        self.from_logits = _checks.check_bool("from_logits", from_logits)
         self.label_smoothing = _checks.check_fraction("label_smoothing", label_smoothing)
         self.axis = _checks.check_int_or_none("axis", axis)
         if self.axis is None:

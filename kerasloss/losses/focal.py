@@ -56,6 +56,7 @@ def binary_focal_terms(
 ):
     """Terms for binary targets y_true in [0, 1] and scores y_pred (see the module docstring)."""
     y_true, y_pred = binary_inputs(y_true, y_pred)
+    axis = _checks.check_axis(y_pred, axis)
     per_output = binary_per_output(y_true, y_pred, from_logits, label_smoothing, with_entropy)
     targets = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y_true
     modulating = ops.power(_binary_one_minus_p_t(targets, y_pred, from_logits), gamma)
@@ -158,7 +159,7 @@ class BinaryFocalCrossentropy(_FocalCrossEntropy):
         name="binary_focal_crossentropy", dtype=None,
     ):
         super().__init__(alpha, gamma, from_logits, label_smoothing, axis, reduction, name, dtype)
-        self.apply_class_balancing = bool(apply_class_balancing)
+        self.apply_class_balancing = _checks.check_bool("apply_class_balancing", apply_class_balancing)
         self.alpha = _checks.check_fraction("alpha", alpha)
 
     def terms(self, y_true, y_pred, with_entropy=False):

@@ -91,7 +91,7 @@ class GaussianNLL(ComponentLoss):
         self, full=False, eps=1e-6, reduction="sum_over_batch_size", name="gaussian_nll", dtype=None
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.full = bool(full)
+        self.full = _checks.check_bool("full", full)
         self.eps = _checks.check_non_negative("eps", eps)
         if self.eps == 0.0:
             raise ValueError(f"eps must be > 0 (the smallest variance), got {eps!r}")

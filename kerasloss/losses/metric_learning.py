@@ -90,7 +90,7 @@ class Circle(ComponentLoss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.gamma = _checks.check_non_negative("gamma", gamma)
         self.margin = _checks.check_non_negative("margin", margin)
-        self.remove_diagonal = bool(remove_diagonal)
+        self.remove_diagonal = _checks.check_bool("remove_diagonal", remove_diagonal)
 
     @property
     def component_weights(self):

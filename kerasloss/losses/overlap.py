@@ -37,6 +37,8 @@ def overlap_terms(y_true, y_pred, alpha, beta, intersection_weight, axis=None):
     """
     y_true, y_pred = aligned(y_true, y_pred)
     _checks.check_same_shape(y_true, y_pred, "an overlap loss (Dice, Tversky)")
+    for each in () if axis is None else axis if isinstance(axis, tuple) else (axis,):
+        _checks.check_axis(y_pred, each)
     # three sums of the inputs, as Keras takes them (FP = Σp - I, FN = Σy - I): the per-element
     # FP and FN would cost two more passes over the inputs and their gradient
     intersection = ops.sum(y_true * y_pred, axis=axis)
