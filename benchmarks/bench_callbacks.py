@@ -17,7 +17,8 @@ The model: user id -> Embedding(2000, 32) -> Dense(20000) logits, integer labels
 Ablation (update_freq="epoch", validation every epoch), each row adds one piece to the row above:
 kerasloss loss alone (with Keras' TensorBoard), + component metrics, + fused entropy,
 + LossComponentLogger (in place of Keras' TensorBoard), + PredictionEntropyLogger,
-+ PostHocMetrics (= ours@epoch); then the form a user writes first,
++ PostHocMetrics with calibration=False, + its calibration (metrics/ece and the reliability record
+of the classifier, on by default: = ours@epoch); then the form a user writes first,
 `metrics=[*loss_components(loss), PredictionEntropy(from_logits=True)]` with the three callbacks,
 and the one-line bundle `LossMonitor(log_dir, (x_val, y_val), [SparseCategoricalAccuracy()])`.
 
@@ -72,6 +73,7 @@ CONFIGS = {
     "+ fused entropy": ("ours", "entropy", "epoch", (), True),
     "+ LossComponentLogger": ("ours", "entropy", None, ("components",), True),
     "+ PredictionEntropyLogger": ("ours", "entropy", None, ("components", "entropy"), True),
+    "+ PostHocMetrics, no calibration": ("ours", "entropy", None, ("components", "entropy", "posthoc@nocal"), True),
     "user's first form": ("ours", "user", None, ("components", "entropy", "posthoc"), True),
     "LossMonitor (one callback)": ("ours", "entropy", None, ("monitor",), True),
 }
@@ -87,6 +89,7 @@ ABLATION = (
     "+ fused entropy",
     "+ LossComponentLogger",
     "+ PredictionEntropyLogger",
+    "+ PostHocMetrics, no calibration",
     "ours@epoch",
     "user's first form",
     "LossMonitor (one callback)",
@@ -114,7 +117,7 @@ def _callbacks(names, log_dir, x_val, y_val):
             callbacks.append(PredictionEntropyLogger(log_dir, x_val, from_logits=True))
         elif part == "posthoc":
             callbacks.append(PostHocMetrics(log_dir, (x_val, y_val), [keras.metrics.SparseCategoricalAccuracy()],
-                                            every_n_epochs=0 if when == "end" else 1))
+                                            every_n_epochs=0 if when == "end" else 1, calibration=when != "nocal"))
         else:
             callbacks.append(LossMonitor(log_dir, (x_val, y_val), [keras.metrics.SparseCategoricalAccuracy()]))
     return callbacks
@@ -268,7 +271,7 @@ def report(seconds, args, clock):
         print("|---|---|---|")
         print(f"| Keras loss + keras.callbacks.TensorBoard (baseline) | {_ms(seconds['keras@epoch'])} | 1 |")
         for name in rows:
-            label = "+ PostHocMetrics (= ours@epoch)" if name == "ours@epoch" else name
+            label = "+ PostHocMetrics with calibration (= ours@epoch)" if name == "ours@epoch" else name
             print(f"| {label} | {_ms(seconds[name])} | {_summary(ratios(seconds, name, 'keras@epoch'))} |")
     print()
 

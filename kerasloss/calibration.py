@@ -28,6 +28,7 @@ Binning:
 """
 
 import fractions
+import functools
 import warnings
 
 import keras
@@ -48,6 +49,7 @@ NAMED_NORMS = {"ece": "l1", "rmsce": "l2", "mce": "max"}
 RECORD_COLUMNS = ("lower", "upper", "count", "confidence", "accuracy")
 
 
+@functools.lru_cache(maxsize=64)
 def uniform_edges(num_bins, dtype="float32"):
     """The num_bins + 1 edges of `torch.linspace(0, 1, num_bins + 1)` in `dtype`, bit for bit.
 
@@ -98,7 +100,8 @@ def uniform_bin_sums(confidence, outcome, weight, num_bins):
     # bin i holds edges[i] <= c < edges[i + 1] (torch.bucketize(right=True) - 1)
     index = ops.sum(ops.cast(ops.greater_equal(ops.expand_dims(confidence, -1), edges[1:]), "int32"), axis=-1)
     values = ops.stack([weight, weight * confidence, weight * outcome], axis=-1)
-    return ops.segment_sum(values, index, num_segments=num_bins + 1, sorted=False)
+    # a one-hot product, not ops.segment_sum (40x slower on PyTorch); [bins, N] · [N, 3]
+    return ops.matmul(ops.transpose(ops.one_hot(index, num_bins + 1, dtype=values.dtype)), values)
 
 
 def quantile_bin_sums(confidence, outcome, weight, num_bins):

@@ -9,6 +9,8 @@ works), and only our tags (`metadata.parse_tag`) and our own summary are read:
     GET group?name=<group>      the panels of one log_dir: "loss" (stacked bands, series.loss_panels),
                                 "entropy", "diagnostics", "metrics" (lines), "histograms"
     GET scalars?run=&tag=       [[step, value]] of one of our scalar tags (comparing runs)
+    GET calibration             {"groups": [{"name", "records": [{"step", "columns", "bins", "target"}]}]}:
+                                every group's reliability records (run posthoc), oldest first
     GET ledger?name=<group>     {"records": [the group's latest ExampleLedger record per output],
                                  "compare": [{"run", "tag", "points"}] of every run's ledger/ scalars}
 
@@ -75,6 +77,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
             "/group": self._serve_group,
             "/scalars": self._serve_scalars,
             "/ledger": self._serve_ledger,
+            "/calibration": self._serve_calibration,
         }
 
     def data_plugin_names(self):
@@ -276,3 +279,28 @@ class KerasLossPlugin(base_plugin.TBPlugin):
                    for run, tag_map in sorted(scalars.items()) for tag, points in sorted(tag_map.items())
                    if (metadata.parse_tag(tag) or ("",))[0] == "ledger"]
         return _json({"records": self._ledger_records(ctx, eid, name), "compare": compare})
+
+    # -- calibration (the "Calibration" section) ---------------------------------------------------
+    @wrappers.Request.application
+    def _serve_calibration(self, request):
+        ctx = plugin_util.context(request.environ)
+        eid = plugin_util.experiment_id(request.environ)
+        listing = self._provider.list_tensors(ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME)
+        runs = sorted(run for run, tag_map in listing.items() if metadata.RELIABILITY_TAG in tag_map
+                      and (metadata.split_run(run) or (None, None))[1] == metadata.POSTHOC)
+        if not runs:
+            return _json({"groups": []})
+        data = self._provider.read_tensors(
+            ctx, experiment_id=eid, plugin_name=metadata.PLUGIN_NAME, downsample=_HISTOGRAM_DOWNSAMPLE,
+            run_tag_filter=provider.RunTagFilter(runs=runs, tags=[metadata.RELIABILITY_TAG]),
+        )
+        groups = []
+        for run in runs:
+            records = []
+            for point in data.get(run, {}).get(metadata.RELIABILITY_TAG, []):
+                try:
+                    records.append({"step": point.step, **json.loads(point.numpy.item().decode("utf-8"))})
+                except (ValueError, AttributeError, UnicodeDecodeError):
+                    _logger.warning("kerasloss plugin: unreadable %s in run %r", metadata.RELIABILITY_TAG, run)
+            groups.append({"name": metadata.split_run(run)[0], "records": records})
+        return _json({"groups": groups})

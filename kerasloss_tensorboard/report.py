@@ -44,6 +44,7 @@ def _requests(groups):
     """[(route, params)] of every request the tab can make for these groups."""
     found = [("/groups", {})] + [("/group", {"name": group["name"]}) for group in groups]
     found += [("/ledger", {"name": group["name"]}) for group in groups]  # the "Examples" section
+    found.append(("/calibration", {}))  # the "Calibration" section
     if len(groups) > 1:  # the tab's "Compare runs" asks for any tag of any run
         found += [("/scalars", {"run": run, "tag": tag}) for group in groups
                   for role, run in group["runs"].items() for tag in dict.fromkeys(group["tags"].get(role, []))]

@@ -168,6 +168,20 @@ def test_sample_weight_that_cannot_align_with_the_loss_is_refused():
         kerasloss.MeanSquaredError()(np.zeros((2, 3)), np.zeros((2, 3), np.float32), np.ones((2, 3)))
 
 
+@pytest.mark.parametrize("cls", ALL_LOSSES)
+def test_unknown_reduction_ends_with_keras_words(cls):
+    # code written against Keras matches its message: "Invalid value for argument `reduction`"
+    with pytest.raises(ValueError, match="Invalid value for argument `reduction`. Received: reduction=abc"):
+        cls(reduction="abc")
+
+
+def test_shape_mismatch_ends_with_keras_words():
+    with pytest.raises(ValueError, match="must be equal for binary cross-entropy.*must have the same shape"):
+        kerasloss.BinaryCrossentropy()(np.zeros((3, 1)), np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match="do not broadcast.*Arguments `target` and `output` must have the same shape"):
+        kerasloss.MeanSquaredError()(np.zeros((2, 3)), np.zeros((2, 4), np.float32))
+
+
 _Y4 = np.random.default_rng(0).uniform(size=(4, 3)).astype("float32")
 _LABELS4 = np.array([0, 1, 2, 1])
 

@@ -96,3 +96,21 @@ def test_get_config_names_every_constructor_argument(case):
     # "dtype" only when one was given, as Keras' get_config leaves it out
     assert set(loss.get_config()) == arguments - {"dtype"}
     assert type(loss).from_config({**loss.get_config(), "dtype": "float64"}).get_config()["dtype"] == "float64"
+
+
+# what our configs hold beyond Keras': our own arguments (z_loss, the sparse label smoothing) and
+# the arguments Keras 3.15's get_config drops (so a reloaded Keras loss loses them)
+KEPT_BEYOND_KERAS = {"CategoricalCrossentropy": {"z_loss"}, "CosineSimilarity": {"axis"}, "Huber": {"delta"},
+                     "SparseCategoricalCrossentropy": {"label_smoothing", "axis", "z_loss"}}
+KERAS_CLASSES = sorted(
+    name for name, value in vars(keras.losses).items()
+    if inspect.isclass(value) and issubclass(value, keras.losses.Loss) and value is not keras.losses.Loss
+)
+
+
+@pytest.mark.parametrize("name", KERAS_CLASSES)
+def test_get_config_equals_keras_plus_only_what_keras_drops(name):
+    ours, theirs = getattr(kerasloss, name)(reduction="sum"), getattr(keras.losses, name)(reduction="sum")
+    config = ours.get_config()
+    assert {key: config[key] for key in theirs.get_config()} == theirs.get_config()
+    assert set(config) - set(theirs.get_config()) == KEPT_BEYOND_KERAS.get(name, set())

@@ -81,6 +81,8 @@ class PostHocMetrics(LoggingCallback):
             predictions: an entry of dict data, a position in list data); required there.
         batch_size: batch size for array `data`.
         steps: batches per evaluation (needed for a repeated dataset or an unsized iterable).
+        calibration: log a classifier's calibration (metrics/ece, reliability record, confidence
+            histogram) from the same pass; False: do not.
 
     Attributes:
         metrics: the metric instances (names resolved at the first evaluation).
@@ -89,7 +91,7 @@ class PostHocMetrics(LoggingCallback):
     """
 
     def __init__(self, log_dir, data, metrics, every_n_epochs=1, *, from_logits=False, kind="categorical",
-                 output=None, batch_size=256, steps=None):
+                 output=None, batch_size=256, steps=None, calibration=True):
         super().__init__(log_dir)
         if output is not None and not isinstance(output, str):
             raise TypeError(f"output must be the name of one of the model's outputs or None, got {output!r}")
@@ -105,11 +107,14 @@ class PostHocMetrics(LoggingCallback):
         self._sizes = None
         self._warned_range = False
         self._schedule = HeldOutSchedule()
+        if not isinstance(calibration, bool):
+            raise TypeError(f"calibration must be True or False, got {calibration!r}")
+        self._calibrate = calibration
         self.calibration = None
 
     def _setup(self):
         check_output(self.model, self.output)
-        if CALIBRATION_METRIC not in self._names():
+        if self._calibrate and CALIBRATION_METRIC not in self._names():
             self.calibration = HeldOutCalibration.of(self.model, self.from_logits, self.output)
         if self._sizes is None:
             self._sizes = self._result_sizes()

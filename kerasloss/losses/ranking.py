@@ -58,10 +58,10 @@ def _ranking_inputs(y_true, y_pred):
 
 
 def _pairs(labels, scores, valid):
-    """(more_relevant [B, L, L] as 0/1 floats, score differences s_i − s_j [B, L, L])."""
+    """(more_relevant [B, L, L] as 0/1 floats, score differences s_i − s_j, both_valid), [B, L, L]."""
     both_valid = ops.logical_and(valid[:, :, None], valid[:, None, :])
     more_relevant = ops.logical_and(ops.greater(labels[:, :, None], labels[:, None, :]), both_valid)
-    return ops.cast(more_relevant, scores.dtype), scores[:, :, None] - scores[:, None, :]
+    return ops.cast(more_relevant, scores.dtype), scores[:, :, None] - scores[:, None, :], both_valid
 
 
 def _misordered(pair_weight, difference, axis=-1):
@@ -73,7 +73,7 @@ def _misordered(pair_weight, difference, axis=-1):
 
 def _pairwise_terms(name, pair_loss, y_true, y_pred, temperature):
     labels, scores, valid = _ranking_inputs(y_true, y_pred)
-    pair_weight, difference = _pairs(labels, scores, valid)
+    pair_weight, difference, _ = _pairs(labels, scores, valid)
     return Terms(
         values={name: ops.sum(pair_weight * pair_loss(difference / temperature), axis=-1)},
         diagnostics={"misordered_pairs": _misordered(pair_weight, difference)},
@@ -100,8 +100,7 @@ def pairwise_soft_zero_one_terms(y_true, y_pred, temperature=1.0):
 
 def pairwise_squared_error_terms(y_true, y_pred):
     labels, scores, valid = _ranking_inputs(y_true, y_pred)
-    pair_weight, difference = _pairs(labels, scores, valid)
-    both_valid = ops.logical_and(valid[:, :, None], valid[:, None, :])
+    pair_weight, difference, both_valid = _pairs(labels, scores, valid)
     off_diagonal = ops.logical_not(ops.eye(ops.shape(scores)[1], dtype="bool"))
     counted = ops.cast(ops.logical_and(both_valid, off_diagonal[None]), scores.dtype)
     gap = labels[:, :, None] - labels[:, None, :] - difference
@@ -124,7 +123,7 @@ def list_mle_terms(y_true, y_pred, temperature=1.0):
     shifted = ops.where(sorted_valid, shifted, _LIST_MLE_PAD)
     tail_sums = ops.flip(ops.cumsum(ops.flip(ops.exp(shifted), axis=1), axis=1), axis=1)
     log_probs = ops.where(sorted_valid, shifted - ops.log(tail_sums + _LIST_MLE_EPSILON), 0.0)
-    pair_weight, difference = _pairs(labels, scores, valid)
+    pair_weight, difference, _ = _pairs(labels, scores, valid)
     return Terms(
         values={"list_mle": -ops.sum(log_probs, axis=1)},
         diagnostics={"misordered_pairs": _misordered(pair_weight, difference, axis=(1, 2))},

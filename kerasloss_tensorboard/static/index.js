@@ -3,6 +3,7 @@
 // group, scalars); every user string (run, tag, hparam) goes into the page as text, never as HTML.
 
 import {ledgerSection} from "./ledger.js";
+import {calibrationSection} from "./calibration.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const POLL_MS = 5000;
@@ -562,6 +563,7 @@ async function draw() {
   const sections = [
     lossSection(data.loss, width), diagnosticsSection(data.diagnostics, width),
     entropySection(data.entropy, data.histograms, width), posthocSection(data.metrics, width),
+    await calibrationSection(state.group, width, {el, svgEl, frame, format, getJson}),
     await ledgerSection(state.group, width, {el, svgEl, frame, format, getJson, legend, GROUP_PALETTE}),
     state.groups.length > 1 ? await compareSection(width) : null,
   ].filter(Boolean);

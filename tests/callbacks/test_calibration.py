@@ -94,3 +94,11 @@ def test_a_metric_the_user_names_ece_replaces_the_automatic_one(tmp_path):
     probs = model.predict(X, verbose=0)
     expected = MulticlassCalibrationError(num_classes=3, n_bins=15, norm="max")(torch.tensor(probs), torch.tensor(Y))
     assert callback.results["mce"] == pytest.approx(expected.item(), abs=1e-6)
+
+
+def test_calibration_false_turns_it_off(tmp_path):
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", loss="sparse_categorical_crossentropy")
+    callback = PostHocMetrics(tmp_path, (X, Y), ["accuracy"], calibration=False)
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[callback])
+    assert callback.calibration is None and set(callback.results) == {"accuracy"}

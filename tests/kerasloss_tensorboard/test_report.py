@@ -49,7 +49,7 @@ class _Tags(html.parser.HTMLParser):
 def test_every_answer_is_what_the_plugin_serves_tensorboard(logged, page):
     client, _ = _client(logged)
     responses = _data(page)["responses"]
-    assert {route for route, _, _ in responses} == {"/groups", "/group", "/scalars", "/ledger"}
+    assert {route for route, _, _ in responses} == {"/groups", "/group", "/scalars", "/ledger", "/calibration"}
     for route, params, body in responses:
         served = client.get(f"/data/plugin/kerasloss{route}", query_string=params)
         assert served.status_code == 200 and body == json.loads(served.get_data()), (route, params)
@@ -63,7 +63,7 @@ def test_every_tag_of_every_run_can_be_compared(logged, page):
 
 def test_a_single_log_dir_carries_no_comparison(logged):
     routes = {route for route, _, _ in _data(report.render(Snapshot(logged / "ls0.1")))["responses"]}
-    assert routes == {"/groups", "/group", "/ledger"}
+    assert routes == {"/groups", "/group", "/ledger", "/calibration"}
 
 
 def test_every_static_file_of_the_tab_is_inlined(page):

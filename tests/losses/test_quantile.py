@@ -32,7 +32,8 @@ def test_value_equals_tensorflow_addons(tau, reduction, weighted):
                                rtol=1e-6, atol=1e-7)
 
 
-@given(seed=st.integers(0, 2**31 - 1), tau=st.floats(0.0, 1.0), rows=st.integers(1, 6), cols=st.integers(1, 4))
+@given(seed=st.integers(0, 2**31 - 1), tau=st.floats(0.0, 1.0), rows=st.sampled_from([1, 5]),
+       cols=st.sampled_from([1, 3]))
 def test_value_equals_tensorflow_addons_on_random_inputs(seed, tau, rows, cols):
     y_true, y_pred = _regression(np.random.default_rng(seed), (rows, cols))
     got = parity.as_numpy(kerasloss.PinballLoss(tau)(y_true, y_pred))
