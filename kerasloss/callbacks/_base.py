@@ -29,7 +29,7 @@ import weakref
 import keras
 
 from kerasloss.callbacks import dashboards, summaries
-from kerasloss.callbacks._model_info import global_step, restored_epoch
+from kerasloss.callbacks._model_info import global_step, restored_epoch, warn_logits_as_probabilities
 
 
 class LoggingCallback(keras.callbacks.Callback):
@@ -62,6 +62,7 @@ class LoggingCallback(keras.callbacks.Callback):
         self._on_disk_at_begin = (self.log.next_epoch, self.log.next_batch)
         self._offsets = None
         self._setup()
+        warn_logits_as_probabilities(self.model)
         self.log.add_hparams_metrics(self.hparams_metrics())
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -4,6 +4,9 @@ whether it has regularization losses, whether it is a classifier (`classifier_se
 private; every such access is here (with a fallback where one exists).
 """
 
+import warnings
+import weakref
+
 import keras
 
 
@@ -139,3 +142,43 @@ def classifier_settings(model, output=None):
     if kind is None:
         return None
     return bool(getattr(loss, "from_logits", False)), kind, float(getattr(loss, "label_smoothing", 0.0) or 0.0)
+
+
+def linear_output(model, output=None):
+    """Whether the layer producing `output` (the only output when None) has a linear activation,
+    i.e. gives logits; False when that layer cannot be told (a subclassed model)."""
+    names = list(getattr(model, "output_names", None) or [])
+    name = output if output is not None else (names[0] if len(names) == 1 else None)
+    try:
+        if name is not None:
+            layer = model.get_layer(name)
+        else:  # a Sequential model names no outputs: its last layer
+            layer = model.layers[-1] if isinstance(model, keras.Sequential) and model.layers else None
+    except ValueError:
+        return False
+    return getattr(layer, "activation", None) is keras.activations.linear
+
+
+_warned_models = weakref.WeakSet()
+
+
+def warn_logits_as_probabilities(model):
+    """Warn once per model when a loss left at from_logits=False sits on a linear output layer:
+    the loss then takes logits for probabilities (clipped to [ε, 1-ε]), and so would its entropy."""
+    if model in _warned_models:
+        return
+    for output, loss, _ in output_losses(model):
+        settings = classifier_settings(model, output)
+        if settings and settings[0] is False and linear_output(model, output):
+            _warned_models.add(model)
+            where = f"output {output!r}" if output else "the model's output"
+            warnings.warn(
+                f"{getattr(loss, 'name', type(loss).__name__)} has from_logits=False but {where} comes "
+                f"from a layer with a linear activation (logits): the loss reads them as probabilities. "
+                f"Pass from_logits=True to the loss, or give the last layer a sigmoid/softmax; "
+                f"kerasloss logs no prediction entropy for this output until then",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+

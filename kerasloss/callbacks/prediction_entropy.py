@@ -26,6 +26,7 @@ from kerasloss.callbacks._heldout import HeldOut, predict
 from kerasloss.callbacks._model_info import (
     check_output,
     compiled_metrics,
+    linear_output,
     log_prefix,
     loss_entropy_settings,
     select_output,
@@ -66,6 +67,7 @@ class PredictionEntropyLogger(LoggingCallback):
         self.histogram_size = _checks.check_int_at_least("histogram_size", histogram_size, 1)
         self._data = None if data is None else HeldOut(data, batch_size, steps)
         self._train_metric = None
+        self._linear = False
 
     def hparams_metrics(self):
         if self._data is None:
@@ -77,13 +79,15 @@ class PredictionEntropyLogger(LoggingCallback):
         settings = loss_entropy_settings(self.model, self.output)
         self.kind = self._kind_given or (settings[1] if settings else "categorical")
         self._train_metric = None
+        # a linear last layer gives logits: entropy read from them as probabilities is no entropy
+        self._linear = linear_output(self.model, self.output)
 
     def _find_metric(self, logs):
-        """(logs key, normalize) of the compiled `PredictionEntropy` of this output, or None."""
+        """(logs key, normalize, from_logits) of the compiled `PredictionEntropy` of this output, or None."""
         prefix = log_prefix(self.output)
         for key, metric in compiled_metrics(self.model):
             if isinstance(metric, PredictionEntropy) and key == f"{prefix}{metric.name}" and key in logs:
-                return key, metric.normalize
+                return key, metric.normalize, metric.from_logits
         return None
 
     def held_out_entropy(self, outputs=None):
@@ -127,12 +131,18 @@ class PredictionEntropyLogger(LoggingCallback):
         if self._train_metric is None:
             self._train_metric = self._find_metric(logs)
         if self._train_metric is not None and self._train_metric[0] in logs:
-            key, normalized = self._train_metric
+            key, normalized, from_logits = self._train_metric
+            if self._linear and not from_logits:
+                return
             tag = summaries.entropy_tag("normalized" if normalized else "mean", self.output)
             self.log.write_scalars(summaries.TRAIN, step, {tag: logs[key]})
 
     def log_held_out(self, step, mean, normalized, sample):
-        """Write run `validation`'s entropy/mean, entropy/normalized and entropy/per_example."""
+        """Write run `validation`'s entropy/mean, entropy/normalized and entropy/per_example
+        (nothing when the outputs are logits read as probabilities: `from_logits=False` on a
+        linear last layer)."""
+        if self._linear and not self.from_logits:
+            return
         self.log.write_scalars(
             summaries.VALIDATION,
             step,

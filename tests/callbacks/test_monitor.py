@@ -165,3 +165,25 @@ def test_posthoc_metrics_of_a_multi_output_model_without_output_are_refused_nami
     callback = PostHocMetrics(tmp_path, (X_VAL, {"cls": Y_VAL, "reg": X_VAL[:, :1]}), ["accuracy"])
     with pytest.raises(ValueError, match=r"output must name one of the model's outputs \['cls', 'reg'\]"):
         _two_output_model().fit(X, {"cls": Y, "reg": X[:, :1]}, epochs=1, verbose=0, callbacks=[callback])
+
+
+def test_logits_read_as_probabilities_give_one_warning_and_no_entropy_on_the_dashboard(tmp_path):
+    loss = kerasloss.SparseCategoricalCrossentropy()  # from_logits=False on a linear Dense
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
+    with pytest.warns(UserWarning) as caught:
+        model.fit(X, Y, epochs=2, verbose=0, callbacks=[LossMonitor(tmp_path, (X_VAL, Y_VAL))])
+    mentions = [w for w in caught if "from_logits=False" in str(w.message)]
+    assert len(mentions) == 1 and "linear activation" in str(mentions[0].message)
+    written = {tag for tags in tb.all_scalars(tmp_path).values() for tag in tags}
+    assert "loss/total" in written and not any(tag.startswith("entropy/") for tag in written)
+
+
+def test_probabilities_from_a_softmax_layer_give_no_logits_warning(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.filterwarnings("ignore", message=".*(?<!from_logits=False).*", category=UserWarning)
+        _classifier(from_logits=False).fit(X, Y, epochs=1, verbose=0, callbacks=[LossMonitor(tmp_path, (X_VAL, Y_VAL))])
+    assert "entropy/mean" in tb.scalars(tmp_path, "validation")
