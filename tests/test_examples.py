@@ -238,7 +238,7 @@ def test_label_smoothing_writes_two_comparable_runs(tmp_path, capsys):
         assert ("loss/uniform_cross_entropy" in train) == (smoothing > 0)
         assert {"loss/total", "entropy/mean", "entropy/normalized"} <= set(validation)
         assert "entropy/per_example" in accumulator.Tags()[event_accumulator.TENSORS]
-        for name in ("accuracy", "f1_macro", "precision_macro", "recall_macro"):
+        for name in ("accuracy", "f1_macro", "precision_macro", "recall_macro", "ece"):
             values = posthoc[f"metrics/{name}"]
             assert [step for step, _ in values] == [0, 1]
             assert 0.0 <= values[-1][1] <= 1.0
