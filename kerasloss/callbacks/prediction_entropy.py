@@ -16,6 +16,8 @@ the loss computes it in its own pass. The metric is looked up among the model's 
 (of `output` for a multi-output model) once they are built, at the first epoch end.
 """
 
+import warnings
+
 import numpy as np
 from keras import ops
 
@@ -67,7 +69,7 @@ class PredictionEntropyLogger(LoggingCallback):
         self.histogram_size = _checks.check_int_at_least("histogram_size", histogram_size, 1)
         self._data = None if data is None else HeldOut(data, batch_size, steps)
         self._train_metric = None
-        self._linear = False
+        self._logit_outputs = False
 
     def hparams_metrics(self):
         if self._data is None:
@@ -80,7 +82,7 @@ class PredictionEntropyLogger(LoggingCallback):
         self.kind = self._kind_given or (settings[1] if settings else "categorical")
         self._train_metric = None
         # a linear last layer gives logits: entropy read from them as probabilities is no entropy
-        self._linear = linear_output(self.model, self.output)
+        self._logit_outputs = linear_output(self.model, self.output)
 
     def _find_metric(self, logs):
         """(logs key, normalize, from_logits) of the compiled `PredictionEntropy` of this output, or None."""
@@ -103,6 +105,7 @@ class PredictionEntropyLogger(LoggingCallback):
         for y_pred, weight in outputs:
             y_pred = select_output(y_pred, self.model, self.output)
             classes = np.shape(y_pred)[-1]
+            self._check_probabilities(y_pred)
             h = prediction_entropy(y_pred, self.from_logits, self.kind)
             h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64)
             if weight is None:
@@ -120,6 +123,22 @@ class PredictionEntropyLogger(LoggingCallback):
         sample = np.concatenate(sample) if sample else np.zeros((0,))
         return mean, mean / entropy_scale(self.kind, int(classes or 2)), sample
 
+    def _check_probabilities(self, y_pred):
+        """Outputs outside [0, 1] with from_logits=False are logits (whatever the last layer): warn
+        once and log no held-out entropy from them."""
+        if self.from_logits or self._logit_outputs:
+            return
+        low, high = (float(ops.convert_to_numpy(f(y_pred))) for f in (ops.min, ops.max))
+        if low < 0.0 or high > 1.0:
+            self._logit_outputs = True
+            warnings.warn(
+                f"PredictionEntropyLogger: the model's outputs leave [0, 1] (min {low:.3g}, max {high:.3g}) "
+                f"but from_logits=False reads them as probabilities; no entropy is logged from them. "
+                f"Pass from_logits=True (or LossMonitor(from_logits=True)) if the model outputs logits",
+                UserWarning,
+                stacklevel=2,
+            )
+
     def on_epoch_end(self, epoch, logs=None):
         step = self.epoch_step(epoch)
         self.log_training_entropy(step, logs or {})
@@ -132,7 +151,7 @@ class PredictionEntropyLogger(LoggingCallback):
             self._train_metric = self._find_metric(logs)
         if self._train_metric is not None and self._train_metric[0] in logs:
             key, normalized, from_logits = self._train_metric
-            if self._linear and not from_logits:
+            if self._logit_outputs and not from_logits:
                 return
             tag = summaries.entropy_tag("normalized" if normalized else "mean", self.output)
             self.log.write_scalars(summaries.TRAIN, step, {tag: logs[key]})
@@ -141,7 +160,7 @@ class PredictionEntropyLogger(LoggingCallback):
         """Write run `validation`'s entropy/mean, entropy/normalized and entropy/per_example
         (nothing when the outputs are logits read as probabilities: `from_logits=False` on a
         linear last layer)."""
-        if self._linear and not self.from_logits:
+        if self._logit_outputs and not self.from_logits:
             return
         self.log.write_scalars(
             summaries.VALIDATION,

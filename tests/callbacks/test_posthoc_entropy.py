@@ -278,3 +278,13 @@ def test_categorical_entropy_metric_of_a_one_unit_output_is_refused_with_the_fix
                             [kerasloss.metrics.PredictionEntropy(from_logits=True)])
     with pytest.raises(ValueError, match="size 1.*pass kind='binary'"):
         model.fit(X, (Y > 0).astype("float32")[:, None], epochs=1, verbose=0)
+
+
+def test_outputs_outside_0_1_read_as_probabilities_give_a_warning_and_no_entropy(tmp_path):
+    # no linear layer to tell: a relu output above 1 is no probability either
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu", kernel_initializer="ones")])
+    model.compile("sgd", loss="mse")
+    with pytest.warns(UserWarning, match=r"outputs leave \[0, 1\].*from_logits=False"):
+        model.fit(X, np.zeros((40, 3), "float32"), epochs=1, verbose=0,
+                  callbacks=[PredictionEntropyLogger(tmp_path, X)])
+    assert not any(tag.startswith("entropy/") for tags in tb.all_scalars(tmp_path).values() for tag in tags)
