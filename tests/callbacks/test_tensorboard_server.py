@@ -86,7 +86,8 @@ def test_tensorboard_serves_runs_scalars_layout_and_hparams(logged):
         assert {"loss/total", "loss/cross_entropy", "loss/uniform_cross_entropy", "entropy/mean"} <= set(
             tags["ls0.1/train"])
         assert {"loss/total", "entropy/mean", "entropy/normalized"} <= set(tags["ls0.1/validation"])
-        assert set(tags["ls0.1/posthoc"]) == {"metrics/sparse_categorical_accuracy"}
+        # the classifier is judged unasked on its calibration too (issue 18)
+        assert set(tags["ls0.1/posthoc"]) == {"metrics/sparse_categorical_accuracy", "metrics/ece"}
 
         query = urllib.parse.urlencode({"run": "ls0.1/train", "tag": "loss/cross_entropy"})
         points = _get(base, f"/data/plugin/scalars/scalars?{query}")
