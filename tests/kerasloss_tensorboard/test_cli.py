@@ -84,4 +84,10 @@ def test_dashboard_serves_the_tab_on_127_0_0_1_only(logged):  # noqa: F811
         assert "--host 127.0.0.1" in command.stdout
     finally:
         os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # seen once in the venv without TensorFlow on a loaded machine: TensorBoard still
+            # shutting down 30 s after Ctrl-C; what this test checks (the host) is done by then
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
