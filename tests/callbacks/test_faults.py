@@ -66,7 +66,8 @@ def _train_until_mid_epoch(log_dir, epochs_done):
 def _finish(process, sig):
     try:
         process.send_signal(sig)
-        return process.wait(timeout=30)
+        # 90 s, not 30: once, under CI's full load, TensorFlow took longer than 30 s to exit after SIGINT
+        return process.wait(timeout=90)
     finally:
         if process.poll() is None:
             process.kill()
