@@ -17,7 +17,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # logged: "batch <step>" after each batch summary, "epoch <n>" after each epoch summary.
 SCRIPT = textwrap.dedent(
     """
-    import os, sys, time
+    import os, signal, sys, time
+    # Ctrl-C raises KeyboardInterrupt even when the caller ignores SIGINT (a background job does,
+    # and its children inherit that; Python then installs no handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import numpy as np, keras, kerasloss
     from kerasloss.callbacks import LossComponentLogger
@@ -66,8 +69,7 @@ def _train_until_mid_epoch(log_dir, epochs_done):
 def _finish(process, sig):
     try:
         process.send_signal(sig)
-        # 90 s, not 30: once, under CI's full load, TensorFlow took longer than 30 s to exit after SIGINT
-        return process.wait(timeout=90)
+        return process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
