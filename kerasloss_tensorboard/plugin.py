@@ -174,8 +174,9 @@ class KerasLossPlugin(base_plugin.TBPlugin):
             _logger.warning("kerasloss plugin: unreadable %s in run %r", metadata.COMPONENT_WEIGHTS_TAG, run)
             return None
 
-    def _groups(self, ctx, eid):
-        """{group: {"runs": {role: run}, "tags": {role: [tags]}, "last_steps": {role: step}}}."""
+    def _groups(self, ctx, eid, only=None):
+        """{group: {"runs": {role: run}, "tags": {role: [tags]}, "last_steps": {role: step}}}, of the
+        group named `only` when given."""
         groups = {}
         listings = [
             self._provider.list_scalars(ctx, experiment_id=eid, plugin_name=metadata.SCALARS_PLUGIN),
@@ -184,8 +185,10 @@ class KerasLossPlugin(base_plugin.TBPlugin):
         for listing in listings:
             for run, tag_map in listing.items():
                 split = metadata.split_run(run)
+                if split is None or (only is not None and split[0] != only):
+                    continue
                 ours = {tag: ts for tag, ts in tag_map.items() if metadata.parse_tag(tag)}
-                if split is None or not ours:
+                if not ours:
                     continue
                 group, role = split
                 entry = groups.setdefault(group, {"runs": {}, "tags": {}, "last_steps": {}})
@@ -213,7 +216,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
         name = request.args.get("name")
         if name is None:
             raise errors.InvalidArgumentError("group: the query needs name=<group>")
-        group = self._groups(ctx, eid).get(name)
+        group = self._groups(ctx, eid, only=name).get(name)
         if group is None:
             raise errors.NotFoundError(f"no kerasloss runs in group {name!r}")
         role_of = {run: role for role, run in group["runs"].items()}
