@@ -277,10 +277,12 @@ class KerasLossPlugin(base_plugin.TBPlugin):
         name = request.args.get("name")
         if name is None:
             raise errors.InvalidArgumentError("ledger: the query needs name=<group>")
-        scalars = self._scalars(ctx, eid)
+        listing = self._provider.list_scalars(ctx, experiment_id=eid, plugin_name=metadata.SCALARS_PLUGIN)
+        ledger_tags = {tag for tag_map in listing.values() for tag in tag_map
+                       if (metadata.parse_tag(tag) or ("",))[0] == "ledger"}
+        scalars = self._scalars(ctx, eid, tag_filter=ledger_tags) if ledger_tags else {}
         compare = [{"run": run, "tag": tag, "points": [[step, series.number(value)] for step, value in points]}
-                   for run, tag_map in sorted(scalars.items()) for tag, points in sorted(tag_map.items())
-                   if (metadata.parse_tag(tag) or ("",))[0] == "ledger"]
+                   for run, tag_map in sorted(scalars.items()) for tag, points in sorted(tag_map.items())]
         return _json({"records": self._ledger_records(ctx, eid, name), "compare": compare})
 
     # -- calibration (the "Calibration" section) ---------------------------------------------------

@@ -74,9 +74,8 @@ class _ScalarsDecodedFast(data_provider.MultiplexerDataProvider):
 def _filtered(found, run_tag_filter):
     if run_tag_filter is None:
         return found  # the routes only read what they are given
-    runs = None if run_tag_filter is None else run_tag_filter.runs
-    tags = None if run_tag_filter is None else run_tag_filter.tags
-    return {run: {tag: value for tag, value in tag_map.items() if tags is None or tag in tags}
+    runs, tags = run_tag_filter.runs, run_tag_filter.tags
+    return {run: tag_map if tags is None else {tag: value for tag, value in tag_map.items() if tag in tags}
             for run, tag_map in found.items() if runs is None or run in runs}
 
 
