@@ -42,12 +42,14 @@ class CallResult(NamedTuple):
     entropy:     (Σ w·H, Σ w) of the per-element prediction entropy, or None when not computed.
     diagnostics: diagnostic name -> (Σ w·d, Σ w) over the elements.
     entropy_settings: (from_logits, kind, axis) the entropy was computed with, or None.
+    total:       the reduced total when the loss reduced it whole (`Terms.total`), else None.
     """
 
     reduced: dict
     entropy: Optional[tuple] = None
     diagnostics: Optional[dict] = None
     entropy_settings: Optional[tuple] = None
+    total: Optional[object] = None
 
 
 def loss_key(loss):

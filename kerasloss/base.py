@@ -37,6 +37,11 @@ class Terms(NamedTuple):
     """Per-element loss terms of one call.
 
     values:      component name -> per-element tensor (before sample weights, masks and reduction).
+    total:       the per-element total Σ weight·value when the loss computes it in fewer operations
+                 than its components (pinball's max(τ·e, (τ − 1)·e) for under + over): the loss
+                 then reduces and differentiates this one tensor, and reduces the components only
+                 for whoever reads them (compiled steps drop them when nobody does). None: the
+                 total is the weighted sum of the reduced components.
     mask:        boolean tensor of the same shape, False where an element is ignored, or None.
     entropy:     per-element prediction entropy when it was asked for and is free to compute, or None.
     diagnostics: diagnostic name -> per-element tensor (same shape as the values): quantities of the
@@ -51,6 +56,7 @@ class Terms(NamedTuple):
     mask: Optional[object] = None
     entropy: Optional[object] = None
     diagnostics: Optional[dict] = None
+    total: Optional[object] = None
 
 
 class Ratio(NamedTuple):
@@ -151,7 +157,8 @@ class ComponentLoss(keras.losses.Loss):
             for name, value in (terms.diagnostics or {}).items()
         }
         settings = self.entropy_settings if entropy is not None else None
-        return _call_results.CallResult(reduced, entropy, diagnostics, settings)
+        total = None if terms.total is None else reduction_of(terms.total).reduce(terms.total)
+        return _call_results.CallResult(reduced, entropy, diagnostics, settings, total)
 
     def components(self, y_true, y_pred, sample_weight=None):
         """Component name -> that term reduced exactly as the loss is (not multiplied by its weight)."""
@@ -164,13 +171,16 @@ class ComponentLoss(keras.losses.Loss):
             wants_entropy = _call_results.entropy_requested(self.entropy_settings)
             result = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
             _call_results.leave(self, y_pred, result)
-            return self._as_output(self.total_from_components(result.reduced))
+            return self._as_output(self.total_from_components(result.reduced, result.total))
 
     def _as_output(self, value):
         return value if self._output_dtype is None else ops.cast(value, self._output_dtype)
 
-    def total_from_components(self, reduced):
-        """The loss value `__call__` returns, from the reduced components of the same call."""
+    def total_from_components(self, reduced, total=None):
+        """The loss value `__call__` returns, from the reduced components of the same call, or
+        their `total` when the call reduced it whole (`CallResult.total`, additive losses)."""
+        if total is not None:
+            return total
         if self.additive or self.reduction not in MEAN_REDUCTIONS:
             return self.combine(reduced)
         # Mean reductions come divided by the replica count (tf.distribute). A non-additive total
@@ -181,7 +191,11 @@ class ComponentLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         """Per-element total (Keras' `Loss.call` contract), before weights and reduction."""
-        return self.combine(self.terms(y_true, y_pred).values)
+        return self.elementwise_total(self.terms(y_true, y_pred))
+
+    def elementwise_total(self, terms):
+        """The per-element total of `terms`: `terms.total`, else Σ weight·value."""
+        return self.combine(terms.values) if terms.total is None else terms.total
 
     def get_config(self):
         config = {"name": self.name, "reduction": self.reduction}
@@ -351,7 +365,7 @@ class CompositeLoss(ComponentLoss):
             # the entropy from the first part that gives it: one pass, not one per part
             wanted = settings is not None and entropy is None and part.entropy_settings == settings
             result = part.evaluate(y_true, y_pred, sample_weight, with_entropy=wanted)
-            reduced[name] = part.total_from_components(result.reduced)
+            reduced[name] = part.total_from_components(result.reduced, result.total)
             diagnostics.update({f"{name}/{d}": sums for d, sums in result.diagnostics.items()})
             entropy = result.entropy if wanted else entropy
         settings = settings if entropy is not None else None

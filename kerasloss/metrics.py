@@ -143,7 +143,7 @@ class LossValue(_LossMean):
 
     def record(self, result, y_pred):
         # RMSE: the root of this replica's mean, as the loss returns it
-        self.accumulate_batch(self.loss.total_from_components(result.reduced), y_pred)
+        self.accumulate_batch(self.loss.total_from_components(result.reduced, result.total), y_pred)
 
 
 @register

@@ -37,7 +37,7 @@ from kerasloss.losses.sequence import CTC
 def _per_example(loss, y_true, y_pred):
     """`loss`'s per-example values: Σ weight·term, and 0 where its terms are masked out."""
     terms = loss.terms(y_true, y_pred)
-    total = loss.combine(terms.values)
+    total = loss.elementwise_total(terms)
     return total if terms.mask is None else ops.where(terms.mask, total, ops.zeros_like(total))
 
 
