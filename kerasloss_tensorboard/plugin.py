@@ -51,6 +51,14 @@ def static_files():
 _HEADERS = {"X-Content-Type-Options": "nosniff"}
 
 
+def _group_query(request, route):
+    """(context, experiment id, group name) of a request to `route`, which needs `name=<group>`."""
+    name = request.args.get("name")
+    if name is None:
+        raise errors.InvalidArgumentError(f"{route}: the query needs name=<group>")
+    return plugin_util.context(request.environ), plugin_util.experiment_id(request.environ), name
+
+
 def _json(payload):
     return werkzeug.Response(json.dumps(payload, allow_nan=False), content_type="application/json",
                              headers=_HEADERS)
@@ -211,11 +219,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     def _serve_group(self, request):
-        ctx = plugin_util.context(request.environ)
-        eid = plugin_util.experiment_id(request.environ)
-        name = request.args.get("name")
-        if name is None:
-            raise errors.InvalidArgumentError("group: the query needs name=<group>")
+        ctx, eid, name = _group_query(request, "group")
         group = self._groups(ctx, eid, only=name).get(name)
         if group is None:
             raise errors.NotFoundError(f"no kerasloss runs in group {name!r}")
@@ -272,11 +276,7 @@ class KerasLossPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     def _serve_ledger(self, request):
-        ctx = plugin_util.context(request.environ)
-        eid = plugin_util.experiment_id(request.environ)
-        name = request.args.get("name")
-        if name is None:
-            raise errors.InvalidArgumentError("ledger: the query needs name=<group>")
+        ctx, eid, name = _group_query(request, "ledger")
         listing = self._provider.list_scalars(ctx, experiment_id=eid, plugin_name=metadata.SCALARS_PLUGIN)
         ledger_tags = {tag for tag_map in listing.values() for tag in tag_map
                        if (metadata.parse_tag(tag) or ("",))[0] == "ledger"}

@@ -22,15 +22,7 @@ from kerasloss.losses.margin import CategoricalHinge, Hinge, SquaredHinge
 from kerasloss.losses.metric_learning import ContrastiveLoss, TripletSemiHardLoss, circle_terms
 from kerasloss.losses.overlap import Dice, Tversky
 from kerasloss.losses.quantile import PinballLoss
-from kerasloss.losses.regression import (
-    CosineSimilarity,
-    Huber,
-    LogCosh,
-    MeanAbsoluteError,
-    MeanAbsolutePercentageError,
-    MeanSquaredError,
-    MeanSquaredLogarithmicError,
-)
+from kerasloss.losses import regression
 from kerasloss.losses.sequence import CTC
 
 
@@ -43,37 +35,37 @@ def _per_example(loss, y_true, y_pred):
 
 def mean_squared_error(y_true, y_pred):
     """mean(square(y_true − y_pred), axis=−1)."""
-    return _per_example(MeanSquaredError(), y_true, y_pred)
+    return _per_example(regression.MeanSquaredError(), y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
     """mean(abs(y_true − y_pred), axis=−1)."""
-    return _per_example(MeanAbsoluteError(), y_true, y_pred)
+    return _per_example(regression.MeanAbsoluteError(), y_true, y_pred)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
     """100 · mean(|y_true − y_pred| / max(|y_true|, ε), axis=−1)."""
-    return _per_example(MeanAbsolutePercentageError(), y_true, y_pred)
+    return _per_example(regression.MeanAbsolutePercentageError(), y_true, y_pred)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """mean((log(max(y_pred, ε) + 1) − log(max(y_true, ε) + 1))², axis=−1)."""
-    return _per_example(MeanSquaredLogarithmicError(), y_true, y_pred)
+    return _per_example(regression.MeanSquaredLogarithmicError(), y_true, y_pred)
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
     """−Σ_axis y_true·y_pred / (‖y_true‖·‖y_pred‖): −1 for aligned vectors."""
-    return _per_example(CosineSimilarity(axis=axis), y_true, y_pred)
+    return _per_example(regression.CosineSimilarity(axis=axis), y_true, y_pred)
 
 
 def huber(y_true, y_pred, delta=1.0):
     """mean(½e² where |e| ≤ δ, δ|e| − ½δ² elsewhere, axis=−1), e = y_pred − y_true."""
-    return _per_example(Huber(delta=delta), y_true, y_pred)
+    return _per_example(regression.Huber(delta=delta), y_true, y_pred)
 
 
 def log_cosh(y_true, y_pred):
     """mean(log cosh(y_pred − y_true), axis=−1)."""
-    return _per_example(LogCosh(), y_true, y_pred)
+    return _per_example(regression.LogCosh(), y_true, y_pred)
 
 
 def hinge(y_true, y_pred):
