@@ -15,7 +15,9 @@ new tensor never matches an old entry; at most `_MAX_ENTRIES` recent entries are
 
 Entropy is computed by a loss only while some live `PredictionEntropy` metric asks for the
 entropy this loss can give (`request_entropy` / `entropy_requested`), since it costs a pass over
-the predictions. `subscribe` lets a custom training loop be told of every call of one loss object.
+the predictions; diagnostics only while a live `LossDiagnostic` of an equal loss asks for them
+(`request_diagnostics` / `diagnostics_requested`: on PyTorch, which runs eagerly, an unlogged
+diagnostic would cost every step; compiled steps drop it anyway). `subscribe` lets a custom training loop be told of every call of one loss object.
 """
 
 import collections
@@ -32,6 +34,7 @@ _MAX_ENTRIES = 64
 _lock = threading.Lock()
 _entries = collections.OrderedDict()  # id(y_pred) -> [(y_pred ref, loss key, CallResult)]
 _entropy_requests = weakref.WeakSet()
+_diagnostics_requests = weakref.WeakKeyDictionary()  # metric -> the loss_key it asks diagnostics of
 _subscribers = weakref.WeakKeyDictionary()  # loss -> [weak method]
 
 
@@ -130,6 +133,20 @@ def entropy_requested(settings):
     if settings is None:
         return False
     return any(metric.entropy_settings == settings for metric in list(_entropy_requests))
+
+
+def request_diagnostics(metric):
+    """Ask losses equal to `metric.loss` to compute their diagnostics while `metric` lives."""
+    _diagnostics_requests[metric] = loss_key(metric.loss)
+
+
+def diagnostics_requested(loss):
+    """Whether a live metric asked for the diagnostics of a loss equal to `loss` (a loss without
+    diagnostics: never)."""
+    if not loss.diagnostic_names:
+        return False
+    key = loss_key(loss)
+    return any(wanted == key for wanted in list(_diagnostics_requests.values()))
 
 
 def subscribe(loss, listener):

@@ -49,7 +49,9 @@ class Terms(NamedTuple):
                  `linear_fraction`, 1.0 where the error is in the linear zone). Reduced as weighted
                  means (sample weights and mask, never divided by replicas), logged as
                  `diagnostics/<name>`. Must cost no more than an element-wise op on values the
-                 loss computes anyway; never differentiated (wrap in `ops.stop_gradient`).
+                 loss computes anyway; never differentiated (wrap in `ops.stop_gradient`). A value
+                 may be a function of no arguments returning it, for a diagnostic that costs more
+                 (the ranking losses' pair counts): called only when the diagnostic is wanted.
     """
 
     values: dict
@@ -126,8 +128,9 @@ class ComponentLoss(keras.losses.Loss):
             total = term if total is None else total + term
         return total
 
-    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
-        """One pass: a `CallResult` (reduced components, entropy and diagnostic sums)."""
+    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, with_diagnostics=True):
+        """One pass: a `CallResult` (reduced components, entropy and, `with_diagnostics`, the
+        diagnostic sums; a call of the loss computes them only for a live `LossDiagnostic`)."""
         mask = get_keras_mask(y_pred)
         terms = self.terms(y_true, y_pred, with_entropy=with_entropy)
         if mask is not None:
@@ -150,12 +153,14 @@ class ComponentLoss(keras.losses.Loss):
         def weighted_sum(value):
             return reduction_of(value).sum_and_weight(ops.stop_gradient(value))[0]
 
-        diagnostics = {
-            name: (weighted_sum(value.numerator), weighted_sum(value.denominator))
-            if isinstance(value, Ratio)
-            else reduction_of(value).sum_and_weight(ops.stop_gradient(value))
-            for name, value in (terms.diagnostics or {}).items()
-        }
+        def diagnostic_sums(value):
+            value = value() if callable(value) else value
+            if isinstance(value, Ratio):
+                return weighted_sum(value.numerator), weighted_sum(value.denominator)
+            return reduction_of(value).sum_and_weight(ops.stop_gradient(value))
+
+        wanted = (terms.diagnostics or {}) if with_diagnostics else {}
+        diagnostics = {name: diagnostic_sums(value) for name, value in wanted.items()}
         settings = self.entropy_settings if entropy is not None else None
         total = None if terms.total is None else reduction_of(terms.total).reduce(terms.total)
         return _call_results.CallResult(reduced, entropy, diagnostics, settings, total)
@@ -169,7 +174,8 @@ class ComponentLoss(keras.losses.Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         with keras.name_scope(self.name):
             wants_entropy = _call_results.entropy_requested(self.entropy_settings)
-            result = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
+            wants_diagnostics = _call_results.diagnostics_requested(self)
+            result = self.evaluate(y_true, y_pred, sample_weight, wants_entropy, wants_diagnostics)
             _call_results.leave(self, y_pred, result)
             return self._as_output(self.total_from_components(result.reduced, result.total))
 
@@ -358,13 +364,13 @@ class CompositeLoss(ComponentLoss):
         found = {part.entropy_settings for part, _ in self.parts.values()} - {None}
         return found.pop() if len(found) == 1 else None
 
-    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
+    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, with_diagnostics=True):
         reduced, diagnostics, entropy = {}, {}, None
         settings = self.entropy_settings if with_entropy else None
         for name, (part, _) in self.parts.items():
             # the entropy from the first part that gives it: one pass, not one per part
             wanted = settings is not None and entropy is None and part.entropy_settings == settings
-            result = part.evaluate(y_true, y_pred, sample_weight, with_entropy=wanted)
+            result = part.evaluate(y_true, y_pred, sample_weight, wanted, with_diagnostics)
             reduced[name] = part.total_from_components(result.reduced, result.total)
             diagnostics.update({f"{name}/{d}": sums for d, sums in result.diagnostics.items()})
             entropy = result.entropy if wanted else entropy

@@ -81,9 +81,13 @@ class _LossMean(_RunningMean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         result = _call_results.find(self.loss, y_pred)
-        if result is None:
+        if result is None or not self.found_in(result):
             result = self.loss.evaluate(y_true, y_pred, sample_weight)
         self.record(result, y_pred)
+
+    def found_in(self, result):
+        """Whether a loss call's `result` holds this metric's value."""
+        return True
 
     def record(self, result, y_pred):
         """Accumulate this metric's value of one loss call (`_call_results.CallResult`)."""
@@ -166,6 +170,10 @@ class LossDiagnostic(_LossMean):
         _check_one_of("diagnostic", diagnostic, loss.diagnostic_names, loss)
         super().__init__(loss, name or f"diagnostics/{diagnostic}", dtype)
         self.diagnostic = diagnostic
+        _call_results.request_diagnostics(self)
+
+    def found_in(self, result):
+        return self.diagnostic in result.diagnostics
 
     def record(self, result, y_pred):
         self.accumulate(*result.diagnostics[self.diagnostic])
