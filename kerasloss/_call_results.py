@@ -15,8 +15,9 @@ new tensor never matches an old entry; at most `_MAX_ENTRIES` recent entries are
 
 Entropy is computed by a loss only while some live `PredictionEntropy` metric asks for the
 entropy this loss can give (`request_entropy` / `entropy_requested`), since it costs a pass over
-the predictions; diagnostics only while a live `LossDiagnostic` of an equal loss asks for them
-(`request_diagnostics` / `diagnostics_requested`: on PyTorch, which runs eagerly, an unlogged
+the predictions; the by-products (diagnostics, and the components of a loss that reduces its
+total whole) only while a live `LossComponent` or `LossDiagnostic` of an equal loss asks for them
+(`request_by_products` / `by_products_requested`: on PyTorch, which runs eagerly, an unlogged
 diagnostic would cost every step; compiled steps drop it anyway). `subscribe` lets a custom training loop be told of every call of one loss object.
 """
 
@@ -34,7 +35,7 @@ _MAX_ENTRIES = 64
 _lock = threading.Lock()
 _entries = collections.OrderedDict()  # id(y_pred) -> [(y_pred ref, loss key, CallResult)]
 _entropy_requests = weakref.WeakSet()
-_diagnostics_requests = weakref.WeakKeyDictionary()  # metric -> the loss_key it asks diagnostics of
+_by_products_requests = weakref.WeakKeyDictionary()  # metric -> the loss_key it asks by-products of
 _subscribers = weakref.WeakKeyDictionary()  # loss -> [weak method]
 
 
@@ -135,18 +136,15 @@ def entropy_requested(settings):
     return any(metric.entropy_settings == settings for metric in list(_entropy_requests))
 
 
-def request_diagnostics(metric):
-    """Ask losses equal to `metric.loss` to compute their diagnostics while `metric` lives."""
-    _diagnostics_requests[metric] = loss_key(metric.loss)
+def request_by_products(metric):
+    """Ask losses equal to `metric.loss` to compute their by-products while `metric` lives."""
+    _by_products_requests[metric] = loss_key(metric.loss)
 
 
-def diagnostics_requested(loss):
-    """Whether a live metric asked for the diagnostics of a loss equal to `loss` (a loss without
-    diagnostics: never)."""
-    if not loss.diagnostic_names:
-        return False
+def by_products_requested(loss):
+    """Whether a live metric asked for the by-products of a loss equal to `loss`."""
     key = loss_key(loss)
-    return any(wanted == key for wanted in list(_diagnostics_requests.values()))
+    return any(wanted == key for wanted in list(_by_products_requests.values()))
 
 
 def subscribe(loss, listener):

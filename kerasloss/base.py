@@ -128,9 +128,11 @@ class ComponentLoss(keras.losses.Loss):
             total = term if total is None else total + term
         return total
 
-    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, with_diagnostics=True):
-        """One pass: a `CallResult` (reduced components, entropy and, `with_diagnostics`, the
-        diagnostic sums; a call of the loss computes them only for a live `LossDiagnostic`)."""
+    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, by_products=True):
+        """One pass: a `CallResult` (the total, entropy, and with `by_products` the diagnostic sums
+        and the reduced components; without, the components only when they make the total, i.e.
+        unless the loss reduces its total whole, `Terms.total`). A call of the loss asks for the
+        by-products only while a `LossComponent` or `LossDiagnostic` of an equal loss lives."""
         mask = get_keras_mask(y_pred)
         terms = self.terms(y_true, y_pred, with_entropy=with_entropy)
         if mask is not None:
@@ -146,7 +148,8 @@ class ComponentLoss(keras.losses.Loss):
                 reductions[shape] = WeightedReduction(value, sample_weight, mask, self.reduction)
             return reductions[shape]
 
-        reduced = {name: reduction_of(value).reduce(value) for name, value in terms.values.items()}
+        components = terms.values if by_products or terms.total is None else {}
+        reduced = {name: reduction_of(value).reduce(value) for name, value in components.items()}
         entropy = None
         if terms.entropy is not None:
             entropy = reduction_of(terms.entropy).sum_and_weight(terms.entropy)
@@ -159,7 +162,7 @@ class ComponentLoss(keras.losses.Loss):
                 return weighted_sum(value.numerator), weighted_sum(value.denominator)
             return reduction_of(value).sum_and_weight(ops.stop_gradient(value))
 
-        wanted = (terms.diagnostics or {}) if with_diagnostics else {}
+        wanted = (terms.diagnostics or {}) if by_products else {}
         diagnostics = {name: diagnostic_sums(value) for name, value in wanted.items()}
         settings = self.entropy_settings if entropy is not None else None
         total = None if terms.total is None else reduction_of(terms.total).reduce(terms.total)
@@ -174,8 +177,8 @@ class ComponentLoss(keras.losses.Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         with keras.name_scope(self.name):
             wants_entropy = _call_results.entropy_requested(self.entropy_settings)
-            wants_diagnostics = _call_results.diagnostics_requested(self)
-            result = self.evaluate(y_true, y_pred, sample_weight, wants_entropy, wants_diagnostics)
+            wants_by_products = _call_results.by_products_requested(self)
+            result = self.evaluate(y_true, y_pred, sample_weight, wants_entropy, wants_by_products)
             _call_results.leave(self, y_pred, result)
             return self._as_output(self.total_from_components(result.reduced, result.total))
 
@@ -364,13 +367,13 @@ class CompositeLoss(ComponentLoss):
         found = {part.entropy_settings for part, _ in self.parts.values()} - {None}
         return found.pop() if len(found) == 1 else None
 
-    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, with_diagnostics=True):
+    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, by_products=True):
         reduced, diagnostics, entropy = {}, {}, None
         settings = self.entropy_settings if with_entropy else None
         for name, (part, _) in self.parts.items():
             # the entropy from the first part that gives it: one pass, not one per part
             wanted = settings is not None and entropy is None and part.entropy_settings == settings
-            result = part.evaluate(y_true, y_pred, sample_weight, wanted, with_diagnostics)
+            result = part.evaluate(y_true, y_pred, sample_weight, wanted, by_products)
             reduced[name] = part.total_from_components(result.reduced, result.total)
             diagnostics.update({f"{name}/{d}": sums for d, sums in result.diagnostics.items()})
             entropy = result.entropy if wanted else entropy

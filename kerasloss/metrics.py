@@ -116,9 +116,13 @@ class LossComponent(_LossMean):
         _check_one_of("component", component, loss.component_weights, loss)
         super().__init__(loss, name or f"loss/{component}", dtype)
         self.component = component
+        _call_results.request_by_products(self)
         direction = loss.component_directions[component]
         if direction is not None:  # absent: Keras' callbacks in mode="auto" ask for mode=
             self._direction = direction
+
+    def found_in(self, result):
+        return self.component in result.reduced
 
     def record(self, result, y_pred):
         self.accumulate_batch(result.reduced[self.component], y_pred)
@@ -170,7 +174,7 @@ class LossDiagnostic(_LossMean):
         _check_one_of("diagnostic", diagnostic, loss.diagnostic_names, loss)
         super().__init__(loss, name or f"diagnostics/{diagnostic}", dtype)
         self.diagnostic = diagnostic
-        _call_results.request_diagnostics(self)
+        _call_results.request_by_products(self)
 
     def found_in(self, result):
         return self.diagnostic in result.diagnostics

@@ -161,7 +161,7 @@ def _ranked_lists():
     return labels, [keras.ops.convert_to_tensor(rng.normal(size=(6, 8)).astype("float32")) for _ in range(3)]
 
 
-def test_a_loss_call_computes_its_diagnostics_only_while_a_diagnostic_metric_of_it_lives():
+def test_a_loss_call_computes_its_diagnostics_only_while_a_metric_of_it_lives():
     import gc
 
     from kerasloss import _call_results
@@ -187,3 +187,22 @@ def test_a_diagnostic_metric_computes_its_value_when_the_loss_call_left_none():
     metric.update_state(labels, scores)
     total, count = loss.evaluate(labels, scores).diagnostics["misordered_pairs"]
     assert float(metric.result()) == pytest.approx(float(total) / float(count), rel=1e-6)
+
+
+def test_a_loss_reducing_its_total_whole_reduces_its_components_only_while_a_metric_of_it_lives():
+    from kerasloss import _call_results
+
+    loss = kerasloss.GaussianNLL()
+    rng = np.random.default_rng(6)
+    y_true = rng.normal(size=(5, 3)).astype("float32")
+    y_pred = [keras.ops.convert_to_tensor(np.stack([rng.normal(size=(5, 3)), rng.uniform(0.5, 2, (5, 3))], -1)
+                                          .astype("float32")) for _ in range(2)]
+    alone = loss(y_true, y_pred[0])
+    assert _call_results.find(loss, y_pred[0]).reduced == {}
+    metric = kl_metrics.LossComponent(loss, "log_variance")
+    loss(y_true, y_pred[1])
+    assert set(_call_results.find(loss, y_pred[1]).reduced) == {"log_variance", "scaled_squared_error"}
+    metric.update_state(y_true, y_pred[0])  # the unlogged call left no component: computed here
+    expected = loss.components(y_true, y_pred[0])["log_variance"]
+    assert float(metric.result()) == pytest.approx(float(expected), rel=1e-6)
+    assert float(alone) == pytest.approx(float(loss(y_true, y_pred[0])), rel=1e-6)  # the same total either way
