@@ -37,11 +37,9 @@ class Terms(NamedTuple):
     """Per-element loss terms of one call.
 
     values:      component name -> per-element tensor (before sample weights, masks and reduction).
-    total:       the per-element total Σ weight·value when the loss computes it in fewer operations
-                 than its components (pinball's max(τ·e, (τ − 1)·e) for under + over): the loss
-                 then reduces and differentiates this one tensor, and reduces the components only
-                 for whoever reads them (compiled steps drop them when nobody does). None: the
-                 total is the weighted sum of the reduced components.
+    total:       the per-element Σ weight·value when cheaper than its components (pinball's
+                 max(τ·e, (τ − 1)·e)): reduced and differentiated whole, the components reduced
+                 only for whoever reads them. None: the weighted sum of the reduced components.
     mask:        boolean tensor of the same shape, False where an element is ignored, or None.
     entropy:     per-element prediction entropy when it was asked for and is free to compute, or None.
     diagnostics: diagnostic name -> per-element tensor (same shape as the values): quantities of the
@@ -49,9 +47,8 @@ class Terms(NamedTuple):
                  `linear_fraction`, 1.0 where the error is in the linear zone). Reduced as weighted
                  means (sample weights and mask, never divided by replicas), logged as
                  `diagnostics/<name>`. Must cost no more than an element-wise op on values the
-                 loss computes anyway; never differentiated (wrap in `ops.stop_gradient`). A value
-                 may be a function of no arguments returning it, for a diagnostic that costs more
-                 (the ranking losses' pair counts): called only when the diagnostic is wanted.
+                 loss computes anyway; never differentiated (wrap in `ops.stop_gradient`). A costlier
+                 one may be a function of no arguments, called only when the diagnostic is wanted.
     """
 
     values: dict
@@ -129,10 +126,9 @@ class ComponentLoss(keras.losses.Loss):
         return total
 
     def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, by_products=True):
-        """One pass: a `CallResult` (the total, entropy, and with `by_products` the diagnostic sums
-        and the reduced components; without, the components only when they make the total, i.e.
-        unless the loss reduces its total whole, `Terms.total`). A call of the loss asks for the
-        by-products only while a `LossComponent` or `LossDiagnostic` of an equal loss lives."""
+        """One pass: a `CallResult`: the total, entropy, and with `by_products` the diagnostic sums
+        and reduced components (without: the components only when they make the total). A call
+        asks for the by-products only while a `LossComponent` or `LossDiagnostic` of it lives."""
         mask = get_keras_mask(y_pred)
         terms = self.terms(y_true, y_pred, with_entropy=with_entropy)
         if mask is not None:
