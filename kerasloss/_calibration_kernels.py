@@ -20,6 +20,9 @@ import keras
 import numpy as np
 from keras import ops
 
+# Rows longer than this are folded in halves before XLA sums them (`top_probability`).
+_FOLDED_LENGTH = 2**12
+
 @functools.lru_cache(maxsize=64)
 def uniform_edges(num_bins, dtype="float32"):
     """The num_bins + 1 edges of `torch.linspace(0, 1, num_bins + 1)` in `dtype`, bit for bit.
@@ -49,6 +52,8 @@ def _edge_pairs(num_bins, dtype):
 #                                     top_k orders -0.0 below 0.0, as Keras' argmax does)
 #   uniform_bin_sums(c, a, w, bins)   [bins + 1, 3] sums (Σ w, Σ w·c, Σ w·a) per uniform bin, the
 #                                     last bin c >= 1 (w None: every confidence counts once)
+#   top_probability(z, top)           the top softmax probability 1 / Σ_k exp(z_k − top) of logits z
+#                                     [..., K] whose largest is top [...]: finite for any logits
 #   range_summary(labels, high, c, extremes)   [labels outside [0, high]? (1 or 0; left out when
 #                                     labels is None), min c, max c (when extremes)] in c's dtype:
 #                                     one small tensor for one host read
@@ -58,7 +63,8 @@ def _edge_pairs(num_bins, dtype):
 # TensorFlow and JAX: keras.ops, the batch's whole computation one `tf.function` (a graph: no
 # per-op dispatch, no recompilation per batch shape) or `jax.jit` (one dispatch instead of ~40);
 # `top_k` is one pass there, where Keras' argmax adds four [..., K] passes on CPU to order -0.0
-# below 0.0. PyTorch: plain torch, as its eager updates pay Keras' wrappers per op (more than its
+# below 0.0; TensorFlow runs `top_probability` under XLA, its subtraction, exp and sum fused into
+# one pass over the logits (as JAX's jit fuses them; three [..., K] kernels in a graph). PyTorch: plain torch, as its eager updates pay Keras' wrappers per op (more than its
 # kernels on a batch), argmax and a gather (torch.topk breaks ties at random), and every op stays
 # clear of the kernels that start threads on small inputs (torch.max over an axis, bucketize,
 # floor, advanced indexing, segment_sum's repeat_interleave): each of those costs milliseconds
@@ -80,6 +86,9 @@ if keras.backend.backend() == "torch":
             weight, weight * confidence, weight * outcome]
         sums = torch.zeros((num_bins + 1, 3), dtype=confidence.dtype, device=confidence.device)
         return sums.index_add_(0, index, torch.stack(columns, dim=-1))
+
+    def top_probability(logits, top):
+        return torch.exp(logits - top.unsqueeze(-1)).sum(-1).reciprocal()
 
     def range_summary(labels, high, confidence, extremes):
         parts = []
@@ -120,6 +129,16 @@ else:
             parts += [ops.min(confidence), ops.max(confidence)]
         return ops.stack(parts)
 
+    def top_probability(logits, top):
+        terms = ops.exp(logits - ops.expand_dims(top, -1))
+        # XLA sums a row in one pass, 4e-6 off over 20,000 terms of a confident row: long rows are
+        # folded in halves first (as `kerasloss._sums.row_sum` folds longer ones), fused into the pass
+        while terms.shape[-1] is not None and terms.shape[-1] > _FOLDED_LENGTH:
+            half = terms.shape[-1] // 2
+            folded = terms[..., :half] + terms[..., half : 2 * half]
+            terms = ops.concatenate([folded, terms[..., 2 * half :]], axis=-1) if terms.shape[-1] % 2 else folded
+        return ops.reciprocal(ops.sum(terms, axis=-1))
+
     if keras.backend.backend() == "jax":
         import jax
 
@@ -128,6 +147,8 @@ else:
 
     elif keras.backend.backend() == "tensorflow":
         import tensorflow as tf
+
+        top_probability = tf.function(top_probability, jit_compile=True)
 
         def compiled(fn, static):
             return tf.function(fn, reduce_retracing=True)

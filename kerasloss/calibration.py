@@ -36,7 +36,14 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss._calibration_kernels import compiled, range_summary, top_class, uniform_bin_sums, uniform_edges
+from kerasloss._calibration_kernels import (
+    compiled,
+    range_summary,
+    top_class,
+    top_probability,
+    uniform_bin_sums,
+    uniform_edges,
+)
 from kerasloss._keras_compat import register_metric_name
 from kerasloss.base import register
 from kerasloss.entropy import KINDS
@@ -67,10 +74,7 @@ def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=Fal
         outcome = ops.cast(ops.reshape(ops.convert_to_tensor(y_true), ops.shape(y_pred)), dtype)
         return ops.reshape(confidence, (-1,)), ops.reshape(outcome, (-1,))
     top, predicted = top_class(y_pred)
-    if from_logits:  # the top softmax probability, 1 / Σ_k exp(z_k − z_max): finite for any logits
-        confidence = ops.reciprocal(ops.sum(ops.exp(y_pred - ops.expand_dims(top, -1)), axis=-1))
-    else:
-        confidence = top
+    confidence = top_probability(y_pred, top) if from_logits else top
     labels = ops.convert_to_tensor(y_true)
     if _one_hot(labels, y_pred):
         labels = top_class(labels)[1]

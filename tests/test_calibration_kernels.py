@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from kerasloss._calibration_kernels import range_summary, top_class, uniform_bin_sums, uniform_edges
+from kerasloss._calibration_kernels import range_summary, top_class, top_probability, uniform_bin_sums, uniform_edges
 
 FLOATS = ["float32", "float64"] if keras.backend.backend() != "jax" else ["float32"]  # JAX: no x64
 
@@ -41,6 +41,19 @@ def test_a_nan_confidence_lands_in_bin_zero():
     sums = uniform_bin_sums(keras.ops.convert_to_tensor(np.array([np.nan, 0.5], "float32")),
                             keras.ops.convert_to_tensor(np.array([1.0, 0.0], "float32")), None, 4)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(sums)[:, 0], [1, 0, 1, 0, 0])
+
+
+@pytest.mark.parametrize("classes", [3, 4097, 20001])
+def test_top_probability_is_the_top_softmax_probability_of_long_and_confident_rows(classes):
+    logits = np.random.default_rng(1).normal(size=(64, classes)) * 3  # unfolded XLA sums: 1.8e-6 off
+    logits[1, 0] += 30.0  # confident: one term near 1 over a tail of tiny ones
+    logits[2] *= 1e6  # far apart: finite, exactly 1
+    logits = logits.astype("float32")
+    shifted = logits.astype(np.float64) - logits.max(-1, keepdims=True)
+    expected = 1.0 / np.exp(shifted).sum(-1)
+    scores = keras.ops.convert_to_tensor(logits)
+    ours = keras.ops.convert_to_numpy(top_probability(scores, top_class(scores)[0]))
+    np.testing.assert_allclose(ours, expected, rtol=1e-6)
 
 
 def _assert_top_class_is_torch_max(scores):
