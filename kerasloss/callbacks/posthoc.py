@@ -162,14 +162,15 @@ class PostHocMetrics(LoggingCallback):
         """Update every metric with one batch: labels `y` and the model's `outputs` on it."""
         if y is None:
             raise ValueError("PostHocMetrics needs labels: data must be (x, y) or yield (x, y)")
-        y = select_output(y, self.model, self.output)
-        y_pred = self._probabilities(select_output(outputs, self.model, self.output))
+        model = self._model  # not `self.model`: on JAX it syncs the model's state, wrong within Keras' test step
+        y = select_output(y, model, self.output)
+        y_pred = self._probabilities(select_output(outputs, model, self.output))
         self.metrics = [compile_metric(m, y, y_pred) if isinstance(m, str) else m for m in self.metrics]
         self._check_range(y_pred)
         for metric in self.metrics:
             metric.update_state(y, y_pred, sample_weight=sample_weight)
         if self.calibration is not None:
-            self.calibration.update(y, select_output(outputs, self.model, self.output), sample_weight)
+            self.calibration.update(y, select_output(outputs, model, self.output), sample_weight)
 
     def _probabilities(self, y_pred):
         if not self.from_logits:
