@@ -127,18 +127,14 @@ class PredictionEntropyLogger(LoggingCallback):
                 return key, metric.normalize, metric.from_logits
         return None
 
-    def held_out_entropy(self, outputs=None):
-        """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`.
-
-        The mean is weighted by `sample_weight` when `data` has one; the sample is not.
-        `outputs`: the model's outputs on `data` already predicted, as (outputs, sample_weight) per
-        batch; None: predicted here. (`LossMonitor` feeds a `HeldOutEntropy` batch by batch.)
+    def held_out_entropy(self):
+        """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`, from
+        one prediction pass. The mean is weighted by `sample_weight` when `data` has one; the sample
+        is not. (`LossMonitor` feeds a `HeldOutEntropy` from its own pass or Keras'.)
         """
-        if outputs is None:
-            outputs = ((predict(self.model, x), weight) for x, _, weight in self._data)
         totals = HeldOutEntropy(self)
-        for y_pred, weight in outputs:
-            totals.add(y_pred, weight)
+        for x, _, weight in self._data:
+            totals.add(predict(self.model, x), weight)
         return totals.result()
 
     def _check_probabilities(self, y_pred):
