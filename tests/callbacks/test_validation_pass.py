@@ -65,6 +65,16 @@ def _fit(log_dir, held_out, validation_data=(X_VAL, Y_VAL), *, model=None, callb
     return model, history.history
 
 
+@pytest.fixture
+def mixed_float16():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def _logged(log_dir, tags=TAGS):
     found = tb.all_scalars(log_dir)
     return {(run, tag): found[run][tag] for run, names in tags.items() for tag in names}
@@ -99,6 +109,13 @@ def test_values_equal_those_of_its_own_pass(tmp_path, weighted):
     for (step_a, a), (step_b, b) in zip(*histograms):
         assert step_a == step_b and a[:, 2].sum() == b[:, 2].sum() == len(X_VAL)
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_mixed_precision_outputs_give_the_values_of_its_own_pass(tmp_path, mixed_float16):
+    model, _ = _fit(tmp_path / "shared", (X_VAL, Y_VAL))
+    assert model.outputs[0].dtype == "float16" and _rows(model) == 2 * 20 + BATCH
+    _fit(tmp_path / "own", (X_VAL.copy(), Y_VAL.copy()))
+    _assert_same_values(_logged(tmp_path / "shared"), _logged(tmp_path / "own"))
 
 
 def test_private_keys_reach_no_log_and_fits_logs_are_unchanged(tmp_path):
@@ -210,3 +227,23 @@ def test_the_same_py_dataset_is_shared(tmp_path):
     assert _rows(model) == 2 * 20 + BATCH
     _fit(tmp_path / "own", (X_VAL, Y_VAL), validation_data=data)
     _assert_same_values(_logged(tmp_path / "shared"), _logged(tmp_path / "own"))
+
+
+def test_the_same_tf_dataset_is_shared(tmp_path):
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((X_VAL, Y_VAL)).batch(BATCH)
+    model, _ = _fit(tmp_path / "shared", data, validation_data=data)
+    assert _rows(model) == 2 * 20 + BATCH
+    _fit(tmp_path / "own", tf.data.Dataset.from_tensor_slices((X_VAL, Y_VAL)).batch(BATCH), validation_data=data)
+    _assert_same_values(_logged(tmp_path / "shared"), _logged(tmp_path / "own"))
+
+
+@pytest.mark.backends("torch")
+def test_the_same_dataloader_is_shared(tmp_path):
+    import torch
+
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(X_VAL), torch.tensor(Y_VAL)),
+                                       batch_size=BATCH)
+    model, _ = _fit(tmp_path, data, validation_data=data)
+    assert _rows(model) == 2 * 20 + BATCH
