@@ -2,7 +2,8 @@
 
 At the end of every `every_n_epochs`-th epoch and always at train end (unless that epoch was just
 evaluated), one inference pass over `(x, y[, sample_weight])` (Keras' compiled predict function,
-batch by batch, on any backend) updates the given Keras metrics (reset first; `sample_weight`
+batch by batch, on any backend; inside `LossMonitor` on `fit`'s own validation_data, Keras'
+evaluation instead, see `LossMonitor`) updates the given Keras metrics (reset first; `sample_weight`
 goes to their `update_state`); run `posthoc` gets `metrics/<metric.name>` at step = epoch (a vector
 result, e.g. `F1Score` without `average`, gives `metrics/<name>/<i>` per entry). `.results` holds
 the last values. Nothing is added to the training step: the metrics are not compiled into the
