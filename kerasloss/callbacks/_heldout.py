@@ -38,6 +38,7 @@ class HeldOut:
         self.name = name
         self.steps = None if steps is None else _checks.check_int_at_least("steps", steps, 1)
         self._arrays = self._source = None
+        self.batch_size = None  # batches as the dataset, PyDataset or DataLoader yields them
         if _is_tf_dataset(data):
             self._source = _check_dataset(data, self.steps, name)
         elif isinstance(data, keras.utils.PyDataset):

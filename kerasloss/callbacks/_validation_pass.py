@@ -15,7 +15,9 @@ whole of it), the model's test function is replaced by one that also hands over 
                           when TensorFlow or JAX trace the step, called at every step on PyTorch);
                           ours pops them before Keras sees the logs, so no val_ log, History,
                           CSVLogger or TensorBoard ever holds them, and feeds
-                          `on_batch(y, y_pred, sample_weight)`
+                          `on_batch(y, y_pred, sample_weight)`, in slices of the held-out
+                          data's `batch_size` rows for arrays (the batches of its own pass: the
+                          eager updates cost more than twice as much on batches twice as long)
     on_test_end           Keras' function back; the pass counts when every batch was fed and, for
                           arrays, every example
 
@@ -46,6 +48,7 @@ class KerasValidationPass:
         self._model = self._ours = self._keras = None
         self._keep = None  # (keep y, keep sample_weight) while a pass runs
         self._size = (None, None)  # (examples, batches) of the held-out data, each None when unknown
+        self._rows = None  # rows per `on_batch` call at most (None: Keras' batches as they are)
         self._armed = self._missed = False
         self._examples = self._batches = 0
 
@@ -58,6 +61,7 @@ class KerasValidationPass:
         if self._model is not model:
             self._model, self._ours = model, _test_function_with_outputs(model)
         self._keras, self._keep, self._size = model.test_function, keep, data.size()
+        self._rows = data.batch_size
         self._armed = self._missed = False
         self._examples = self._batches = 0
         model.test_function = self._test_function
@@ -104,9 +108,13 @@ class KerasValidationPass:
         keep_y, keep_weight = self._keep
         if keras.backend.backend() != "tensorflow":
             y_pred = keras.tree.map_structure(keras.ops.convert_to_numpy, y_pred)
+        rows = int(keras.tree.flatten(y_pred)[0].shape[0])
         self._batches += 1
-        self._examples += int(keras.tree.flatten(y_pred)[0].shape[0])
-        self._on_batch(_numpy(y) if keep_y else None, y_pred, _numpy(weight) if keep_weight else None)
+        self._examples += rows
+        batch = (_numpy(y) if keep_y else None, y_pred, _numpy(weight) if keep_weight else None)
+        step = self._rows or rows
+        for start in range(0, rows, step):
+            self._on_batch(*(_rows(part, start, start + step) for part in batch))
         return result
 
 
@@ -168,6 +176,11 @@ def _set_on(model, name, value):
             setattr(model, name, previous)
         else:
             delattr(model, name)
+
+
+def _rows(value, start, stop):
+    """Rows start:stop of every array of `value` (None stays None)."""
+    return None if value is None else keras.tree.map_structure(lambda array: array[start:stop], value)
 
 
 def _numpy(value):
