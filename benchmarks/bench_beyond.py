@@ -3,13 +3,15 @@
 Reference per loss: keras-rs 0.4 itself for the ranking losses, `torch.nn.GaussianNLLLoss` for
 GaussianNLL on PyTorch; elsewhere (no reference runs on that backend, or none exists) the plain
 `keras.ops` formula of the same loss, without components or diagnostics, compiled the same way.
-Ours is timed as `bench_catalogue` times it: the total, its gradient, every reduced component and
-every diagnostic's sums. Rows, compile modes, interleaving and rounds as in `bench_catalogue`.
+Ours twice: the loss as `compile(loss=...)` runs it (its value and gradient: what the issue's
+targets compare), and as a logged training step computes it (`bench_catalogue`'s timing: also every
+reduced component and every diagnostic's sums, which the references do not compute). Compile
+modes, interleaving (the three in one loop, the order reversed every other round) as in
+`bench_catalogue`.
 
 Run: `python benchmarks/bench_beyond.py [--backend jax] [--repeats 15 --rounds 5] [--only Pinball]`
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -17,14 +19,11 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _args import loss_timing_parser  # noqa: E402
+
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", nargs="*", help="labels of the rows to run (default: all)")
-    parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"), default="tensorflow")
-    return parser.parse_args(argv)
+    return loss_timing_parser(__doc__.splitlines()[0]).parse_args(argv)
 
 
 if __name__ == "__main__":
@@ -36,7 +35,7 @@ import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
 import kerasloss  # noqa: E402
-from bench_catalogue import time_row  # noqa: E402
+from bench_catalogue import compiled_gradient_step, logged_total_and_by_products, ratios, time_steps  # noqa: E402
 
 TAU = 0.3
 
@@ -143,22 +142,31 @@ def rows():
     return table
 
 
+def _range(values):
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
 def main(argv=None):
     args = parse_args(argv)
     modes = {"tensorflow": "TF graph mode (batch size unknown while tracing)", "jax": "jax.jit",
              "torch": "PyTorch eager"}
     print(f"forward + backward, {modes[keras.backend.backend()]}, float32, "
           f"{args.rounds} rounds x {args.repeats} interleaved repeats\n")
-    print("| loss | reference | ours ms | reference ms | ours / reference (median, range) |")
-    print("|---|---|---|---|---|")
+    print("| loss | reference | reference ms | ours: the loss ms | / reference | ours logged ms | / reference |")
+    print("|---|---|---|---|---|---|---|")
     for label, ours, reference, reference_name, make in rows():
         if args.only and not any(label.startswith(o) for o in args.only):
             continue
-        ours_ms, ref_ms, ratios = time_row(
-            ours, reference, lambda rng, shape: make(rng), None, args.repeats, args.rounds
-        )
-        print(f"| {label} | {reference_name} | {ours_ms:.2f} | {ref_ms:.2f} | "
-              f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) |", flush=True)
+        y_true, y_pred = (keras.ops.convert_to_tensor(np.asarray(x, np.float32))
+                          for x in make(np.random.default_rng(0)))
+        times = time_steps({
+            "reference": compiled_gradient_step(lambda y, p: (reference(y, p), []), y_true, y_pred),
+            "loss": compiled_gradient_step(lambda y, p: (ours(y, p), []), y_true, y_pred),
+            "logged": compiled_gradient_step(logged_total_and_by_products(ours), y_true, y_pred),
+        }, y_true, y_pred, args.repeats, args.rounds)
+        print(f"| {label} | {reference_name} | {times['reference'][0]:.2f} | {times['loss'][0]:.2f} | "
+              f"{_range(ratios(times, 'loss', 'reference'))} | {times['logged'][0]:.2f} | "
+              f"{_range(ratios(times, 'logged', 'reference'))} |", flush=True)
 
 
 if __name__ == "__main__":

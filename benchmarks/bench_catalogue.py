@@ -16,7 +16,6 @@ table after its own.
 Append rows to ROWS for more losses.
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -24,15 +23,13 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _args import loss_timing_parser  # noqa: E402
+
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = loss_timing_parser(__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4096)
     parser.add_argument("--cols", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", nargs="*", help="labels of the rows to run (default: all)")
-    parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"), default="tensorflow")
     return parser.parse_args(argv)
 
 
@@ -159,24 +156,33 @@ def logged_total_and_by_products(loss):
     return fn
 
 
+def time_steps(steps, y_true, y_pred, repeats, rounds):
+    """{name: (median ms, [ms per round])} of compiled steps {name: fn(y_true, y_pred)}, interleaved;
+    the order reverses every other round (whichever runs first in a repeat pays for a colder cache)."""
+    names = list(steps)
+    times = [
+        interleaved_medians({name: steps[name] for name in (names if r % 2 == 0 else names[::-1])},
+                            (y_true, y_pred), repeats)
+        for r in range(rounds)
+    ]
+    return {name: (statistics.median(t[name] for t in times), [t[name] for t in times]) for name in names}
+
+
+def ratios(times, name, reference):
+    """[ratio per round] of `name` to `reference` in `time_steps`' result."""
+    return [a / b for a, b in zip(times[name][1], times[reference][1])]
+
+
 def time_row(ours, theirs, make, shape, repeats, rounds, seed=0):
     """(ours ms, keras ms, [ratio per round]): medians of interleaved repeats, per round."""
     y_true, y_pred = (
         keras.ops.convert_to_tensor(np.asarray(x, np.float32)) for x in make(np.random.default_rng(seed), shape)
     )
-    functions = {
+    times = time_steps({
         "ours": compiled_gradient_step(logged_total_and_by_products(ours), y_true, y_pred),
         "keras": compiled_gradient_step(lambda y, p: (theirs(y, p), []), y_true, y_pred),
-    }
-    # the order alternates between rounds: whichever runs first in a repeat pays for a colder cache
-    orders = [("ours", "keras"), ("keras", "ours")]
-    times = [
-        interleaved_medians({name: functions[name] for name in orders[r % 2]}, (y_true, y_pred), repeats)
-        for r in range(rounds)
-    ]
-    ours_ms = statistics.median(t["ours"] for t in times)
-    keras_ms = statistics.median(t["keras"] for t in times)
-    return ours_ms, keras_ms, [t["ours"] / t["keras"] for t in times]
+    }, y_true, y_pred, repeats, rounds)
+    return times["ours"][0], times["keras"][0], ratios(times, "ours", "keras")
 
 
 def catalogue_table(shape=(4096, 256), repeats=15, rounds=5, only=None):

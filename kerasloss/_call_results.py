@@ -15,7 +15,10 @@ new tensor never matches an old entry; at most `_MAX_ENTRIES` recent entries are
 
 Entropy is computed by a loss only while some live `PredictionEntropy` metric asks for the
 entropy this loss can give (`request_entropy` / `entropy_requested`), since it costs a pass over
-the predictions. `subscribe` lets a custom training loop be told of every call of one loss object.
+the predictions; the by-products (diagnostics, and the components of a loss that reduces its
+total whole) only while a live `LossComponent` or `LossDiagnostic` of an equal loss asks for them
+(`request_by_products` / `by_products_requested`: on PyTorch, which runs eagerly, an unlogged
+diagnostic would cost every step; compiled steps drop it anyway). `subscribe` lets a custom training loop be told of every call of one loss object.
 """
 
 import collections
@@ -32,6 +35,7 @@ _MAX_ENTRIES = 64
 _lock = threading.Lock()
 _entries = collections.OrderedDict()  # id(y_pred) -> [(y_pred ref, loss key, CallResult)]
 _entropy_requests = weakref.WeakSet()
+_by_products_requests = weakref.WeakKeyDictionary()  # metric -> the loss_key it asks by-products of
 _subscribers = weakref.WeakKeyDictionary()  # loss -> [weak method]
 
 
@@ -42,12 +46,14 @@ class CallResult(NamedTuple):
     entropy:     (Σ w·H, Σ w) of the per-element prediction entropy, or None when not computed.
     diagnostics: diagnostic name -> (Σ w·d, Σ w) over the elements.
     entropy_settings: (from_logits, kind, axis) the entropy was computed with, or None.
+    total:       the reduced total when the loss reduced it whole (`Terms.total`), else None.
     """
 
     reduced: dict
     entropy: Optional[tuple] = None
     diagnostics: Optional[dict] = None
     entropy_settings: Optional[tuple] = None
+    total: Optional[object] = None
 
 
 def loss_key(loss):
@@ -128,6 +134,17 @@ def entropy_requested(settings):
     if settings is None:
         return False
     return any(metric.entropy_settings == settings for metric in list(_entropy_requests))
+
+
+def request_by_products(metric):
+    """Ask losses equal to `metric.loss` to compute their by-products while `metric` lives."""
+    _by_products_requests[metric] = loss_key(metric.loss)
+
+
+def by_products_requested(loss):
+    """Whether a live metric asked for the by-products of a loss equal to `loss`."""
+    key = loss_key(loss)
+    return any(wanted == key for wanted in list(_by_products_requests.values()))
 
 
 def subscribe(loss, listener):

@@ -37,6 +37,9 @@ class Terms(NamedTuple):
     """Per-element loss terms of one call.
 
     values:      component name -> per-element tensor (before sample weights, masks and reduction).
+    total:       the per-element Σ weight·value when cheaper than its components (pinball's
+                 max(τ·e, (τ − 1)·e)): reduced and differentiated whole, the components reduced
+                 only for whoever reads them. None: the weighted sum of the reduced components.
     mask:        boolean tensor of the same shape, False where an element is ignored, or None.
     entropy:     per-element prediction entropy when it was asked for and is free to compute, or None.
     diagnostics: diagnostic name -> per-element tensor (same shape as the values): quantities of the
@@ -44,13 +47,15 @@ class Terms(NamedTuple):
                  `linear_fraction`, 1.0 where the error is in the linear zone). Reduced as weighted
                  means (sample weights and mask, never divided by replicas), logged as
                  `diagnostics/<name>`. Must cost no more than an element-wise op on values the
-                 loss computes anyway; never differentiated (wrap in `ops.stop_gradient`).
+                 loss computes anyway; never differentiated (wrap in `ops.stop_gradient`). A costlier
+                 one may be a function of no arguments, called only when the diagnostic is wanted.
     """
 
     values: dict
     mask: Optional[object] = None
     entropy: Optional[object] = None
     diagnostics: Optional[dict] = None
+    total: Optional[object] = None
 
 
 class Ratio(NamedTuple):
@@ -120,8 +125,10 @@ class ComponentLoss(keras.losses.Loss):
             total = term if total is None else total + term
         return total
 
-    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
-        """One pass: a `CallResult` (reduced components, entropy and diagnostic sums)."""
+    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, by_products=True):
+        """One pass: a `CallResult`: the total, entropy, and with `by_products` the diagnostic sums
+        and reduced components (without: the components only when they make the total). A call
+        asks for the by-products only while a `LossComponent` or `LossDiagnostic` of it lives."""
         mask = get_keras_mask(y_pred)
         terms = self.terms(y_true, y_pred, with_entropy=with_entropy)
         if mask is not None:
@@ -137,21 +144,25 @@ class ComponentLoss(keras.losses.Loss):
                 reductions[shape] = WeightedReduction(value, sample_weight, mask, self.reduction)
             return reductions[shape]
 
-        reduced = {name: reduction_of(value).reduce(value) for name, value in terms.values.items()}
+        components = terms.values if by_products or terms.total is None else {}
+        reduced = {name: reduction_of(value).reduce(value) for name, value in components.items()}
         entropy = None
         if terms.entropy is not None:
             entropy = reduction_of(terms.entropy).sum_and_weight(terms.entropy)
         def weighted_sum(value):
             return reduction_of(value).sum_and_weight(ops.stop_gradient(value))[0]
 
-        diagnostics = {
-            name: (weighted_sum(value.numerator), weighted_sum(value.denominator))
-            if isinstance(value, Ratio)
-            else reduction_of(value).sum_and_weight(ops.stop_gradient(value))
-            for name, value in (terms.diagnostics or {}).items()
-        }
+        def diagnostic_sums(value):
+            value = value() if callable(value) else value
+            if isinstance(value, Ratio):
+                return weighted_sum(value.numerator), weighted_sum(value.denominator)
+            return reduction_of(value).sum_and_weight(ops.stop_gradient(value))
+
+        wanted = (terms.diagnostics or {}) if by_products else {}
+        diagnostics = {name: diagnostic_sums(value) for name, value in wanted.items()}
         settings = self.entropy_settings if entropy is not None else None
-        return _call_results.CallResult(reduced, entropy, diagnostics, settings)
+        total = None if terms.total is None else reduction_of(terms.total).reduce(terms.total)
+        return _call_results.CallResult(reduced, entropy, diagnostics, settings, total)
 
     def components(self, y_true, y_pred, sample_weight=None):
         """Component name -> that term reduced exactly as the loss is (not multiplied by its weight)."""
@@ -162,15 +173,19 @@ class ComponentLoss(keras.losses.Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         with keras.name_scope(self.name):
             wants_entropy = _call_results.entropy_requested(self.entropy_settings)
-            result = self.evaluate(y_true, y_pred, sample_weight, wants_entropy)
+            wants_by_products = _call_results.by_products_requested(self)
+            result = self.evaluate(y_true, y_pred, sample_weight, wants_entropy, wants_by_products)
             _call_results.leave(self, y_pred, result)
-            return self._as_output(self.total_from_components(result.reduced))
+            return self._as_output(self.total_from_components(result.reduced, result.total))
 
     def _as_output(self, value):
         return value if self._output_dtype is None else ops.cast(value, self._output_dtype)
 
-    def total_from_components(self, reduced):
-        """The loss value `__call__` returns, from the reduced components of the same call."""
+    def total_from_components(self, reduced, total=None):
+        """The loss value `__call__` returns, from the reduced components of the same call, or
+        their `total` when the call reduced it whole (`CallResult.total`, additive losses)."""
+        if total is not None:
+            return total
         if self.additive or self.reduction not in MEAN_REDUCTIONS:
             return self.combine(reduced)
         # Mean reductions come divided by the replica count (tf.distribute). A non-additive total
@@ -181,7 +196,11 @@ class ComponentLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         """Per-element total (Keras' `Loss.call` contract), before weights and reduction."""
-        return self.combine(self.terms(y_true, y_pred).values)
+        return self.elementwise_total(self.terms(y_true, y_pred))
+
+    def elementwise_total(self, terms):
+        """The per-element total of `terms`: `terms.total`, else Σ weight·value."""
+        return self.combine(terms.values) if terms.total is None else terms.total
 
     def get_config(self):
         config = {"name": self.name, "reduction": self.reduction}
@@ -344,14 +363,14 @@ class CompositeLoss(ComponentLoss):
         found = {part.entropy_settings for part, _ in self.parts.values()} - {None}
         return found.pop() if len(found) == 1 else None
 
-    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False):
+    def evaluate(self, y_true, y_pred, sample_weight=None, with_entropy=False, by_products=True):
         reduced, diagnostics, entropy = {}, {}, None
         settings = self.entropy_settings if with_entropy else None
         for name, (part, _) in self.parts.items():
             # the entropy from the first part that gives it: one pass, not one per part
             wanted = settings is not None and entropy is None and part.entropy_settings == settings
-            result = part.evaluate(y_true, y_pred, sample_weight, with_entropy=wanted)
-            reduced[name] = part.total_from_components(result.reduced)
+            result = part.evaluate(y_true, y_pred, sample_weight, wanted, by_products)
+            reduced[name] = part.total_from_components(result.reduced, result.total)
             diagnostics.update({f"{name}/{d}": sums for d, sums in result.diagnostics.items()})
             entropy = result.entropy if wanted else entropy
         settings = settings if entropy is not None else None

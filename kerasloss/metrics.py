@@ -81,9 +81,13 @@ class _LossMean(_RunningMean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         result = _call_results.find(self.loss, y_pred)
-        if result is None:
+        if result is None or not self.found_in(result):
             result = self.loss.evaluate(y_true, y_pred, sample_weight)
         self.record(result, y_pred)
+
+    def found_in(self, result):
+        """Whether a loss call's `result` holds this metric's value."""
+        return True
 
     def record(self, result, y_pred):
         """Accumulate this metric's value of one loss call (`_call_results.CallResult`)."""
@@ -112,9 +116,13 @@ class LossComponent(_LossMean):
         _check_one_of("component", component, loss.component_weights, loss)
         super().__init__(loss, name or f"loss/{component}", dtype)
         self.component = component
+        _call_results.request_by_products(self)
         direction = loss.component_directions[component]
         if direction is not None:  # absent: Keras' callbacks in mode="auto" ask for mode=
             self._direction = direction
+
+    def found_in(self, result):
+        return self.component in result.reduced
 
     def record(self, result, y_pred):
         self.accumulate_batch(result.reduced[self.component], y_pred)
@@ -143,7 +151,7 @@ class LossValue(_LossMean):
 
     def record(self, result, y_pred):
         # RMSE: the root of this replica's mean, as the loss returns it
-        self.accumulate_batch(self.loss.total_from_components(result.reduced), y_pred)
+        self.accumulate_batch(self.loss.total_from_components(result.reduced, result.total), y_pred)
 
 
 @register
@@ -166,6 +174,10 @@ class LossDiagnostic(_LossMean):
         _check_one_of("diagnostic", diagnostic, loss.diagnostic_names, loss)
         super().__init__(loss, name or f"diagnostics/{diagnostic}", dtype)
         self.diagnostic = diagnostic
+        _call_results.request_by_products(self)
+
+    def found_in(self, result):
+        return self.diagnostic in result.diagnostics
 
     def record(self, result, y_pred):
         self.accumulate(*result.diagnostics[self.diagnostic])

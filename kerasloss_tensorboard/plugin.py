@@ -51,6 +51,14 @@ def static_files():
 _HEADERS = {"X-Content-Type-Options": "nosniff"}
 
 
+def _group_query(request, route):
+    """(context, experiment id, group name) of a request to `route`, which needs `name=<group>`."""
+    name = request.args.get("name")
+    if name is None:
+        raise errors.InvalidArgumentError(f"{route}: the query needs name=<group>")
+    return plugin_util.context(request.environ), plugin_util.experiment_id(request.environ), name
+
+
 def _json(payload):
     return werkzeug.Response(json.dumps(payload, allow_nan=False), content_type="application/json",
                              headers=_HEADERS)
@@ -174,8 +182,9 @@ class KerasLossPlugin(base_plugin.TBPlugin):
             _logger.warning("kerasloss plugin: unreadable %s in run %r", metadata.COMPONENT_WEIGHTS_TAG, run)
             return None
 
-    def _groups(self, ctx, eid):
-        """{group: {"runs": {role: run}, "tags": {role: [tags]}, "last_steps": {role: step}}}."""
+    def _groups(self, ctx, eid, only=None):
+        """{group: {"runs": {role: run}, "tags": {role: [tags]}, "last_steps": {role: step}}}, of the
+        group named `only` when given."""
         groups = {}
         listings = [
             self._provider.list_scalars(ctx, experiment_id=eid, plugin_name=metadata.SCALARS_PLUGIN),
@@ -184,8 +193,10 @@ class KerasLossPlugin(base_plugin.TBPlugin):
         for listing in listings:
             for run, tag_map in listing.items():
                 split = metadata.split_run(run)
+                if split is None or (only is not None and split[0] != only):
+                    continue
                 ours = {tag: ts for tag, ts in tag_map.items() if metadata.parse_tag(tag)}
-                if split is None or not ours:
+                if not ours:
                     continue
                 group, role = split
                 entry = groups.setdefault(group, {"runs": {}, "tags": {}, "last_steps": {}})
@@ -208,12 +219,8 @@ class KerasLossPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     def _serve_group(self, request):
-        ctx = plugin_util.context(request.environ)
-        eid = plugin_util.experiment_id(request.environ)
-        name = request.args.get("name")
-        if name is None:
-            raise errors.InvalidArgumentError("group: the query needs name=<group>")
-        group = self._groups(ctx, eid).get(name)
+        ctx, eid, name = _group_query(request, "group")
+        group = self._groups(ctx, eid, only=name).get(name)
         if group is None:
             raise errors.NotFoundError(f"no kerasloss runs in group {name!r}")
         role_of = {run: role for role, run in group["runs"].items()}
@@ -269,15 +276,13 @@ class KerasLossPlugin(base_plugin.TBPlugin):
 
     @wrappers.Request.application
     def _serve_ledger(self, request):
-        ctx = plugin_util.context(request.environ)
-        eid = plugin_util.experiment_id(request.environ)
-        name = request.args.get("name")
-        if name is None:
-            raise errors.InvalidArgumentError("ledger: the query needs name=<group>")
-        scalars = self._scalars(ctx, eid)
+        ctx, eid, name = _group_query(request, "ledger")
+        listing = self._provider.list_scalars(ctx, experiment_id=eid, plugin_name=metadata.SCALARS_PLUGIN)
+        ledger_tags = {tag for tag_map in listing.values() for tag in tag_map
+                       if (metadata.parse_tag(tag) or ("",))[0] == "ledger"}
+        scalars = self._scalars(ctx, eid, tag_filter=ledger_tags) if ledger_tags else {}
         compare = [{"run": run, "tag": tag, "points": [[step, series.number(value)] for step, value in points]}
-                   for run, tag_map in sorted(scalars.items()) for tag, points in sorted(tag_map.items())
-                   if (metadata.parse_tag(tag) or ("",))[0] == "ledger"]
+                   for run, tag_map in sorted(scalars.items()) for tag, points in sorted(tag_map.items())]
         return _json({"records": self._ledger_records(ctx, eid, name), "compare": compare})
 
     # -- calibration (the "Calibration" section) ---------------------------------------------------

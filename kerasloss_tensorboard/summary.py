@@ -16,8 +16,10 @@ Each row (`row`), from the whole model's loss panel (`series.loss_panels`) and t
 
 Formats: `table` (aligned plain text), `markdown` (a GitHub table, e.g. for a CI job summary),
 `json` (the rows), `csv` (one column per field, component share and metric). Names are text in
-every format: control characters are shown escaped, and Markdown and HTML characters are escaped
-in `markdown`.
+every format: control characters are shown escaped, Markdown and HTML characters are escaped in
+`markdown`, and a CSV cell of text starting with `=`, `+`, `-`, `@`, a tab or a carriage return
+gets a leading `'` (OWASP's defence against formula injection: a spreadsheet would run
+`=HYPERLINK(...)` from a log_dir's name); numbers are written as numbers.
 """
 
 import csv
@@ -121,16 +123,27 @@ def _json(entries):
     return json.dumps(entries, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    """`value` for a CSV cell: text a spreadsheet would read as a formula is quoted with a leading `'`."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(entries):
     components = list(dict.fromkeys(name for entry in entries for name in entry["shares"]))
     metrics = list(dict.fromkeys(tag for entry in entries for tag in entry["posthoc"]))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["log_dir", "last_epoch", "train loss/total", "validation loss/total", "best_run",
+    writerow = lambda cells: writer.writerow([_csv_cell(cell) for cell in cells])  # noqa: E731
+    writerow(["log_dir", "last_epoch", "train loss/total", "validation loss/total", "best_run",
                      "best_epoch", "best loss/total", "shares_run"]
                     + [f"share {name}" for name in components] + ["posthoc_epoch"] + metrics)
     for entry in entries:
-        writer.writerow([entry["log_dir"], entry["last_epoch"], entry["loss_total"].get("train"),
+        writerow([entry["log_dir"], entry["last_epoch"], entry["loss_total"].get("train"),
                          entry["loss_total"].get("validation"), entry["best_run"], entry["best_epoch"],
                          entry["best_loss_total"], entry["shares_run"]]
                         + [entry["shares"].get(name) for name in components]

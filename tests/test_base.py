@@ -145,3 +145,37 @@ def test_composite_gradient_is_the_weighted_sum_of_part_gradients():
         return tape.gradient(value, y_pred).numpy()
 
     np.testing.assert_allclose(grad(mse + 3.0 * mae), grad(mse) + 3.0 * grad(mae), rtol=1e-5, atol=1e-7)
+
+
+# Terms.total: a loss that reduces its whole per-element total (pinball, GaussianNLL) returns, and
+# differentiates, the weighted sum of its components
+
+def _fused_cases():
+    rng = np.random.default_rng(4)
+    targets, means = rng.normal(size=(8, 3)).astype(np.float32), rng.normal(size=(8, 3)).astype(np.float32)
+    mean_variance = np.stack([means, rng.uniform(1e-7, 2.0, (8, 3)).astype(np.float32)], axis=-1)
+    return [
+        ("pinball τ=0.3", lambda **kw: kerasloss.PinballLoss(0.3, **kw), targets, means),
+        ("pinball τ list", lambda **kw: kerasloss.PinballLoss([0.1, 0.5, 0.9], **kw), targets[:, :1], means),
+        ("gaussian", lambda **kw: kerasloss.GaussianNLL(**kw), targets, mean_variance),
+        ("gaussian full", lambda **kw: kerasloss.GaussianNLL(full=True, **kw), targets, mean_variance),
+    ]
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", None])
+@pytest.mark.parametrize("case", _fused_cases(), ids=lambda case: case[0])
+def test_a_loss_reducing_its_total_whole_gives_its_weighted_components_value_and_gradient(case, reduction):
+    from keras import ops
+
+    from tests.helpers.backend_gradients import value_and_gradient
+
+    _, make, y_true, y_pred = case
+    loss = make(reduction=reduction)
+    weight = WEIGHT[:1].repeat(8) if reduction is None else np.linspace(0.0, 2.0, 8).astype(np.float32)
+    with_components = loss + 0.0 * kerasloss.MeanSquaredError(reduction=reduction)  # a composite reads part totals
+    for fn in (loss, with_components):
+        value, grad = value_and_gradient(lambda p: ops.sum(fn(y_true, p, weight)), y_pred)
+        parts, parts_grad = value_and_gradient(
+            lambda p: ops.sum(loss.combine(loss.components(y_true, p, weight))), y_pred)
+        np.testing.assert_allclose(value, parts, rtol=1e-5)
+        np.testing.assert_allclose(grad, parts_grad, rtol=1e-5, atol=1e-7)

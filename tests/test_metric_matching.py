@@ -153,3 +153,56 @@ def test_an_entropy_metric_that_does_not_match_the_loss_warns_once_and_computes_
     with pytest.warns(UserWarning, match="second pass") as record:
         model.fit(x, y, batch_size=N, epochs=1, verbose=0)
     assert len([w for w in record if "second pass" in str(w.message)]) == 1
+
+
+def _ranked_lists():
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 4, (6, 8)).astype("float32")
+    return labels, [keras.ops.convert_to_tensor(rng.normal(size=(6, 8)).astype("float32")) for _ in range(3)]
+
+
+def test_a_loss_call_computes_its_diagnostics_only_while_a_metric_of_it_lives():
+    import gc
+
+    from kerasloss import _call_results
+
+    loss = kerasloss.ListMLELoss()
+    labels, (first, second, third) = _ranked_lists()
+    loss(labels, first)
+    assert _call_results.find(loss, first).diagnostics == {}
+    metric = kl_metrics.LossDiagnostic(kerasloss.ListMLELoss(), "misordered_pairs")  # an equal loss asks
+    loss(labels, second)
+    assert set(_call_results.find(loss, second).diagnostics) == {"misordered_pairs"}
+    del metric
+    gc.collect()
+    loss(labels, third)
+    assert _call_results.find(loss, third).diagnostics == {}
+
+
+def test_a_diagnostic_metric_computes_its_value_when_the_loss_call_left_none():
+    loss = kerasloss.PairwiseHingeLoss()
+    labels, (scores, _, _) = _ranked_lists()
+    loss(labels, scores)  # before any metric asked: no diagnostics left
+    metric = kl_metrics.LossDiagnostic(loss, "misordered_pairs")
+    metric.update_state(labels, scores)
+    total, count = loss.evaluate(labels, scores).diagnostics["misordered_pairs"]
+    assert float(metric.result()) == pytest.approx(float(total) / float(count), rel=1e-6)
+
+
+def test_a_loss_reducing_its_total_whole_reduces_its_components_only_while_a_metric_of_it_lives():
+    from kerasloss import _call_results
+
+    loss = kerasloss.GaussianNLL()
+    rng = np.random.default_rng(6)
+    y_true = rng.normal(size=(5, 3)).astype("float32")
+    y_pred = [keras.ops.convert_to_tensor(np.stack([rng.normal(size=(5, 3)), rng.uniform(0.5, 2, (5, 3))], -1)
+                                          .astype("float32")) for _ in range(2)]
+    alone = loss(y_true, y_pred[0])
+    assert _call_results.find(loss, y_pred[0]).reduced == {}
+    metric = kl_metrics.LossComponent(loss, "log_variance")
+    loss(y_true, y_pred[1])
+    assert set(_call_results.find(loss, y_pred[1]).reduced) == {"log_variance", "scaled_squared_error"}
+    metric.update_state(y_true, y_pred[0])  # the unlogged call left no component: computed here
+    expected = loss.components(y_true, y_pred[0])["log_variance"]
+    assert float(metric.result()) == pytest.approx(float(expected), rel=1e-6)
+    assert float(alone) == pytest.approx(float(loss(y_true, y_pred[0])), rel=1e-6)  # the same total either way

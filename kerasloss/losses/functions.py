@@ -4,7 +4,8 @@ Each returns what its `keras.losses` namesake returns, the per-example loss befo
 and reduction: the weighted sum of the terms of the class of the same loss (its `call`), 0 where
 that loss masks an element out (e.g. `ignore_class`). The aliases Keras' `get` accepts (`mse`,
 `mae`, `mape`, `msle`, `kld`, `bce`) and the TensorFlow Addons functions of the losses kept here
-(`pinball_loss`, `contrastive_loss`) are the same functions.
+(`pinball_loss`, `contrastive_loss`, `triplet_semihard_loss`) are the same functions; TensorFlow
+Addons' `triplet_semihard_loss` mines within the batch, so it returns the batch's loss, a scalar.
 """
 
 from keras import ops
@@ -18,61 +19,53 @@ from kerasloss.losses.divergence import KLDivergence, Poisson
 from kerasloss.losses.focal import BinaryFocalCrossentropy, CategoricalFocalCrossentropy
 from kerasloss.losses.generalized_cross_entropy import CategoricalGeneralizedCrossEntropy
 from kerasloss.losses.margin import CategoricalHinge, Hinge, SquaredHinge
-from kerasloss.losses.metric_learning import ContrastiveLoss, circle_terms
+from kerasloss.losses.metric_learning import ContrastiveLoss, TripletSemiHardLoss, circle_terms
 from kerasloss.losses.overlap import Dice, Tversky
 from kerasloss.losses.quantile import PinballLoss
-from kerasloss.losses.regression import (
-    CosineSimilarity,
-    Huber,
-    LogCosh,
-    MeanAbsoluteError,
-    MeanAbsolutePercentageError,
-    MeanSquaredError,
-    MeanSquaredLogarithmicError,
-)
+from kerasloss.losses import regression
 from kerasloss.losses.sequence import CTC
 
 
 def _per_example(loss, y_true, y_pred):
     """`loss`'s per-example values: Σ weight·term, and 0 where its terms are masked out."""
     terms = loss.terms(y_true, y_pred)
-    total = loss.combine(terms.values)
+    total = loss.elementwise_total(terms)
     return total if terms.mask is None else ops.where(terms.mask, total, ops.zeros_like(total))
 
 
 def mean_squared_error(y_true, y_pred):
     """mean(square(y_true − y_pred), axis=−1)."""
-    return _per_example(MeanSquaredError(), y_true, y_pred)
+    return _per_example(regression.MeanSquaredError(), y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
     """mean(abs(y_true − y_pred), axis=−1)."""
-    return _per_example(MeanAbsoluteError(), y_true, y_pred)
+    return _per_example(regression.MeanAbsoluteError(), y_true, y_pred)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
     """100 · mean(|y_true − y_pred| / max(|y_true|, ε), axis=−1)."""
-    return _per_example(MeanAbsolutePercentageError(), y_true, y_pred)
+    return _per_example(regression.MeanAbsolutePercentageError(), y_true, y_pred)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """mean((log(max(y_pred, ε) + 1) − log(max(y_true, ε) + 1))², axis=−1)."""
-    return _per_example(MeanSquaredLogarithmicError(), y_true, y_pred)
+    return _per_example(regression.MeanSquaredLogarithmicError(), y_true, y_pred)
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
     """−Σ_axis y_true·y_pred / (‖y_true‖·‖y_pred‖): −1 for aligned vectors."""
-    return _per_example(CosineSimilarity(axis=axis), y_true, y_pred)
+    return _per_example(regression.CosineSimilarity(axis=axis), y_true, y_pred)
 
 
 def huber(y_true, y_pred, delta=1.0):
     """mean(½e² where |e| ≤ δ, δ|e| − ½δ² elsewhere, axis=−1), e = y_pred − y_true."""
-    return _per_example(Huber(delta=delta), y_true, y_pred)
+    return _per_example(regression.Huber(delta=delta), y_true, y_pred)
 
 
 def log_cosh(y_true, y_pred):
     """mean(log cosh(y_pred − y_true), axis=−1)."""
-    return _per_example(LogCosh(), y_true, y_pred)
+    return _per_example(regression.LogCosh(), y_true, y_pred)
 
 
 def hinge(y_true, y_pred):
@@ -185,6 +178,12 @@ def contrastive_loss(y_true, y_pred, margin=1.0):
     return _per_example(ContrastiveLoss(margin=margin), y_true, y_pred)
 
 
+def triplet_semihard_loss(y_true, y_pred, margin=1.0, distance_metric="L2"):
+    """The batch's triplet loss with semi-hard negatives (TensorFlow Addons): the mean over the
+    (anchor, positive) pairs of max(m + d_ap − d_an, 0), a scalar (`TripletSemiHardLoss`)."""
+    return TripletSemiHardLoss(margin=margin, distance_metric=distance_metric)(y_true, y_pred)
+
+
 mse = mean_squared_error
 mae = mean_absolute_error
 mape = mean_absolute_percentage_error
@@ -199,5 +198,6 @@ __all__ = [
     "circle", "contrastive_loss", "cosine_similarity", "ctc", "dice", "hinge", "huber", "kl_divergence",
     "kld", "kullback_leibler_divergence", "log_cosh", "logcosh", "mae", "mape", "mean_absolute_error",
     "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error", "mse",
-    "msle", "pinball_loss", "poisson", "sparse_categorical_crossentropy", "squared_hinge", "tversky",
+    "msle", "pinball_loss", "poisson", "sparse_categorical_crossentropy", "squared_hinge",
+    "triplet_semihard_loss", "tversky",
 ]

@@ -52,14 +52,17 @@ def gaussian_nll_terms(y_true, y_pred, full=False, eps=1e-6):
     # torch clamps in place under no_grad: the value is max(σ², ε), the gradient passes as is
     clamped = ops.where(variance < eps, variance - ops.stop_gradient(variance) + eps, variance)
     squared_error = ops.square(y_true - mean)
-    values = {
-        "log_variance": 0.5 * ops.log(clamped),
-        "scaled_squared_error": 0.5 * squared_error / clamped,
-    }
+    log_variance = ops.log(clamped)
+    scaled_squared_error = squared_error / clamped
+    values = {"log_variance": 0.5 * log_variance, "scaled_squared_error": 0.5 * scaled_squared_error}
+    constant = 0.0
     if full:
-        values["constant"] = ops.full_like(squared_error, 0.5 * math.log(2.0 * math.pi))
+        constant = 0.5 * math.log(2.0 * math.pi)
+        values["constant"] = ops.full_like(squared_error, constant)
     covered = ops.cast(ops.less_equal(squared_error, clamped), squared_error.dtype)
-    return Terms(values=values, diagnostics={"one_sigma_coverage": covered})
+    # one reduction for the loss and its gradient, not one per component
+    total = 0.5 * (log_variance + scaled_squared_error) + constant
+    return Terms(values=values, diagnostics={"one_sigma_coverage": covered}, total=total)
 
 
 @register

@@ -43,6 +43,8 @@ def pinball_terms(y_true, y_pred, tau=0.5):
             "over": mean_or_zero((1.0 - tau_tensor) * ops.relu(-error)),
         },
         diagnostics=diagnostics,
+        # one reduction for the loss and its gradient, not one per side
+        total=mean_or_zero(ops.maximum(tau_tensor * error, (tau_tensor - 1.0) * error)),
     )
 
 

@@ -76,7 +76,7 @@ def _pairwise_terms(name, pair_loss, y_true, y_pred, temperature):
     pair_weight, difference, _ = _pairs(labels, scores, valid)
     return Terms(
         values={name: ops.sum(pair_weight * pair_loss(difference / temperature), axis=-1)},
-        diagnostics={"misordered_pairs": _misordered(pair_weight, difference)},
+        diagnostics={"misordered_pairs": lambda: _misordered(pair_weight, difference)},
     )
 
 
@@ -106,7 +106,7 @@ def pairwise_squared_error_terms(y_true, y_pred):
     gap = labels[:, :, None] - labels[:, None, :] - difference
     return Terms(
         values={"pairwise_squared_error": ops.sum(counted * ops.square(gap), axis=-1)},
-        diagnostics={"misordered_pairs": _misordered(pair_weight, difference)},
+        diagnostics={"misordered_pairs": lambda: _misordered(pair_weight, difference)},
     )
 
 
@@ -123,10 +123,10 @@ def list_mle_terms(y_true, y_pred, temperature=1.0):
     shifted = ops.where(sorted_valid, shifted, _LIST_MLE_PAD)
     tail_sums = ops.flip(ops.cumsum(ops.flip(ops.exp(shifted), axis=1), axis=1), axis=1)
     log_probs = ops.where(sorted_valid, shifted - ops.log(tail_sums + _LIST_MLE_EPSILON), 0.0)
-    pair_weight, difference, _ = _pairs(labels, scores, valid)
     return Terms(
         values={"list_mle": -ops.sum(log_probs, axis=1)},
-        diagnostics={"misordered_pairs": _misordered(pair_weight, difference, axis=(1, 2))},
+        # the pairs cost [B, L, L]: built only when the diagnostic is wanted
+        diagnostics={"misordered_pairs": lambda: _misordered(*_pairs(labels, scores, valid)[:2], axis=(1, 2))},
     )
 
 

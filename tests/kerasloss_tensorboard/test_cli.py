@@ -52,6 +52,15 @@ def test_each_subcommand_has_help(command, capsys):
     assert exit_.value.code == 0 and capsys.readouterr().out.startswith(f"usage: kerasloss {command} ")
 
 
+def test_summary_of_a_local_logdir_reads_it_without_importing_tensorflow(logged):  # noqa: F811
+    check = ("import sys; from kerasloss_tensorboard import cli; code = cli.main(['summary', sys.argv[1], "
+             "'--format', 'json']); assert 'tensorflow' not in sys.modules, 'tensorflow imported'; sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", check, str(logged)], capture_output=True, text=True, cwd=REPO,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert {entry["log_dir"] for entry in json.loads(done.stdout)} == {HOSTILE, "ls0.1"}
+
+
 def test_python_dash_m_kerasloss_is_the_command():
     done = subprocess.run([sys.executable, "-m", "kerasloss", "--help"], capture_output=True, text=True, cwd=REPO,
                           env={**os.environ, "PYTHONPATH": REPO})

@@ -73,6 +73,16 @@ def test_csv_has_a_column_per_component_share_and_metric(rows):
     assert {line["log_dir"] for line in table} == {HOSTILE, "ls0.1"}
 
 
+def test_csv_text_a_spreadsheet_would_run_as_a_formula_is_quoted(rows):
+    hostile = {**rows["ls0.1"], "log_dir": '=HYPERLINK("http://x","y")', "best_run": "@SUM(A1)",
+               "shares": {"-cmd|' /C calc'!A0": 0.25}, "posthoc": {"+metrics/x": -0.5}}
+    (line,) = list(csv.reader(io.StringIO(summary.render([hostile], "csv"))))[1:]
+    header = next(csv.reader(io.StringIO(summary.render([hostile], "csv"))))
+    assert line[0] == "'=HYPERLINK(\"http://x\",\"y\")" and line[4] == "'@SUM(A1)"
+    assert header[8] == "share -cmd|' /C calc'!A0"  # the '-' is not at the cell's start: kept
+    assert header[-1] == "'+metrics/x" and line[-1] == "-0.5"  # a negative number stays a number
+
+
 def test_markdown_is_one_table_row_per_log_dir_with_names_as_text(rows):
     lines = summary.render([*rows.values(), {**rows["ls0.1"], "log_dir": "a|b*c\n"}], "markdown").splitlines()
     assert len(lines) == 2 + 3 and all(line.startswith("| ") and line.endswith(" |") for line in lines)

@@ -111,3 +111,8 @@ def test_tensorflow_addons_functions_of_the_losses_kept_here():
     similar, distance = RNG.integers(0, 2, 8), np.abs(RNG.normal(size=8)).astype(np.float32)
     np.testing.assert_allclose(parity.as_numpy(kerasloss.contrastive_loss(similar, distance, margin=0.5)),
                                tfa.contrastive(similar, distance, 0.5), rtol=1e-6)
+    labels = RNG.integers(0, 3, 12)
+    embeddings = RNG.normal(size=(12, 4)).astype(np.float32)
+    for metric in ("L2", "squared-L2", "angular"):
+        np.testing.assert_allclose(parity.as_numpy(kerasloss.triplet_semihard_loss(labels, embeddings, 0.5, metric)),
+                                   tfa.triplet_semihard(labels, embeddings, 0.5, metric)[0], rtol=1e-5)
