@@ -172,7 +172,9 @@ class Stopwatch:
 
 def cost(trained, root):
     model, x, y = trained
-    print(f"\ncost per evaluated epoch, {args.repeats} interleaved rounds, medians (min-max); machine shared")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\ncost per evaluated epoch, {args.repeats} interleaved rounds, medians (min-max); load average {load} "
+          f"on {os.cpu_count()} cores")
     for scale in (1, args.scale):
         xs, ys = np.tile(x, (scale, 1)), np.tile(y, scale)
         ledger = ExampleLedger(os.path.join(root, f"cost{scale}"), (xs, ys))
