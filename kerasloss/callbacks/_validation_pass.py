@@ -15,9 +15,10 @@ whole of it), the model's test function is replaced by one that also hands over 
                           when TensorFlow or JAX trace the step, called at every step on PyTorch);
                           ours pops them before Keras sees the logs, so no val_ log, History,
                           CSVLogger or TensorBoard ever holds them, and feeds
-                          `on_batch(y, y_pred, sample_weight)`, in slices of the held-out
-                          data's `batch_size` rows for arrays (the batches of its own pass: the
-                          eager updates cost more than twice as much on batches twice as long)
+                          `on_batch(y, y_pred, sample_weight)` re-batched, for arrays, into the
+                          held-out data's `batch_size` rows: the batches of its own pass (the eager
+                          updates cost 3-4x on batches twice as long, and each call has its
+                          overhead; the last, shorter batch is fed at on_test_end)
     on_test_end           Keras' function back; the pass counts when every batch was fed and, for
                           arrays, every example
 
@@ -31,6 +32,7 @@ A `fit` that raises during an evaluation leaves ours in place: its next call, no
 import contextlib
 
 import keras
+import numpy as np
 
 from kerasloss.callbacks._model_info import validation_data_of
 
@@ -48,7 +50,8 @@ class KerasValidationPass:
         self._model = self._ours = self._keras = None
         self._keep = None  # (keep y, keep sample_weight) while a pass runs
         self._size = (None, None)  # (examples, batches) of the held-out data, each None when unknown
-        self._rows = None  # rows per `on_batch` call at most (None: Keras' batches as they are)
+        self._rows = None  # rows per `on_batch` call (None: Keras' batches as they are)
+        self._pending, self._pending_rows = [], 0  # Keras' rows not yet fed
         self._armed = self._missed = False
         self._examples = self._batches = 0
 
@@ -62,6 +65,7 @@ class KerasValidationPass:
             self._model, self._ours = model, _test_function_with_outputs(model)
         self._keras, self._keep, self._size = model.test_function, keep, data.size()
         self._rows = data.batch_size
+        self._pending, self._pending_rows = [], 0
         self._armed = self._missed = False
         self._examples = self._batches = 0
         model.test_function = self._test_function
@@ -80,12 +84,16 @@ class KerasValidationPass:
             self._model.test_function = self._keras
         self._keras, self._keep, self._armed = None, None, False
         examples, batches = self._size
-        return (
+        complete = (
             not self._missed
             and self._batches > 0
             and examples in (None, self._examples)
             and batches in (None, self._batches)
         )
+        if complete and self._pending:
+            self._on_batch(*_joined(self._pending))
+        self._pending, self._pending_rows = [], 0
+        return complete
 
     def close(self):
         """At train end (and at train begin, after a fit that raised): Keras' test function back,
@@ -111,11 +119,24 @@ class KerasValidationPass:
         rows = int(keras.tree.flatten(y_pred)[0].shape[0])
         self._batches += 1
         self._examples += rows
-        batch = (_numpy(y) if keep_y else None, y_pred, _numpy(weight) if keep_weight else None)
-        step = self._rows or rows
-        for start in range(0, rows, step):
-            self._on_batch(*(_rows(part, start, start + step) for part in batch))
+        self._feed((_numpy(y) if keep_y else None, y_pred, _numpy(weight) if keep_weight else None), rows)
         return result
+
+    def _feed(self, batch, rows):
+        """`on_batch` on every full `self._rows` rows of Keras' batches so far (a shorter rest waits)."""
+        if self._rows is None:
+            self._on_batch(*batch)
+            return
+        self._pending.append(batch)
+        self._pending_rows += rows
+        if self._pending_rows < self._rows:
+            return
+        joined = _joined(self._pending)
+        full = self._pending_rows - self._pending_rows % self._rows
+        for start in range(0, full, self._rows):
+            self._on_batch(*(_rows(part, start, start + self._rows) for part in joined))
+        self._pending = [tuple(_rows(part, full, None) for part in joined)] if full < self._pending_rows else []
+        self._pending_rows -= full
 
 
 def _kept(model, data):
@@ -181,6 +202,19 @@ def _set_on(model, name, value):
 def _rows(value, start, stop):
     """Rows start:stop of every array of `value` (None stays None)."""
     return None if value is None else keras.tree.map_structure(lambda array: array[start:stop], value)
+
+
+def _joined(batches):
+    """One batch of the rows of `batches` (tuples of structures or None), in order."""
+    if len(batches) == 1:
+        return batches[0]
+
+    def concatenate(*arrays):
+        return np.concatenate(arrays) if isinstance(arrays[0], np.ndarray) else keras.ops.concatenate(arrays)
+
+    return tuple(
+        None if parts[0] is None else keras.tree.map_structure(concatenate, *parts) for parts in zip(*batches)
+    )
 
 
 def _numpy(value):
