@@ -14,6 +14,14 @@ The model: user id -> Embedding(2000, 32) -> Dense(20000) logits, integer labels
     no validation        keras@epoch and ours@epoch without `validation_data`, PostHocMetrics only
                          at train end (the configuration of the first README figure)
 
+One pass (issue 18), `validation_data=(x_val, y_val)` arrays (validation_batch_size = batch), the
+line a user writes, `LossMonitor(log_dir, (x_val, y_val), [SparseCategoricalAccuracy()])`, against
+keras@epoch on the same arrays:
+    before       LossMonitor given copies of the arrays: it predicts them itself after Keras'
+                 evaluation, as every LossMonitor did before it shared Keras' pass
+    after        LossMonitor given fit's own arrays: entropy, metrics and calibration from Keras'
+                 evaluation, no pass of its own
+
 Ablation (update_freq="epoch", validation every epoch), each row adds one piece to the row above:
 kerasloss loss alone (with Keras' TensorBoard), + component metrics, + fused entropy,
 + LossComponentLogger (in place of Keras' TensorBoard), + PredictionEntropyLogger,
@@ -62,7 +70,8 @@ from kerasloss.metrics import PredictionEntropy, loss_components  # noqa: E402
 
 # name: (loss, metrics, Keras TensorBoard update_freq, our callbacks, validation)
 # metrics: None, "components", "entropy" (fused), "user" (standalone PredictionEntropy)
-# our callbacks: a tuple of "components[@10]", "entropy", "posthoc[@end]", "monitor"
+# our callbacks: a tuple of "components[@10]", "entropy", "posthoc[@end]", "monitor[@same|@copy]"
+# validation: False, True (a tf.data dataset), "arrays" (the arrays LossMonitor@same gets)
 CONFIGS = {
     "keras@epoch": ("keras", None, "epoch", (), True),
     "ours@epoch": ("ours", "entropy", None, ("components", "entropy", "posthoc"), True),
@@ -78,6 +87,9 @@ CONFIGS = {
     "+ PostHocMetrics, no calibration": ("ours", "entropy", None, ("components", "entropy", "posthoc@nocal"), True),
     "user's first form": ("ours", "user", None, ("components", "entropy", "posthoc"), True),
     "LossMonitor (one callback)": ("ours", "entropy", None, ("monitor",), True),
+    "keras@epoch, arrays": ("keras", None, "epoch", (), "arrays"),
+    "LossMonitor, own pass (before)": ("ours", "entropy", None, ("monitor@copy",), "arrays"),
+    "LossMonitor, Keras' pass (after)": ("ours", "entropy", None, ("monitor@same",), "arrays"),
 }
 # (row label, ours, keras): the realistic configuration first
 HEADLINE = (
@@ -96,11 +108,13 @@ ABLATION = (
     "user's first form",
     "LossMonitor (one callback)",
 )
+ONE_PASS = ("LossMonitor, own pass (before)", "LossMonitor, Keras' pass (after)")
 GROUPS = {
     "headline": {"keras@epoch", "ours@epoch", "keras@10", "ours@10"},
     "novalidation": {"keras, no validation", "ours, no validation"},
     "ablation": {"keras@epoch", *ABLATION},
     "calibration": {"keras@epoch", "+ PostHocMetrics, no calibration", "ours@epoch"},
+    "onepass": {"keras@epoch, arrays", *ONE_PASS},
 }
 
 
@@ -122,7 +136,8 @@ def _callbacks(names, log_dir, x_val, y_val):
             callbacks.append(PostHocMetrics(log_dir, (x_val, y_val), [keras.metrics.SparseCategoricalAccuracy()],
                                             every_n_epochs=0 if when == "end" else 1, calibration=when != "nocal"))
         else:
-            callbacks.append(LossMonitor(log_dir, (x_val, y_val), [keras.metrics.SparseCategoricalAccuracy()]))
+            held_out = (x_val.copy(), y_val.copy()) if when == "copy" else (x_val, y_val)
+            callbacks.append(LossMonitor(log_dir, held_out, [keras.metrics.SparseCategoricalAccuracy()]))
     return callbacks
 
 
@@ -147,6 +162,8 @@ def build(name, args, data, root):
     if keras_freq is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir, update_freq=keras_freq))
     fit_kwargs = {"x": train, "validation_data": val if validation else None, "verbose": 0, "shuffle": False}
+    if validation == "arrays":
+        fit_kwargs.update(validation_data=(x_val, y_val), validation_batch_size=args.batch)
     return model, fit_kwargs, callbacks
 
 
@@ -276,10 +293,20 @@ def report(seconds, args, clock):
         for name in rows:
             label = "+ PostHocMetrics with calibration (= ours@epoch)" if name == "ours@epoch" else name
             print(f"| {label} | {_ms(seconds[name])} | {_summary(ratios(seconds, name, 'keras@epoch'))} |")
-    if "+ PostHocMetrics, no calibration" in seconds and "ours@epoch" in seconds:
-        share = [1 - r for r in ratios(seconds, "+ PostHocMetrics, no calibration", "ours@epoch")]
-        print(f"\ncalibration's share of the monitored fit (ours@epoch), per cycle 1 − without / with: "
-              f"{100 * statistics.median(share):.1f} % ({100 * min(share):.1f} to {100 * max(share):.1f} %)")
+        if "+ PostHocMetrics, no calibration" in seconds and "ours@epoch" in seconds:
+            share = [1 - r for r in ratios(seconds, "+ PostHocMetrics, no calibration", "ours@epoch")]
+            print(f"\ncalibration's share of the monitored fit (ours@epoch), per cycle 1 − without / with: "
+                  f"{100 * statistics.median(share):.1f} % ({100 * min(share):.1f} to {100 * max(share):.1f} %)")
+        print()
+    if all(name in seconds for name in ("keras@epoch, arrays", *ONE_PASS)):
+        before, after = ONE_PASS
+        print("| LossMonitor on fit's validation_data (arrays) | ms/epoch | / Keras + TensorBoard | after / before |")
+        print("|---|---|---|---|")
+        print(f"| Keras loss + keras.callbacks.TensorBoard (baseline) | {_ms(seconds['keras@epoch, arrays'])} | 1 | |")
+        for name in ONE_PASS:
+            versus = _summary(ratios(seconds, after, before)) if name == after else ""
+            print(f"| {name} | {_ms(seconds[name])} | {_summary(ratios(seconds, name, 'keras@epoch, arrays'))} "
+                  f"| {versus} |")
     print()
 
 

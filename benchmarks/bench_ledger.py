@@ -1,21 +1,33 @@
 """`ExampleLedger` on label noise: its suspects from one training beside cleanlab's from five.
 
-scikit-learn's digits, 70 % for training (stratified), 10 % and 30 % of the training labels flipped
-to another class at random; a 128-unit MLP (64 -> 128 relu -> 10 softmax) trained 30 epochs with
-Adam (3e-3, batch 16) on `kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7)` (--loss ce: the
-plain cross-entropy on logits). Per noise level and seed:
+The data and model of examples/label_noise.py (imported from there): scikit-learn's digits, 70 %
+for training (stratified), 10 % and 30 % of the training labels flipped to another class at
+random; its 128-unit MLP trained 30 epochs with Adam (3e-3, batch 16) on
+`kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7)` (--loss ce: the plain cross-entropy on
+logits). Per noise level and seed:
 
-    ledger     one training with ExampleLedger: precision of suspects(k), k = the number flipped;
-               F1 of the automatic cut suspects() against the flipped set
+    ledger     one training with ExampleLedger: precision of suspects(k), k = the number flipped
+               (and how many unflipped examples are among those k); F1 of the automatic cut
+               suspects() against the flipped set
     cleanlab   the same model trained 5 more times for 5-fold cross-validated probabilities:
                precision of the k lowest label-quality scores (cleanlab.rank, self-confidence);
                F1 of cleanlab.filter.find_label_issues
 
-Then the cost, on the trained model, interleaved (medians of --repeats, min-max): Keras' predict
-pass over the data alone; the ledger's pass (the same predictions, its compiled per-example loss,
-margins and confidences, the order check, the O(N) update); its writes (scalars, the TensorBoard
-record, ledger.npz). At --scale × the training set too (the examples repeated), where the fixed
-costs weigh less; peak resident growth (VmHWM after /proc/self/clear_refs) of each pass there.
+then per noise level the minimum and median over the seeds, and on how many seeds each target holds.
+
+Then the cost per evaluated epoch on the trained model, in rounds that interleave (medians of
+--repeats rounds, min-max):
+    inference   Keras' predict pass over the data alone
+    pass        the ledger's pass and its O(N) update (the same predictions, its compiled
+                per-example signals, the order check, the running sums, the top_k's trajectories)
+    record      the whole evaluation: the pass and its writes (scalars, TensorBoard record, ledger.npz)
+and, per round, timed inside the pass: the bookkeeping (gathering the chunks, the labels and
+their order check, the running sums, the top_k's trajectories) as a share of the rest of that pass
+(its inference: reading the data, Keras' predictions, the per-example signals, one compiled call
+per chunk); the signals and bookkeeping together as a share of the data and predictions; and
+pass / inference - 1 from the interleaved passes. At --scale × the training set too (the
+examples repeated), where the fixed costs weigh less; peak resident growth (VmHWM after
+/proc/self/clear_refs) of each pass there.
 
     python benchmarks/bench_ledger.py [--seeds 5] [--loss gce|ce] [--backend jax] [--cost-only]
 """
@@ -26,6 +38,8 @@ import statistics
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--seeds", type=int, default=5)
@@ -42,36 +56,18 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from cleanlab.filter import find_label_issues  # noqa: E402
 from cleanlab.rank import get_label_quality_scores  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, train_test_split  # noqa: E402
+from label_noise import BATCH_SIZE, LEARNING_RATE, digits_mlp, noisy_digits  # noqa: E402
+from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-import kerasloss  # noqa: E402
 from kerasloss.callbacks import ExampleLedger  # noqa: E402
 from kerasloss.callbacks._heldout import predict  # noqa: E402
 
-BATCH, LEARNING_RATE, FOLDS = 16, 3e-3, 5
-
-
-def noisy_digits(noise, seed):
-    """(x, noisy labels, flipped mask) of the 70 % training split, `noise` of its labels flipped."""
-    digits = load_digits()
-    x, _, y, _ = train_test_split((digits.data / 16.0).astype("float32"), digits.target, train_size=0.7,
-                                  random_state=seed, stratify=digits.target)
-    rng = np.random.default_rng(seed)
-    flipped = np.zeros(len(y), bool)
-    flipped[rng.choice(len(y), int(round(noise * len(y))), replace=False)] = True
-    noisy = y.copy()
-    noisy[flipped] = (y[flipped] + rng.integers(1, 10, flipped.sum())) % 10
-    return x, noisy, flipped
+FOLDS = 5
+TARGETS = {0.1: 0.95, 0.3: 0.97}  # precision at k the issue asks for, on every seed
 
 
 def mlp(seed):
-    keras.utils.set_random_seed(seed)
-    logits = args.loss == "ce"
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(128, activation="relu"),
-                              keras.layers.Dense(10, activation=None if logits else "softmax")])
-    loss = (kerasloss.SparseCategoricalCrossentropy(from_logits=True) if logits
-            else kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7))
+    model, loss = digits_mlp(args.loss, seed)
     model.compile(keras.optimizers.Adam(LEARNING_RATE), loss)
     return model
 
@@ -100,25 +96,26 @@ def one_seed(noise, seed, log_dir):
     k = int(flipped.sum())
     model = mlp(seed)
     ledger = ExampleLedger(log_dir, (x, y))
-    model.fit(x, y, epochs=args.epochs, batch_size=BATCH, verbose=0, callbacks=[ledger])
+    model.fit(x, y, epochs=args.epochs, batch_size=BATCH_SIZE, verbose=0, callbacks=[ledger])
     ours = (flipped[ledger.suspects(k)["id"]].mean(), f1(mask(ledger.suspects()["id"], len(y)), flipped))
     cross = np.zeros((len(y), 10))
     for fold, (fit_part, held) in enumerate(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, y)):
         fold_model = mlp(seed + 1 + fold)
-        fold_model.fit(x[fit_part], y[fit_part], epochs=args.epochs, batch_size=BATCH, verbose=0)
+        fold_model.fit(x[fit_part], y[fit_part], epochs=args.epochs, batch_size=BATCH_SIZE, verbose=0)
         cross[held] = probabilities(fold_model.predict(x[held], verbose=0))
     ranked = np.argsort(get_label_quality_scores(y, cross), kind="stable")
     theirs = (flipped[ranked[:k]].mean(), f1(find_label_issues(y, cross), flipped))
-    return k, ours, theirs, (model, ledger, x, y)
+    return k, ours, theirs, (model, x, y)
 
 
-def summary(values):
-    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+def spread(values, fmt=".3f"):
+    """median (min-max) of `values`."""
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
 
 def quality(root):
     print(f"{args.loss} loss, backend {args.backend}, {args.seeds} seeds, {args.epochs} epochs")
-    print(f"{'noise':>5} {'seed':>4} {'k':>4} | {'ledger P@k':>10} {'cleanlab P@k':>12} | "
+    print(f"{'noise':>5} {'seed':>4} {'k':>4} | {'ledger P@k':>10} {'unflipped':>9} {'cleanlab P@k':>12} | "
           f"{'ledger cut F1':>13} {'cleanlab F1':>11}")
     kept = None
     for noise in (0.1, 0.3):
@@ -128,12 +125,18 @@ def quality(root):
             k, ours, theirs, trained = one_seed(noise, seed, os.path.join(root, f"noise{noise}_seed{seed}"))
             kept = kept or trained
             rows.append((ours, theirs))
-            print(f"{noise:>5} {seed:>4} {k:>4} | {ours[0]:>10.3f} {theirs[0]:>12.3f} | {ours[1]:>13.3f} "
-                  f"{theirs[1]:>11.3f}   ({time.perf_counter() - start:.0f} s)", flush=True)
-        columns = [[row[i][j] for row in rows] for j in (0, 1) for i in (0, 1)]
-        print(f"{noise:>5} median (min-max): ledger P@k {summary(columns[0])}, cleanlab P@k "
-              f"{summary(columns[1])}; cut F1 {summary(columns[2])} vs {summary(columns[3])}; ledger P@k >= "
-              f"cleanlab's in {sum(a >= b for a, b in zip(columns[0], columns[1]))}/{len(rows)} seeds")
+            print(f"{noise:>5} {seed:>4} {k:>4} | {ours[0]:>10.3f} {round(k * (1 - ours[0])):>9} {theirs[0]:>12.3f} | "
+                  f"{ours[1]:>13.3f} {theirs[1]:>11.3f}   ({time.perf_counter() - start:.0f} s)", flush=True)
+        precision, their_precision = [r[0][0] for r in rows], [r[1][0] for r in rows]
+        cut, their_cut = [r[0][1] for r in rows], [r[1][1] for r in rows]
+        target = TARGETS[noise]
+        print(f"{noise:>5} ledger P@k min {min(precision):.3f}, median {statistics.median(precision):.3f} "
+              f"(target >= {target} on every seed: {sum(p >= target for p in precision)}/{len(rows)} seeds); "
+              f"cleanlab P@k min {min(their_precision):.3f}, median {statistics.median(their_precision):.3f}")
+        print(f"{'':>5} ledger P@k >= cleanlab's on {sum(a >= b for a, b in zip(precision, their_precision))}/"
+              f"{len(rows)} seeds; cut F1 min {min(cut):.3f} vs cleanlab's {min(their_cut):.3f} (medians "
+              f"{statistics.median(cut):.3f} vs {statistics.median(their_cut):.3f}), >= cleanlab's on "
+              f"{sum(a >= b for a, b in zip(cut, their_cut))}/{len(rows)} seeds")
     return kept
 
 
@@ -151,14 +154,39 @@ def _status(field):
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith(field + ":"))
 
 
+class Stopwatch:
+    """Wraps a function; `total` is the seconds spent in its calls since `reset`. `to_numpy`:
+    its outputs are converted inside the call (a JAX call returns before it has computed)."""
+
+    def __init__(self, fn, to_numpy=False):
+        self.fn, self.to_numpy, self.total = fn, to_numpy, 0.0
+
+    def __call__(self, *a):
+        start = time.perf_counter()
+        out = self.fn(*a)
+        if self.to_numpy:
+            out = keras.ops.convert_to_numpy(out)
+        self.total += time.perf_counter() - start
+        return out
+
+
 def cost(trained, root):
-    model, _, x, y = trained
-    print(f"\ncost per evaluated epoch, medians of {args.repeats} interleaved (min-max), ms")
+    model, x, y = trained
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\ncost per evaluated epoch, {args.repeats} interleaved rounds, medians (min-max); load average {load} "
+          f"on {os.cpu_count()} cores")
     for scale in (1, args.scale):
         xs, ys = np.tile(x, (scale, 1)), np.tile(y, scale)
         ledger = ExampleLedger(os.path.join(root, f"cost{scale}"), (xs, ys))
         ledger.set_model(model)
         ledger.on_train_begin()
+        watches = {  # what the ledger adds to its inference pass, timed inside it
+            "signals": Stopwatch(ledger._signals, to_numpy=True),
+            "chunks": Stopwatch(ledger._chunk_signals),  # labels, order check, signals
+            "update": Stopwatch(ledger.stats.update),
+        }
+        ledger._signals, ledger._chunk_signals, ledger.stats.update = (
+            watches["signals"], watches["chunks"], watches["update"])
         epoch = iter(range(10**6))
 
         def inference():
@@ -171,28 +199,41 @@ def cost(trained, root):
         def record():
             ledger.record(next(epoch))
 
-        samples = {"inference": [], "ledger pass": [], "record": []}
-        functions = {"inference": inference, "ledger pass": ledger_pass, "record": record}
+        functions = {"inference": inference, "pass": ledger_pass, "record": record}
+        samples = {name: [] for name in (*functions, *watches)}
         for fn in functions.values():
             fn()
         for _ in range(args.repeats):
             for name, fn in functions.items():
+                for watch in watches.values():
+                    watch.total = 0.0
                 start = time.perf_counter()
                 fn()
-                samples[name].append((time.perf_counter() - start) * 1e3)
-        med = {name: statistics.median(values) for name, values in samples.items()}
-        low = {name: min(values) for name, values in samples.items()}
-        span = {name: f"{min(values):.2f}-{max(values):.2f}" for name, values in samples.items()}
-        print(f"N={len(ys):>6}: inference {med['inference']:.2f} ({span['inference']}); ledger pass "
-              f"{med['ledger pass']:.2f} ({span['ledger pass']}); bookkeeping "
-              f"{100 * (med['ledger pass'] / med['inference'] - 1):+.1f} % of inference (medians), "
-              f"{100 * (low['ledger pass'] / low['inference'] - 1):+.1f} % (minimums); writes "
-              f"{med['record'] - med['ledger pass']:.2f} ms (medians)")
+                samples[name].append(time.perf_counter() - start)
+                if name == "pass":
+                    for watch_name, watch in watches.items():
+                        samples[watch_name].append(watch.total)
+        ms = {name: [1e3 * v for v in values] for name, values in samples.items()}
+        added = [c + u for c, u in zip(samples["chunks"], samples["update"])]
+        bookkeeping = [a - s for a, s in zip(added, samples["signals"])]
+        share = {  # per round, of the same pass
+            "bookkeeping": [b / (p - b) for b, p in zip(bookkeeping, samples["pass"])],
+            "added": [a / (p - a) for a, p in zip(added, samples["pass"])],
+            "interleaved": [p / i - 1 for p, i in zip(samples["pass"], samples["inference"])],
+        }
+        writes = [r - p for r, p in zip(ms["record"], ms["pass"])]
+        pct = ".1%"
+        print(f"N={len(ys):>6}: inference {spread(ms['inference'], '.2f')} ms; pass {spread(ms['pass'], '.2f')} ms: "
+              f"signals {spread(ms['signals'], '.2f')} ms, bookkeeping {spread([1e3 * b for b in bookkeeping], '.2f')} "
+              f"ms; writes {spread(writes, '.1f')} ms")
+        print(f"          bookkeeping / the rest of the pass (data, predictions, signals) {spread(share['bookkeeping'], pct)}; "
+              f"signals and bookkeeping / the rest (data, predictions) {spread(share['added'], pct)}; "
+              f"interleaved pass / inference - 1 {spread(share['interleaved'], pct)}")
         if scale != 1:
             growth = {name: peak_growth(fn) / 2**20 for name, fn in functions.items() if name != "record"}
             state = sum(v.nbytes for n, v in ledger.stats.state().items() if n.startswith("sum_"))
             print(f"          peak resident growth: inference {growth['inference']:.1f} MiB, ledger pass "
-                  f"{growth['ledger pass']:.1f} MiB; running sums {state / len(ys):.0f} bytes per example")
+                  f"{growth['pass']:.1f} MiB; running sums {state / len(ys):.0f} bytes per example")
         ledger.on_train_end()
 
 
@@ -201,8 +242,8 @@ if __name__ == "__main__":
         if args.cost_only:
             x, y, flipped = noisy_digits(0.1, 0)
             model = mlp(0)
-            model.fit(x, y, epochs=args.epochs, batch_size=BATCH, verbose=0)
-            cost((model, None, x, y), root)
+            model.fit(x, y, epochs=args.epochs, batch_size=BATCH_SIZE, verbose=0)
+            cost((model, x, y), root)
         else:
             cost(quality(root), root)
     sys.exit(0)

@@ -23,6 +23,8 @@ import time
 
 import _common
 
+BATCH_SIZE, LEARNING_RATE = 16, 3e-3
+
 
 def parse_args(argv=None):
     parser = _common.argument_parser(__doc__)
@@ -59,6 +61,23 @@ def noisy_digits(noise, seed):
     return x, noisy, flipped
 
 
+def digits_mlp(loss_name, seed):
+    """(model, loss): the 128-unit MLP (64 -> 128 relu -> 10) with Keras' seed set to `seed`, and
+    its loss: "gce" softmax outputs and generalized cross-entropy q=0.7, "ce" logits and the
+    cross-entropy. Train it with Adam(LEARNING_RATE), batches of BATCH_SIZE."""
+    import keras
+
+    import kerasloss
+
+    keras.utils.set_random_seed(seed)
+    logits = loss_name == "ce"
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dense(10, activation=None if logits else "softmax")])
+    loss = (kerasloss.SparseCategoricalCrossentropy(from_logits=True) if logits
+            else kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7))
+    return model, loss
+
+
 def train_one(args, noise):
     """One training on digits with `noise` of the labels flipped; its suspects' figures."""
     import keras
@@ -69,16 +88,11 @@ def train_one(args, noise):
     x, y, flipped = noisy_digits(noise, args.seed)
     log_dir = os.path.join(args.logdir, f"noise_{noise:g}")
     _common.fresh_runs(log_dir)
-    keras.utils.set_random_seed(args.seed)
-    logits = args.loss == "ce"
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(128, activation="relu"),
-                              keras.layers.Dense(10, activation=None if logits else "softmax")])
-    loss = (kerasloss.SparseCategoricalCrossentropy(from_logits=True) if logits
-            else kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7))
-    model.compile(keras.optimizers.Adam(3e-3), loss, metrics=kerasloss.metrics.loss_components(loss))
+    model, loss = digits_mlp(args.loss, args.seed)
+    model.compile(keras.optimizers.Adam(LEARNING_RATE), loss, metrics=kerasloss.metrics.loss_components(loss))
     ledger = ExampleLedger(log_dir, (x, y))
     print(f"\n== {flipped.sum()} of {len(y)} labels flipped ({noise:g}): {log_dir}")
-    model.fit(x, y, batch_size=16, epochs=args.epochs, verbose=args.verbose,
+    model.fit(x, y, batch_size=BATCH_SIZE, epochs=args.epochs, verbose=args.verbose,
               callbacks=[ledger, LossComponentLogger(log_dir)])
     ledger.to_csv(os.path.join(log_dir, "ledger.csv"))
     k = int(flipped.sum())

@@ -38,6 +38,7 @@ class HeldOut:
         self.name = name
         self.steps = None if steps is None else _checks.check_int_at_least("steps", steps, 1)
         self._arrays = self._source = None
+        self.batch_size = None  # batches as the dataset, PyDataset or DataLoader yields them
         if _is_tf_dataset(data):
             self._source = _check_dataset(data, self.steps, name)
         elif isinstance(data, keras.utils.PyDataset):
@@ -46,7 +47,8 @@ class HeldOut:
             self._source = _check_iterable(data, self.steps, name)
         else:
             self.batch_size = _checks.check_int_at_least("batch_size", batch_size, 1)
-            self._arrays = _check_arrays(data, name)
+            self._given = _array_parts(data, name)
+            self._arrays = _check_arrays(self._given, data, name)
 
     def __iter__(self):
         if self._arrays is not None:
@@ -74,6 +76,37 @@ class HeldOut:
         """The first batch, or None when `data` is empty."""
         return next(iter(self), None)
 
+    def kept_by(self, keras_data, keras_steps):
+        """Which of (labels, sample weights) a pass over Keras' `keras_data` (see
+        `_model_info.validation_data_of`) in `keras_steps` batches gives of this data: (keep y,
+        keep sample_weight), or None unless that pass reads exactly this data. Arrays: the same
+        array objects (x, and y and sample_weight where this data has them; Keras' others are
+        dropped), the whole of them; a dataset, PyDataset or DataLoader: the same object, in the same
+        number of steps."""
+        kind, data = keras_data
+        if self._arrays is None:
+            return (True, True) if kind == "source" and data is self._source and keras_steps == self.steps else None
+        if kind != "arrays" or keras_steps is not None or self.steps is not None:
+            return None
+        for ours, theirs in zip(self._given, data):
+            if ours is not None and not _same_leaves(ours, theirs):
+                return None
+        return self._given[1] is not None, self._given[2] is not None
+
+    def size(self):
+        """(examples, batches) of one pass, each None when unknown (examples: arrays; batches: the
+        others, from `steps` or their length)."""
+        if self._arrays is not None:
+            return len(keras.tree.flatten(self._arrays[0])[0]), None
+        if self.steps is not None:
+            return None, self.steps
+        if _is_tf_dataset(self._source):
+            cardinality = int(self._source.cardinality())
+            return None, cardinality if cardinality >= 0 else None
+        if isinstance(self._source, keras.utils.PyDataset):
+            return None, self._source.num_batches
+        return None, len(self._source)
+
 
 def predict(model, x):
     """The model's outputs on one batch `x` (a structure for several outputs), from Keras' compiled
@@ -83,6 +116,14 @@ def predict(model, x):
         model.make_predict_function()
         return model.predict_function([(x,)])
     return model.predict_on_batch(x)
+
+
+def _same_leaves(ours, theirs):
+    """Whether two structures hold the very same objects, in the same places."""
+    if theirs is None:
+        return False
+    ours, theirs = keras.tree.flatten(ours), keras.tree.flatten(theirs)
+    return len(ours) == len(theirs) and all(a is b for a, b in zip(ours, theirs))
 
 
 def _unpack(element):
@@ -147,8 +188,8 @@ def _check_iterable(data, steps, name):
     return data
 
 
-def _check_arrays(data, name):
-    """(x, y or None, sample_weight or None) of NumPy arrays of one length, from array `data`."""
+def _array_parts(data, name):
+    """(x, y or None, sample_weight or None) of array `data`, the objects as given."""
     if data is None:
         raise ValueError(f"{name} must be held-out inputs, (x, y) or a tf.data.Dataset, got None")
     if isinstance(data, tuple):
@@ -160,15 +201,19 @@ def _check_arrays(data, name):
             raise ValueError(f"{name} must be {_EXPECTED} without None in the middle, got {data!r}")
     else:
         data = (data,)
-    parts = tuple(data) + (None,) * (3 - len(data))
+    return tuple(data) + (None,) * (3 - len(data))
+
+
+def _check_arrays(given, data, name):
+    """`given` (`_array_parts` of `data`) as NumPy arrays of one length."""
     try:
-        parts = tuple(None if part is None else keras.tree.map_structure(_to_numpy, part) for part in parts)
+        parts = tuple(None if part is None else keras.tree.map_structure(_to_numpy, part) for part in given)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be arrays ({_EXPECTED}) or a tf.data.Dataset ({err})") from None
     leaves = [leaf for part in parts if part is not None for leaf in keras.tree.flatten(part)]
     bad = [leaf for leaf in leaves if leaf.ndim == 0 or leaf.dtype.kind in "OUSV"]
     if bad or not leaves:
-        shown = data[0] if len(data) == 1 else data
+        shown = given[0] if given[1] is None and given[2] is None else data
         raise TypeError(f"{name} must be arrays ({_EXPECTED}) or a tf.data.Dataset, got {shown!r}")
     lengths = sorted({len(leaf) for leaf in leaves})
     if len(lengths) > 1:

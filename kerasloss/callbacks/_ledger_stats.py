@@ -24,6 +24,7 @@ import numpy as np
 from keras import ops
 
 FIELDS = ("label", "predicted", "aum", "mean_loss", "confidence", "variability", "correctness")
+SIGNALS = ("loss", "margin", "confidence", "predicted")  # the columns of `batch_signals`' output
 
 
 class RunningStats:
@@ -42,7 +43,8 @@ class RunningStats:
         self.top_k = top_k
         self.epochs = []  # the evaluated epochs' TensorBoard steps
         self.top = np.zeros((0,), np.int64)  # indices of the current top_k, hardest first
-        self._traj = {}  # index -> {"loss": [...], "margin": [...]} over self.epochs (NaN: not tracked then)
+        # (2, len(top), len(epochs)): the top's loss [0] and margin [1] per epoch (NaN: not tracked then)
+        self._traj = np.zeros((2, 0, 0))
         self._sums = {
             "loss": np.zeros(size),
             "margin": np.zeros(size),
@@ -53,36 +55,36 @@ class RunningStats:
         }
 
     def update(self, epoch, signals):
-        """Add one evaluated epoch: `signals` {name: (N,) array} of every example, in data order."""
-        loss = np.asarray(signals["loss"], np.float64)
+        """Add one evaluated epoch: `signals` {name: (N,) array} of every example, in data order
+        (`SIGNALS`; "loss" only without classes). In place, in float64, vectorised."""
         sums, count = self._sums, len(self.epochs) + 1
-        sums["loss"] += loss
+        sums["loss"] += signals["loss"]
         if self.classifier:
-            confidence = np.asarray(signals["confidence"], np.float64)
+            confidence = signals["confidence"]
             delta = confidence - sums["confidence"]
             sums["confidence"] += delta / count
             sums["confidence_m2"] += delta * (confidence - sums["confidence"])
             sums["margin"] += signals["margin"]
-            predicted = np.asarray(signals["predicted"], np.int64)
-            sums["correct"] += predicted == self.labels
-            sums["predicted"] = predicted
+            sums["correct"] += signals["predicted"] == self.labels
+            sums["predicted"] = np.asarray(signals["predicted"], np.int64)
         self.epochs.append(int(epoch))
-        self._track(loss, signals.get("margin"))
+        self._track(signals["loss"], signals.get("margin"))
 
     def _track(self, loss, margin):
         """Append this epoch to the trajectories of the (new) top_k; examples entering it start
-        with NaN for the epochs before (per-epoch values are kept for the top_k only)."""
+        with NaN for the epochs before (per-epoch values are kept for the top_k only). Vectorised:
+        the previous top is matched by a binary search over its sorted indices."""
         top = hardest(self.ranking_score(), self.top_k)
-        length = len(self.epochs)
-        kept = {}
-        for index in top.tolist():
-            entry = self._traj.get(index) or {
-                "loss": [float("nan")] * (length - 1), "margin": [float("nan")] * (length - 1)
-            }
-            entry["loss"].append(float(loss[index]))
-            entry["margin"].append(float(margin[index]) if margin is not None else float("nan"))
-            kept[index] = entry
-        self._traj, self.top = kept, top
+        traj = np.full((2, len(top), len(self.epochs)), np.nan)
+        if len(self.top):
+            order = np.argsort(self.top)
+            at = order[np.minimum(np.searchsorted(self.top, top, sorter=order), len(order) - 1)]
+            stayed = self.top[at] == top
+            traj[:, stayed, :-1] = self._traj[:, at[stayed]]
+        traj[0, :, -1] = loss[top]
+        if margin is not None:
+            traj[1, :, -1] = margin[top]
+        self._traj, self.top = traj, top
 
     def ranking_score(self):
         """Lower is harder: the AUM for a classifier, minus the mean loss otherwise."""
@@ -117,17 +119,17 @@ class RunningStats:
         }
 
     def trajectories(self):
-        """{index: {"loss": [...], "margin": [...]}} of the current top_k, over `epochs`."""
-        return self._traj
+        """{"loss": (top_k, E), "margin": (top_k, E)}: the per-epoch values of the current top_k,
+        row r for example `top[r]`, column e for `epochs[e]` (NaN: not in the top_k then, or no margin)."""
+        return {"loss": self._traj[0], "margin": self._traj[1]}
 
     def state(self):
         """Everything needed to restore these statistics (`from_state`), as NumPy arrays."""
-        top = self.top.tolist()
         return {
             "epochs": np.asarray(self.epochs, np.int64),
             "top": self.top,
-            "top_loss": np.array([self._traj[i]["loss"] for i in top], np.float64).reshape(len(top), -1),
-            "top_margin": np.array([self._traj[i]["margin"] for i in top], np.float64).reshape(len(top), -1),
+            "top_loss": self._traj[0],
+            "top_margin": self._traj[1],
             **{f"sum_{name}": value for name, value in self._sums.items()},
         }
 
@@ -137,10 +139,7 @@ class RunningStats:
         stats.epochs = state["epochs"].tolist()
         stats._sums = {name[4:]: state[name] for name in state if name.startswith("sum_")}
         stats.top = state["top"]
-        stats._traj = {
-            int(i): {"loss": loss.tolist(), "margin": margin.tolist()}
-            for i, loss, margin in zip(stats.top, state["top_loss"], state["top_margin"])
-        }
+        stats._traj = np.stack([state["top_loss"], state["top_margin"]])
         return stats
 
 
@@ -218,29 +217,33 @@ def assigned_labels(y, kind, classes):
             f"data's labels must be class indices (N,) or one-hot rows (N, {classes}), got shape {y.shape}"
         )
     labels = flat[:, 0]
-    in_range = np.all(labels == np.round(labels)) and 0 <= labels.min() and labels.max() < classes
+    whole = labels.dtype.kind in "iu" or np.all(labels == np.round(labels))
+    in_range = whole and 0 <= labels.min() and labels.max() < classes
     if labels.size and not in_range:
         raise ValueError(
             f"data's labels must be class indices in [0, {classes}), got values from {labels.min()} to "
             f"{labels.max()}"
         )
-    return labels.astype(np.int64)
+    return labels.astype(np.int64, copy=False)
 
 
 def batch_signals(loss, kind, from_logits):
-    """A function (y, labels, y_pred) -> {signal: (B,) tensor} of one batch, compiled once per backend
-    (`jax.jit`, `tf.function`; eager on PyTorch, as Keras' own torch functions): the loss's
-    per-element values (`loss.call`) averaged over non-batch axes, and for kind "categorical" /
-    "binary" (None: the loss only) the margin, confidence and predicted class of the module
-    docstring, in float32 from `y_pred` (logits, or probabilities when `from_logits` is False)."""
+    """A function (y, labels, y_pred) -> (B, S) float32 tensor of one batch, its columns the first S
+    of `SIGNALS` (one array: one conversion to NumPy), compiled once per backend (`jax.jit`,
+    `tf.function`; eager on PyTorch, as Keras' own torch functions): the loss's per-element values
+    (`loss.call`) averaged over non-batch axes, and for kind "categorical" / "binary" (None: the
+    loss only) the margin, confidence and predicted class of the module docstring, from `y_pred`
+    (logits, or probabilities when `from_logits` is False).
+
+    Probabilities p give the same margin and confidence without a logarithm per class:
+    log p_y - log max_{j != y} p_j and p_y / Σ_j p_j (softmax(log p) = p / Σ p)."""
 
     def signals(y, labels, y_pred):
         values = ops.cast(loss.call(y, y_pred), "float32")
         if len(values.shape) > 1:
             values = ops.mean(ops.reshape(values, (ops.shape(values)[0], -1)), axis=1)
-        out = {"loss": values}
         if kind is None:
-            return out
+            return ops.expand_dims(values, 1)
         z = ops.cast(y_pred, "float32")
         tiny = np.finfo(np.float32).tiny
         if kind == "binary":
@@ -249,15 +252,17 @@ def batch_signals(loss, kind, from_logits):
                 p = ops.clip(z, tiny, 1.0 - np.finfo(np.float32).epsneg)
                 z = ops.log(p) - ops.log1p(-p)
             margin = ops.where(ops.equal(labels, 1), z, -z)
-            return {**out, "margin": margin, "confidence": ops.sigmoid(margin),
-                    "predicted": ops.cast(z > 0, "int32")}
-        if not from_logits:
-            z = ops.log(ops.maximum(z, tiny))
-        assigned = ops.one_hot(labels, ops.shape(z)[-1], dtype="bool")
-        z_y = ops.sum(ops.where(assigned, z, 0.0), axis=-1)
-        other = ops.max(ops.where(assigned, -np.inf, z), axis=-1)
-        return {**out, "margin": z_y - other, "confidence": ops.exp(z_y - ops.logsumexp(z, axis=-1)),
-                "predicted": ops.argmax(z, axis=-1)}
+            return ops.stack([values, margin, ops.sigmoid(margin), ops.cast(z > 0, "float32")], axis=1)
+        labels = ops.expand_dims(ops.cast(labels, "int32"), -1)
+        z_y = ops.take_along_axis(z, labels, axis=-1)[:, 0]
+        other = ops.max(ops.where(ops.equal(ops.arange(ops.shape(z)[-1], dtype="int32"), labels), -np.inf, z), axis=-1)
+        if from_logits:
+            margin, confidence = z_y - other, ops.exp(z_y - ops.logsumexp(z, axis=-1))
+        else:
+            margin = ops.log(ops.maximum(z_y, tiny)) - ops.log(ops.maximum(other, tiny))
+            confidence = z_y / ops.sum(z, axis=-1)
+        predicted = ops.cast(ops.argmax(z, axis=-1), "float32")  # exact below 2**24 classes
+        return ops.stack([values, margin, confidence, predicted], axis=1)
 
     backend = keras.backend.backend()
     if backend == "jax":

@@ -1,7 +1,8 @@
 """What the callbacks need to know about a compiled model: its losses per output, loss weights,
-whether it has regularization losses, whether it is a classifier (`classifier_settings`), its compiled metrics per output, its global step, the epoch a
-`BackupAndRestore` restored, and how `compile` resolves a metric name. Keras keeps some of it
-private; every such access is here (with a fallback where one exists).
+whether it has regularization losses, whether it is a classifier (`classifier_settings`), its
+compiled metrics per output, its global step, the epoch a `BackupAndRestore` restored, how `compile`
+resolves a metric name, and what `fit`'s evaluation reads. Keras keeps some of it private; every
+such access is here (with a fallback where one exists).
 """
 
 import warnings
@@ -85,6 +86,24 @@ def global_step(model):
         return 0
     value = iterations.value if hasattr(iterations, "value") else iterations
     return int(value.numpy()) if hasattr(value, "numpy") else int(keras.ops.convert_to_numpy(value))
+
+
+def validation_data_of(model):
+    """What the evaluation of `fit`'s validation_data that is starting reads, from Keras' cached
+    epoch iterator (`model._eval_epoch_iterator`, set while `fit` evaluates; its data adapter keeps
+    the objects given): (("arrays", (x, y, sample_weight)) or ("source", the tf.data.Dataset,
+    PyDataset or DataLoader), validation_steps), or None when it cannot be told."""
+    iterator = getattr(model, "_eval_epoch_iterator", None)
+    adapter = getattr(iterator, "data_adapter", None)
+    if adapter is None:
+        return None
+    steps = getattr(iterator, "steps_per_epoch", None)
+    if getattr(adapter, "_inputs", None) is not None:  # ArrayDataAdapter
+        return ("arrays", keras.utils.unpack_x_y_sample_weight(adapter._inputs)), steps
+    for name in ("_dataset", "py_dataset", "_dataloader"):  # tf.data, PyDataset, DataLoader adapters
+        if getattr(adapter, name, None) is not None:
+            return ("source", getattr(adapter, name)), steps
+    return None
 
 
 def check_output(model, output):

@@ -2,6 +2,11 @@
 epoch, and at train end for the last epoch unless that epoch was just evaluated."""
 
 
+def is_due(epoch, every_n_epochs):
+    """Whether `epoch` (0-based) is an n-th epoch (n = 0: none is)."""
+    return bool(every_n_epochs) and (epoch + 1) % every_n_epochs == 0
+
+
 class HeldOutSchedule:
     """The epochs a callback has seen end and evaluated in the current fit."""
 
@@ -15,7 +20,7 @@ class HeldOutSchedule:
     def epoch_ended(self, epoch, every_n_epochs):
         """Note that `epoch` ended; True when it is an n-th epoch (n = 0: never)."""
         self.last_epoch = epoch
-        return bool(every_n_epochs) and (epoch + 1) % every_n_epochs == 0
+        return is_due(epoch, every_n_epochs)
 
     def evaluated(self, epoch):
         self.evaluated_epoch = epoch

@@ -44,6 +44,7 @@ from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import HeldOut, predict
 from kerasloss.callbacks._ledger_stats import (
     FIELDS,
+    SIGNALS,
     RunningStats,
     assigned_labels,
     batch_signals,
@@ -51,7 +52,7 @@ from kerasloss.callbacks._ledger_stats import (
     mixture_cut,
     signal_kind,
 )
-from kerasloss.callbacks._model_info import output_losses
+from kerasloss.callbacks._model_info import check_output, output_losses, select_output
 from kerasloss.callbacks._schedule import HeldOutSchedule
 from kerasloss_tensorboard.summary_v2 import ledger_pb
 
@@ -109,13 +110,7 @@ class ExampleLedger(LoggingCallback):
     def _setup(self):
         """Resolve the output and its loss, read the labels once, check ids and the first batch."""
         self._schedule.reset()
-        names = list(getattr(self.model, "output_names", None) or [])
-        if self.output is None and len(names) > 1:
-            raise ValueError(
-                f"output must name one of the model's outputs {names} for a multi-output model, got None"
-            )
-        if self.output is not None and self.output not in names:
-            raise ValueError(f"output must be one of {names}, got {self.output!r}")
+        check_output(self.model, self.output)
         loss = next((part for name, part, _ in output_losses(self.model) if self.output in (None, name)), None)
         if loss is None or not hasattr(loss, "call"):
             raise ValueError(
@@ -147,11 +142,7 @@ class ExampleLedger(LoggingCallback):
             self.stats = RunningStats(count, labels, self.top_k)
 
     def _select(self, value):
-        if isinstance(value, dict):
-            return value[self.output]
-        if isinstance(value, (list, tuple)):
-            return value[list(self.model.output_names).index(self.output)]
-        return value
+        return select_output(value, self.model, self.output)
 
     def _batch_labels(self, y):
         """The assigned label of each example of one batch of labels `y` (zeros without classes)."""
@@ -192,7 +183,7 @@ class ExampleLedger(LoggingCallback):
             super().on_train_end(logs)
 
     def _pass(self):
-        """{signal: (N,) array} of one inference pass over `data`, in its order.
+        """{signal: (N,) array} of one inference pass over `data`, in its order (`SIGNALS`).
 
         Batches are predicted one by one; their labels and outputs are gathered into chunks of about
         `_CHUNK_ELEMENTS` output values, and each chunk is checked and its signals computed in one
@@ -206,19 +197,21 @@ class ExampleLedger(LoggingCallback):
             pending_size += y_pred.size
             if pending_size >= _CHUNK_ELEMENTS:
                 parts.append(self._chunk_signals(pending, start))
-                start += len(parts[-1]["loss"])
+                start += len(parts[-1])
                 pending, pending_size = [], 0
         if pending:
             parts.append(self._chunk_signals(pending, start))
-            start += len(parts[-1]["loss"])
+            start += len(parts[-1])
         if start != self.stats.size:
             raise ValueError(
                 f"data must hold the same examples at every pass: {self.stats.size} before, now {start}"
             )
-        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        columns = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return dict(zip(SIGNALS, columns.T))
 
     def _chunk_signals(self, batches, start):
-        """The signals of the examples from position `start` on, from their (labels, outputs) batches."""
+        """The (B, S) signals of the examples from position `start` on, from their (labels, outputs)
+        batches, once their labels are checked against the first pass's."""
         y, y_pred = (np.concatenate(items) for items in zip(*batches))
         labels = self._batch_labels(y)
         known = self.stats.labels
@@ -227,8 +220,7 @@ class ExampleLedger(LoggingCallback):
                 "data must yield its examples in a fixed order (the ledger follows each one across "
                 "epochs), but its labels changed between passes; do not shuffle the ledger's data"
             )
-        signals = self._signals(y, labels, y_pred)
-        return {name: keras.ops.convert_to_numpy(value) for name, value in signals.items()}
+        return keras.ops.convert_to_numpy(self._signals(y, labels, y_pred))
 
     def record(self, epoch):
         """Run the ledger's pass now, as at the end of Keras epoch `epoch`, and write it out."""
@@ -318,8 +310,8 @@ class ExampleLedger(LoggingCallback):
         traj = stats.trajectories()
         rows = [
             {"id": _plain(self.ids[i]), **dict(zip(FIELDS, _json_numbers([fields[f][i] for f in FIELDS]))),
-             "loss": _json_numbers(traj[i]["loss"]), "margin": _json_numbers(traj[i]["margin"])}
-            for i in stats.top.tolist()
+             "loss": _json_numbers(loss), "margin": _json_numbers(margin)}
+            for i, loss, margin in zip(stats.top.tolist(), traj["loss"], traj["margin"])
         ]
         cartography = suspects = None
         if stats.classifier:

@@ -8,9 +8,14 @@ It bundles the three callbacks behind one `log_dir` and one held-out data argume
                              steps (from the compiled `PredictionEntropy`, when there is one)
     PostHocMetrics           metrics/<name> of `metrics` on the held-out data
 
-and writes exactly what they write (same runs, tags and steps). Entropy and post-hoc metrics come
-from ONE prediction pass over the held-out data, at the end of every `every_n_epochs`-th epoch and
-at train end (unless that epoch was just evaluated): each batch is predicted once and feeds both.
+and writes exactly what they write (same runs, tags and steps). Entropy, post-hoc metrics and
+calibration come from ONE prediction pass over the held-out data, at the end of every
+`every_n_epochs`-th epoch and at train end (unless that epoch was just evaluated): each batch is
+predicted once and feeds all three. When the held-out data is `fit`'s validation_data (the same
+arrays, or the same dataset, PyDataset or DataLoader) and Keras evaluates it that epoch, that pass
+is Keras' own evaluation (`_validation_pass`): the callback predicts nothing itself, and Keras' logs
+are unchanged. Otherwise (other data, an epoch `validation_freq` skips, `validation_steps`,
+`steps_per_execution` > 1, distributed evaluation) it predicts the data itself at epoch end.
 
 `from_logits` (and the entropy's kind) are read from the compiled kerasloss loss
 (`loss.entropy_settings`) unless given: a model compiled with
@@ -30,10 +35,11 @@ from kerasloss import _checks
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._heldout import HeldOut, predict
 from kerasloss.callbacks._model_info import loss_entropy_settings
-from kerasloss.callbacks._schedule import HeldOutSchedule
+from kerasloss.callbacks._schedule import HeldOutSchedule, is_due
+from kerasloss.callbacks._validation_pass import KerasValidationPass
 from kerasloss.callbacks.loss_components import LossComponentLogger
 from kerasloss.callbacks.posthoc import PostHocMetrics
-from kerasloss.callbacks.prediction_entropy import PredictionEntropyLogger
+from kerasloss.callbacks.prediction_entropy import HeldOutEntropy, PredictionEntropyLogger
 from kerasloss.entropy import KINDS
 
 
@@ -53,7 +59,8 @@ class LossMonitor(keras.callbacks.Callback):
         from_logits: whether the model outputs logits; None reads it from the compiled kerasloss
             loss (a model without one gets no entropy, and metrics see the raw outputs).
         update_freq: "epoch", or an int N to also write `batch/loss/...` every N training steps.
-        every_n_epochs: the held-out pass runs at the end of every n-th epoch (and at train end).
+        every_n_epochs: the held-out pass runs at the end of every n-th epoch (and at train end);
+            from Keras' evaluation of that epoch when validation_data is `fit`'s.
         kind: "categorical" or "binary" (sigmoid outputs); None reads it from the loss, else
             "categorical".
         output: for a multi-output model, the output whose entropy is logged and whose labels and
@@ -87,6 +94,9 @@ class LossMonitor(keras.callbacks.Callback):
                                           output=output, batch_size=batch_size, steps=steps)
         self._held_out_entropy = False
         self._schedule = HeldOutSchedule()
+        self._keras_pass = KerasValidationPass(self._update)
+        self._entropy_totals = None
+        self._epoch = self._shared_epoch = None
 
     @property
     def parts(self):
@@ -119,6 +129,8 @@ class LossMonitor(keras.callbacks.Callback):
         if self.posthoc is not None:
             self.posthoc.from_logits, self.posthoc.kind = from_logits, kind
         self._schedule.reset()
+        self._keras_pass.close()
+        self._epoch = self._shared_epoch = None
         for part in self.parts:
             part.on_train_begin(logs)
         if self._held_out_entropy:  # the bundled logger has no data of its own to announce
@@ -126,8 +138,27 @@ class LossMonitor(keras.callbacks.Callback):
             self.entropy.log.add_hparams_metrics([(summaries.VALIDATION, tag, "held-out entropy")])
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
         for part in self.parts:
             part.on_epoch_begin(epoch, logs)
+
+    def on_test_begin(self, logs=None):
+        if self._epoch is not None and self._logs_held_out() and self._due(self._epoch):
+            if self._keras_pass.begin(self.model, self._data):
+                self._start_pass()
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._keras_pass.arm()
+
+    def on_test_end(self, logs=None):
+        if self._keras_pass.end():
+            self._shared_epoch = self._epoch
+
+    def _due(self, epoch):
+        """Whether `epoch`'s held-out pass will run: an n-th epoch, or the last one `fit` asked for
+        (its pass runs at train end; not with an EMA optimizer, whose train end swaps the weights)."""
+        last = epoch + 1 == self.params.get("epochs") and not getattr(self.model.optimizer, "use_ema", False)
+        return is_due(epoch, self.every_n_epochs) or last
 
     def on_train_batch_end(self, batch, logs=None):
         self.components.on_train_batch_end(batch, logs)
@@ -140,27 +171,41 @@ class LossMonitor(keras.callbacks.Callback):
             self._held_out(epoch)
 
     def on_train_end(self, logs=None):
-        self._schedule.finish(self._held_out, lambda: [part.on_train_end(logs) for part in self.parts])
+        def finish():
+            self._keras_pass.close()
+            self._epoch = None
+            for part in self.parts:
+                part.on_train_end(logs)
 
-    def _held_out(self, epoch):
-        """One prediction pass over the held-out data, feeding the entropy and the metrics."""
-        if self._data is None or not (self._held_out_entropy or self.posthoc is not None):
-            return
+        self._schedule.finish(self._held_out, finish)
+
+    def _logs_held_out(self):
+        return self._data is not None and (self._held_out_entropy or self.posthoc is not None)
+
+    def _start_pass(self):
         if self.posthoc is not None:
             self.posthoc.reset_metrics()
+        self._entropy_totals = HeldOutEntropy(self.entropy) if self._held_out_entropy else None
 
-        def outputs():
+    def _update(self, y, outputs, sample_weight):
+        """One held-out batch, from Keras' evaluation or the callback's own pass."""
+        if self.posthoc is not None:
+            self.posthoc.update_metrics(y, outputs, sample_weight)
+        if self._entropy_totals is not None:
+            self._entropy_totals.add(outputs, sample_weight)
+
+    def _held_out(self, epoch):
+        """Write the entropy and the metrics of `epoch`: from Keras' evaluation when it fed every
+        batch of the held-out data that epoch, else from one prediction pass over it."""
+        if not self._logs_held_out():
+            return
+        if self._shared_epoch != epoch:
+            self._start_pass()
             for x, y, weight in self._data:
-                predicted = predict(self.model, x)
-                if self.posthoc is not None:
-                    self.posthoc.update_metrics(y, predicted, weight)
-                yield predicted, weight
-
-        if self._held_out_entropy:
-            self.entropy.log_held_out(self.entropy.epoch_step(epoch), *self.entropy.held_out_entropy(outputs()))
-        else:
-            for _ in outputs():
-                pass
+                self._update(y, predict(self.model, x), weight)
+        self._shared_epoch = None
+        if self._entropy_totals is not None:
+            self.entropy.log_held_out(self.entropy.epoch_step(epoch), *self._entropy_totals.result())
         if self.posthoc is not None:
             self.posthoc.collect_results()
             self.posthoc.write_results(epoch)

@@ -2,7 +2,8 @@
 
 At the end of every `every_n_epochs`-th epoch and always at train end (unless that epoch was just
 evaluated), one inference pass over `(x, y[, sample_weight])` (Keras' compiled predict function,
-batch by batch, on any backend) updates the given Keras metrics (reset first; `sample_weight`
+batch by batch, on any backend; inside `LossMonitor` on `fit`'s own validation_data, Keras'
+evaluation instead, see `LossMonitor`) updates the given Keras metrics (reset first; `sample_weight`
 goes to their `update_state`); run `posthoc` gets `metrics/<metric.name>` at step = epoch (a vector
 result, e.g. `F1Score` without `average`, gives `metrics/<name>/<i>` per entry). `.results` holds
 the last values. Nothing is added to the training step: the metrics are not compiled into the
@@ -162,14 +163,15 @@ class PostHocMetrics(LoggingCallback):
         """Update every metric with one batch: labels `y` and the model's `outputs` on it."""
         if y is None:
             raise ValueError("PostHocMetrics needs labels: data must be (x, y) or yield (x, y)")
-        y = select_output(y, self.model, self.output)
-        y_pred = self._probabilities(select_output(outputs, self.model, self.output))
+        model = self._model  # not `self.model`: on JAX it syncs the model's state, wrong within Keras' test step
+        y = select_output(y, model, self.output)
+        y_pred = self._probabilities(select_output(outputs, model, self.output))
         self.metrics = [compile_metric(m, y, y_pred) if isinstance(m, str) else m for m in self.metrics]
         self._check_range(y_pred)
         for metric in self.metrics:
             metric.update_state(y, y_pred, sample_weight=sample_weight)
         if self.calibration is not None:
-            self.calibration.update(y, select_output(outputs, self.model, self.output), sample_weight)
+            self.calibration.update(y, select_output(outputs, model, self.output), sample_weight)
 
     def _probabilities(self, y_pred):
         if not self.from_logits:

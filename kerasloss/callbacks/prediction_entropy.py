@@ -37,6 +37,41 @@ from kerasloss.entropy import KINDS, entropy_scale, prediction_entropy
 from kerasloss.metrics import PredictionEntropy
 
 
+class HeldOutEntropy:
+    """The running sums of one held-out pass of `logger` (a `PredictionEntropyLogger`): Σ w·H,
+    Σ w, and the first `histogram_size` per-example entropies."""
+
+    def __init__(self, logger):
+        self._logger = logger
+        self._total, self._count, self._kept, self._sample, self._classes = 0.0, 0.0, 0, [], None
+
+    def add(self, y_pred, weight):
+        """One batch: the model's outputs (a structure for several outputs) and its weights or None."""
+        logger = self._logger  # its `_model`: `model` syncs the state on JAX, wrong within Keras' test step
+        y_pred = select_output(y_pred, logger._model, logger.output)
+        self._classes = np.shape(y_pred)[-1]
+        logger._check_probabilities(y_pred)
+        h = prediction_entropy(y_pred, logger.from_logits, logger.kind)
+        h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64)
+        if weight is None:
+            weight = np.ones_like(h)
+        else:  # (batch,) weights over (batch, ...) entropies, as Keras weights a loss
+            weight = np.asarray(weight, dtype=np.float64)
+            weight = np.broadcast_to(weight.reshape(weight.shape + (1,) * (h.ndim - weight.ndim)), h.shape)
+        self._total += float((weight * h).sum())
+        self._count += float(weight.sum())
+        h = h.reshape(-1)
+        if self._kept < logger.histogram_size:
+            self._sample.append(h[: logger.histogram_size - self._kept])
+            self._kept += len(self._sample[-1])
+
+    def result(self):
+        """(mean entropy, normalized mean, the sample of per-example entropies)."""
+        mean = self._total / self._count if self._count else float("nan")
+        sample = np.concatenate(self._sample) if self._sample else np.zeros((0,))
+        return mean, mean / entropy_scale(self._logger.kind, int(self._classes or 2)), sample
+
+
 class PredictionEntropyLogger(LoggingCallback):
     """Writes the entropy of the model's predictions to TensorBoard.
 
@@ -92,36 +127,15 @@ class PredictionEntropyLogger(LoggingCallback):
                 return key, metric.normalize, metric.from_logits
         return None
 
-    def held_out_entropy(self, outputs=None):
-        """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`.
-
-        The mean is weighted by `sample_weight` when `data` has one; the sample is not.
-        `outputs`: the model's outputs on `data` already predicted, as (outputs, sample_weight) per
-        batch (`LossMonitor` shares its pass); None: predicted here.
+    def held_out_entropy(self):
+        """(mean entropy, normalized mean, bounded sample of per-example entropies) on `data`, from
+        one prediction pass. The mean is weighted by `sample_weight` when `data` has one; the sample
+        is not. (`LossMonitor` feeds a `HeldOutEntropy` from its own pass or Keras'.)
         """
-        if outputs is None:
-            outputs = ((predict(self.model, x), weight) for x, _, weight in self._data)
-        total, count, kept, sample, classes = 0.0, 0.0, 0, [], None
-        for y_pred, weight in outputs:
-            y_pred = select_output(y_pred, self.model, self.output)
-            classes = np.shape(y_pred)[-1]
-            self._check_probabilities(y_pred)
-            h = prediction_entropy(y_pred, self.from_logits, self.kind)
-            h = np.asarray(ops.convert_to_numpy(h), dtype=np.float64)
-            if weight is None:
-                weight = np.ones_like(h)
-            else:  # (batch,) weights over (batch, ...) entropies, as Keras weights a loss
-                weight = np.asarray(weight, dtype=np.float64)
-                weight = np.broadcast_to(weight.reshape(weight.shape + (1,) * (h.ndim - weight.ndim)), h.shape)
-            total += float((weight * h).sum())
-            count += float(weight.sum())
-            h = h.reshape(-1)
-            if kept < self.histogram_size:
-                sample.append(h[: self.histogram_size - kept])
-                kept += len(sample[-1])
-        mean = total / count if count else float("nan")
-        sample = np.concatenate(sample) if sample else np.zeros((0,))
-        return mean, mean / entropy_scale(self.kind, int(classes or 2)), sample
+        totals = HeldOutEntropy(self)
+        for x, _, weight in self._data:
+            totals.add(predict(self.model, x), weight)
+        return totals.result()
 
     def _check_probabilities(self, y_pred):
         """Outputs outside [0, 1] with from_logits=False are logits (whatever the last layer): warn

@@ -56,9 +56,20 @@ def test_the_top_k_keep_their_trajectories_and_newcomers_start_with_nan():
         stats.update(epoch, {"loss": np.arange(4.0) + epoch, "margin": np.array(margin),
                              "confidence": np.full(4, 0.5), "predicted": np.zeros(4, np.int64)})
     assert stats.top.tolist() == [1]
-    trajectory = stats.trajectories()[1]
-    np.testing.assert_array_equal(trajectory["margin"], [np.nan, -9.0, -9.0])
-    np.testing.assert_array_equal(trajectory["loss"], [np.nan, 2.0, 3.0])
+    trajectory = stats.trajectories()
+    np.testing.assert_array_equal(trajectory["margin"], [[np.nan, -9.0, -9.0]])
+    np.testing.assert_array_equal(trajectory["loss"], [[np.nan, 2.0, 3.0]])
+
+
+def test_the_top_k_keep_their_own_rows_when_their_order_changes():
+    stats = RunningStats(5, np.zeros(5, np.int64), top_k=3)
+    margins = [[0.0, -1.0, -2.0, -3.0, 9.0], [0.0, -9.0, 9.0, 9.0, -20.0]]  # AUM then 0, -5, 3.5, 3, -5.5
+    for epoch, margin in enumerate(margins):
+        stats.update(epoch, {"loss": np.arange(5.0) + 10 * epoch, "margin": np.array(margin),
+                             "confidence": np.full(5, 0.5), "predicted": np.zeros(5, np.int64)})
+    assert stats.top.tolist() == [4, 1, 0]
+    np.testing.assert_array_equal(stats.trajectories()["margin"], [[np.nan, -20.0], [-1.0, -9.0], [np.nan, 0.0]])
+    np.testing.assert_array_equal(stats.trajectories()["loss"], [[np.nan, 14.0], [1.0, 11.0], [np.nan, 10.0]])
 
 
 def test_a_restored_state_gives_the_same_fields_and_trajectories():
@@ -68,9 +79,9 @@ def test_a_restored_state_gives_the_same_fields_and_trajectories():
     restored = RunningStats.from_state(stats.labels, 4, stats.state())
     for name, value in stats.fields().items():
         np.testing.assert_array_equal(restored.fields()[name], value)
-    assert restored.trajectories().keys() == stats.trajectories().keys()
-    for index, trajectory in stats.trajectories().items():
-        np.testing.assert_array_equal(restored.trajectories()[index]["loss"], trajectory["loss"])  # NaN too
+    np.testing.assert_array_equal(restored.top, stats.top)
+    for name, trajectory in stats.trajectories().items():
+        np.testing.assert_array_equal(restored.trajectories()[name], trajectory)  # NaN too
     assert restored.epochs == stats.epochs
 
 

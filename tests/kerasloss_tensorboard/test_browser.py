@@ -6,15 +6,20 @@ so it runs once. Chromium is driven through the DevTools protocol over a pipe (d
 `Browser`), which records every request of the page and its iframes and every JavaScript dialog.
 """
 
+import json
 import os
 import sys
 import time
 
+import keras
+import numpy as np
 import pytest
 from tests.kerasloss_tensorboard.test_plugin import _classifier_fit  # the same tiny logged classifier
 from tests.kerasloss_tensorboard.test_plugin_logs import negative_weight_fit
 
-from kerasloss.callbacks import summaries
+import kerasloss
+from kerasloss.callbacks import ExampleLedger, LossComponentLogger, summaries
+from kerasloss.metrics import loss_components
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs"))
 import screenshot  # noqa: E402
@@ -138,4 +143,88 @@ def test_negative_bands_stay_in_their_chart_and_a_bare_or_crowded_log_directory_
         screenshot.select_group(browser, "plain00")
         browser.wait_for_plugin("doc.querySelector('.group-select').value === 'plain00'")
         assert "null" not in browser.plugin("doc.querySelector('header').innerText")
+        assert browser.console_errors == []
+
+
+def _ledger_fit(log_dir, ids):
+    """A tiny logit classifier fitted 4 epochs with ExampleLedger (top 8) and LossComponentLogger."""
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(60, 4)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, size=60)
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(keras.optimizers.SGD(0.3), loss=loss, metrics=loss_components(loss))
+    ledger = ExampleLedger(log_dir, (x, y), ids=ids, top_k=8)
+    model.fit(x, y, epochs=4, batch_size=16, verbose=0, callbacks=[ledger, LossComponentLogger(log_dir)])
+    summaries.close(log_dir)
+    return ledger
+
+
+_LEDGER_ROWS = "Array.from(doc.querySelectorAll('#ledger-section tbody tr'), r => Array.from(r.cells, c => c.textContent))"
+# per table row, the (x, y) points of its loss sparkline (none below two finite values)
+_SPARKLINES = ("Array.from(doc.querySelectorAll('#ledger-section tbody tr'), r => {"
+               " const s = r.querySelector('svg.sparkline'), p = s && s.querySelector('polyline');"
+               " return s ? (p ? p.getAttribute('points').split(' ').map(q => q.split(',').map(Number)) : []) : null; })")
+_CIRCLES = "Array.from(doc.querySelectorAll('#ledger-section circle'), c => Number(c.getAttribute('cy')))"
+
+
+def test_the_examples_section_shows_a_real_ledger_and_renders_ids_and_run_names_as_text(tmp_path):
+    chromium = screenshot.find_chromium()
+    if chromium is None:
+        pytest.fail("no Chromium on PATH: `make test-browser` installs Debian's chromium")
+    ledger = _ledger_fit(tmp_path / "digits", [f"row{i}" for i in range(60)])
+    _ledger_fit(tmp_path / HOSTILE, [f"{HOSTILE}{i}" for i in range(60)])
+    with screenshot.tensorboard(tmp_path, ready=screenshot.lists_groups(2)) as base, \
+            screenshot.Browser(chromium, 1400, 900) as browser:
+        browser.open(screenshot.TAB_URL.format(base=base))
+        # the first log directory (sorted) is the hostile one: its name and its ids are text
+        browser.wait_for_plugin("doc.querySelectorAll('#ledger-section tbody tr').length === 8")
+        assert browser.plugin(_LEDGER_ROWS)[0][0].startswith(HOSTILE)
+        assert any(item.startswith(HOSTILE) for item in browser.plugin(_COMPARE_LEGEND.replace("compare", "ledger")))
+        assert browser.plugin("doc.querySelectorAll('img').length") == 0
+
+        screenshot.select_group(browser, "digits")
+        expected = ledger.table(k=8)
+        browser.wait_for_plugin(f"(doc.querySelector('#ledger-section tbody td') || {{}}).textContent === "
+                                f"{json.dumps(expected['id'][0])}")
+        text = browser.plugin("doc.querySelector('#ledger-section').innerText")
+        assert "60 examples, 4 evaluated epochs (last step 3)" in text
+        assert f"{len(ledger.suspects())} likely label errors below the automatic cut" in text
+
+        # the rows: the ledger's 8 lowest AUM, in its order, each with its label, prediction and AUM
+        headers = browser.plugin("Array.from(doc.querySelectorAll('#ledger-section th'), h => h.textContent)")
+        assert headers[:4] == ["id", "label", "predicted", "AUM ▲"] and headers[-1] == "loss per epoch"
+        rows = browser.plugin(_LEDGER_ROWS)
+        assert [row[0] for row in rows] == expected["id"].tolist()
+        assert [(int(row[1]), int(row[2])) for row in rows] == list(zip(expected["label"], expected["predicted"]))
+        np.testing.assert_allclose([float(row[3]) for row in rows], expected["aum"], rtol=1e-3)
+
+        # each row's sparkline: one point per epoch it was among the top 8, the highest loss on top
+        trajectories = dict(zip(ledger.stats.top.tolist(), ledger.stats.trajectories()["loss"]))
+        for points, index in zip(browser.plugin(_SPARKLINES), [int(i[3:]) for i in expected["id"]]):
+            losses = trajectories[index][np.isfinite(trajectories[index])]
+            assert len(points) == (len(losses) if len(losses) >= 2 else 0)
+            if len(points) >= 2 and np.ptp(losses) > 0:
+                assert np.argmin([y for _, y in points]) == np.argmax(losses)
+
+        # sorting by mean loss: highest first among the listed rows
+        browser.plugin("(Array.from(doc.querySelectorAll('#ledger-section th'))"
+                       ".find(h => h.textContent === 'mean loss').click(), true)")
+        browser.wait_for_plugin("Array.from(doc.querySelectorAll('#ledger-section th'))"
+                                ".some(h => h.textContent === 'mean loss ▼')")
+        by_loss = expected[np.argsort(-expected["mean_loss"], kind="stable")]["id"].tolist()
+        assert [row[0] for row in browser.plugin(_LEDGER_ROWS)] == by_loss
+
+        # the cartography: one point per example, higher on the chart for a higher confidence, and
+        # the three regions
+        heights = browser.plugin(_CIRCLES)
+        confidence = ledger.table(sort="id")["confidence"]
+        assert len(heights) == 60
+        assert np.all(np.diff(np.asarray(heights)[np.argsort(confidence)]) <= 1e-6)
+        regions = browser.plugin("Array.from(doc.querySelectorAll('#ledger-section .region-label'), t => t.textContent)")
+        assert regions == ["easy to learn", "hard to learn", "ambiguous"]
+        assert browser.plugin("doc.querySelectorAll('#ledger-section rect.region').length") == 3
+
+        time.sleep(0.5)
+        assert browser.dialogs == []
         assert browser.console_errors == []

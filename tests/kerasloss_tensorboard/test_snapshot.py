@@ -1,5 +1,8 @@
 """`Snapshot`: a log directory read once with TensorBoard's ingestion; scalars decoded as TensorBoard decodes them."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 from tensorboard import context
@@ -32,7 +35,57 @@ def test_scalar_value_reads_tensor_content_and_non_scalars_as_tensorboard_does()
     assert scalar_value(one) == 2.5
 
 
-def test_every_scalar_the_routes_read_equals_tensorboards_own_provider(logged):  # noqa: F811
+@pytest.fixture
+def without_data_server(monkeypatch, tmp_path):
+    """TensorBoard's data server made unavailable (TensorBoard's own variable naming its binary)."""
+    monkeypatch.setenv("TENSORBOARD_DATA_SERVER_BINARY", str(tmp_path / "no-such-binary"))
+
+
+def _children():
+    """Our child processes' command lines."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid():
+            found.append(command)
+    return found
+
+
+def _routes(snapshot):
+    names = [group["name"] for group in snapshot.groups]
+    return [snapshot.get("/groups"), snapshot.get("/calibration")] + [
+        snapshot.get(route, name=name) for name in names for route in ("/group", "/ledger")]
+
+
+def test_the_data_server_and_the_python_ingester_answer_every_route_alike(logged, monkeypatch, tmp_path):  # noqa: F811
+    served = Snapshot(logged)
+    assert served.reader == "data server"
+    monkeypatch.setenv("TENSORBOARD_DATA_SERVER_BINARY", str(tmp_path / "no-such-binary"))
+    ingested = Snapshot(logged)
+    assert ingested.reader == "python"
+    assert _routes(served) == _routes(ingested)
+
+
+def test_a_data_server_that_dies_leaves_the_python_ingester_reading(logged, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("TENSORBOARD_DATA_SERVER_BINARY", shutil.which("false"))
+    snapshot = Snapshot(logged)
+    assert snapshot.reader == "python" and snapshot.groups
+
+
+def test_closing_a_snapshot_stops_its_data_server(logged):  # noqa: F811
+    snapshot = Snapshot(logged)
+    assert any("--logdir" in command for command in _children())
+    snapshot.close()
+    assert not any("--logdir" in command for command in _children())
+
+
+def test_every_scalar_the_routes_read_equals_tensorboards_own_provider(logged, without_data_server):  # noqa: F811
     snapshot = Snapshot(logged)
     fast = snapshot.plugin._provider
     own = data_provider.MultiplexerDataProvider(fast._provider._multiplexer, snapshot.logdir)
