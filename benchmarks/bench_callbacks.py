@@ -30,7 +30,9 @@ of the classifier, on by default: = ours@epoch); then the form a user writes fir
 `metrics=[*loss_components(loss), PredictionEntropy(from_logits=True)]` with the three callbacks,
 and the one-line bundle `LossMonitor(log_dir, (x_val, y_val), [SparseCategoricalAccuracy()])`.
 The tables then print calibration's share of the monitored fit: per cycle, 1 − (PostHocMetrics
-without calibration) / (with it). `--groups calibration` runs only those two rows and the baseline.
+without calibration) / (with it), and, less noisy, the CPU time calibration itself takes
+(`HeldOutCalibration.update` and `.write`, clocked) over each epoch's CPU time, for every
+configuration that calibrates. `--groups calibration` runs only those two rows and the baseline.
 
 Interleaving: every configuration runs one ordinary `fit(epochs=E)` in its own thread, all models
 alive in one process, and a baton lets exactly one of them run at a time, in a fixed order: each
@@ -66,6 +68,7 @@ from kerasloss.callbacks import (  # noqa: E402
     PostHocMetrics,
     PredictionEntropyLogger,
 )
+from kerasloss.callbacks._calibration import HeldOutCalibration  # noqa: E402
 from kerasloss.metrics import PredictionEntropy, loss_components  # noqa: E402
 
 # name: (loss, metrics, Keras TensorBoard update_freq, our callbacks, validation)
@@ -192,6 +195,26 @@ class Baton:
             self._condition.notify_all()
 
 
+# process CPU seconds spent in calibration (HeldOutCalibration.update and .write) so far: one
+# configuration runs at a time, so each epoch's share is read off between its begin and end
+CALIBRATION_CPU = [0.0]
+
+
+def _clocked(method):
+    def clocked(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            CALIBRATION_CPU[0] += time.process_time() - start
+
+    return clocked
+
+
+HeldOutCalibration.update = _clocked(HeldOutCalibration.update)
+HeldOutCalibration.write = _clocked(HeldOutCalibration.write)
+
+
 class _Enter(keras.callbacks.Callback):
     """First in the callbacks list: waits for the baton, starts the epoch clock."""
 
@@ -204,7 +227,7 @@ class _Enter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.baton.take(self.i)
-        self.clock["start"] = (time.perf_counter(), time.process_time())
+        self.clock["start"] = (time.perf_counter(), time.process_time(), CALIBRATION_CPU[0])
 
     def on_train_end(self, logs=None):
         self.baton.take(self.i)
@@ -221,9 +244,10 @@ class _Leave(keras.callbacks.Callback):
         self.baton.pass_on(self.i)
 
     def on_epoch_end(self, epoch, logs=None):
-        wall, cpu = self.clock["start"]
+        wall, cpu, calibration = self.clock["start"]
         self.seconds["wall"].append(time.perf_counter() - wall)
         self.seconds["cpu"].append(time.process_time() - cpu)
+        self.seconds["calibration"].append(CALIBRATION_CPU[0] - calibration)
         self.baton.pass_on(self.i)
 
     def on_train_end(self, logs=None):
@@ -232,10 +256,10 @@ class _Leave(keras.callbacks.Callback):
 
 def interleaved_epochs(runs, epochs):
     """{clock: {name: [seconds of each epoch]}} of `runs` {name: (model, fit kwargs, callbacks)},
-    interleaved; clock "wall" or "cpu"."""
+    interleaved; clock "wall", "cpu" or "calibration" (the CPU time calibration took)."""
     names = list(runs)
     baton = Baton(len(names))
-    seconds = {name: {"wall": [], "cpu": []} for name in names}
+    seconds = {name: {"wall": [], "cpu": [], "calibration": []} for name in names}
     errors = {}
 
     def fit(i, name):
@@ -256,7 +280,7 @@ def interleaved_epochs(runs, epochs):
         thread.join()
     for name, err in errors.items():
         print(f"{name}: fit failed: {type(err).__name__}: {err}")
-    return {clock: {name: seconds[name][clock] for name in names} for clock in ("wall", "cpu")}
+    return {clock: {name: seconds[name][clock] for name in names} for clock in ("wall", "cpu", "calibration")}
 
 
 def ratios(seconds, ours, keras_name):
@@ -298,6 +322,20 @@ def report(seconds, args, clock):
             print(f"\ncalibration's share of the monitored fit (ours@epoch), per cycle 1 − without / with: "
                   f"{100 * statistics.median(share):.1f} % ({100 * min(share):.1f} to {100 * max(share):.1f} %)")
         print()
+
+
+def report_calibration(seconds):
+    """Calibration's own CPU time per epoch and its share of each configuration's epoch CPU time."""
+    rows = [name for name in seconds["calibration"] if any(seconds["calibration"][name][1:])]
+    if not rows:
+        return
+    print("| configuration | calibration CPU ms/epoch | share of the epoch's CPU time |")
+    print("|---|---|---|")
+    for name in rows:
+        shares = [100 * c / t for c, t in zip(seconds["calibration"][name][1:], seconds["cpu"][name][1:])]
+        print(f"| {name} | {_ms(seconds['calibration'][name])} | "
+              f"{statistics.median(shares):.1f} % ({min(shares):.1f}–{max(shares):.1f} %) |")
+    print()
     if all(name in seconds for name in ("keras@epoch, arrays", *ONE_PASS)):
         before, after = ONE_PASS
         print("| LossMonitor on fit's validation_data (arrays) | ms/epoch | / Keras + TensorBoard | after / before |")
@@ -348,6 +386,7 @@ def main():
         seconds = interleaved_epochs(runs, args.cycles)
     for clock in ("cpu", "wall"):
         report(seconds[clock], args, clock)
+    report_calibration(seconds)
     if args.raw:
         for clock, per_name in seconds.items():
             for name, values in per_name.items():

@@ -47,9 +47,11 @@ def _edge_pairs(num_bins, dtype):
 
 
 # The kernels, one signature per backend, picked once:
-#   top_class(scores)                 (top score, its index) over the last axis, ties to the lowest
-#                                     index as torch.max (and so torchmetrics) breaks them (JAX's
-#                                     top_k orders -0.0 below 0.0, as Keras' argmax does)
+#   top_class(scores)                 (top score, its index) over the last axis: the backend's own
+#                                     argmax and a gather, ties to the lowest index and -0.0 equal
+#                                     to 0.0 as torch.max (and so torchmetrics) takes them; Keras'
+#                                     ops.argmax adds four [..., K] passes on CPU to order -0.0
+#                                     below 0.0, top_k is slower (and random on ties in torch)
 #   uniform_bin_sums(c, a, w, bins)   [bins + 1, 3] sums (Σ w, Σ w·c, Σ w·a) per uniform bin, the
 #                                     last bin c >= 1 (w None: every confidence counts once)
 #   top_probability(z, top)           the top softmax probability 1 / Σ_k exp(z_k − top) of logits z
@@ -62,23 +64,25 @@ def _edge_pairs(num_bins, dtype):
 #                                     inlined inside a compiled step
 # TensorFlow and JAX: keras.ops, the batch's whole computation one `tf.function` (a graph: no
 # per-op dispatch, no recompilation per batch shape) or `jax.jit` (one dispatch instead of ~40);
-# `top_k` is one pass there, where Keras' argmax adds four [..., K] passes on CPU to order -0.0
-# below 0.0; TensorFlow runs `top_probability` under XLA, its subtraction, exp and sum fused into
-# one pass over the logits (as JAX's jit fuses them; three [..., K] kernels in a graph). PyTorch: plain torch, as its eager updates pay Keras' wrappers per op (more than its
-# kernels on a batch), argmax and a gather (torch.topk breaks ties at random), and every op stays
-# clear of the kernels that start threads on small inputs (torch.max over an axis, bucketize,
-# floor, advanced indexing, segment_sum's repeat_interleave): each of those costs milliseconds
-# when the cores are busy.
+# TensorFlow runs `top_probability` under XLA, its subtraction, exp and sum fused into one pass
+# over the logits (as JAX's jit fuses them; three [..., K] kernels in a graph). PyTorch: plain
+# torch, as its eager updates pay Keras' wrappers per op (more than its kernels on a batch), and
+# every op stays clear of the kernels that start threads on small inputs (torch.max over an axis,
+# bucketize, floor, advanced indexing, segment_sum's repeat_interleave): each of those costs
+# milliseconds when the cores are busy.
 if keras.backend.backend() == "torch":
     import torch
 
     def top_class(scores):
         index = torch.argmax(scores, dim=-1, keepdim=True)
-        return torch.take_along_dim(scores, index, dim=-1).squeeze(-1), index.squeeze(-1).int()
+        return scores.gather(-1, index).squeeze(-1), index.squeeze(-1).int()
+
+    @functools.lru_cache(maxsize=64)
+    def _edge_pairs_on(num_bins, dtype, device):
+        return torch.as_tensor(_edge_pairs(num_bins, str(dtype).removeprefix("torch.")), device=device)
 
     def uniform_bin_sums(confidence, outcome, weight, num_bins):
-        dtype = keras.backend.standardize_dtype(confidence.dtype)
-        pairs = torch.as_tensor(_edge_pairs(num_bins, dtype), device=confidence.device)
+        pairs = _edge_pairs_on(num_bins, confidence.dtype, confidence.device)
         guess = (confidence * num_bins).clamp(0, num_bins).int().clamp(1, num_bins)
         reached = confidence.unsqueeze(-1) >= torch.index_select(pairs, 0, guess)
         index = reached.sum(-1) + (guess - 1)
@@ -105,8 +109,8 @@ if keras.backend.backend() == "torch":
 else:
 
     def top_class(scores):
-        top, index = ops.top_k(scores, 1)
-        return top[..., 0], index[..., 0]
+        index = ops.argmax(scores, axis=-1)
+        return ops.squeeze(ops.take_along_axis(scores, ops.expand_dims(index, -1), axis=-1), -1), index
 
     def uniform_bin_sums(confidence, outcome, weight, num_bins):
         pairs = _edge_pairs(num_bins, keras.backend.standardize_dtype(confidence.dtype))
@@ -141,12 +145,21 @@ else:
 
     if keras.backend.backend() == "jax":
         import jax
+        import jax.numpy as jnp
+
+        def top_class(scores):
+            index = jnp.argmax(scores, axis=-1)
+            return jnp.take_along_axis(scores, index[..., None], axis=-1)[..., 0], index
 
         def compiled(fn, static):
             return jax.jit(fn, static_argnames=static)
 
     elif keras.backend.backend() == "tensorflow":
         import tensorflow as tf
+
+        def top_class(scores):
+            index = tf.argmax(scores, axis=-1, output_type=tf.int32)
+            return tf.gather(scores, index, batch_dims=len(scores.shape) - 1), index
 
         top_probability = tf.function(top_probability, jit_compile=True)
 

@@ -72,7 +72,7 @@ def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=Fal
     if kind == "binary":
         confidence = ops.sigmoid(y_pred) if from_logits else y_pred
         outcome = ops.cast(ops.reshape(ops.convert_to_tensor(y_true), ops.shape(y_pred)), dtype)
-        return ops.reshape(confidence, (-1,)), ops.reshape(outcome, (-1,))
+        return _flat(confidence), _flat(outcome)
     top, predicted = top_class(y_pred)
     confidence = top_probability(y_pred, top) if from_logits else top
     labels = ops.convert_to_tensor(y_true)
@@ -81,7 +81,11 @@ def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=Fal
     elif len(labels.shape) == len(y_pred.shape):
         labels = ops.squeeze(labels, -1)
     outcome = ops.cast(ops.equal(ops.cast(labels, predicted.dtype), predicted), dtype)
-    return ops.reshape(confidence, (-1,)), ops.reshape(outcome, (-1,))
+    return _flat(confidence), _flat(outcome)
+
+
+def _flat(x):
+    return x if len(x.shape) == 1 else ops.reshape(x, (-1,))
 
 
 def _one_hot(labels, y_pred):
