@@ -50,19 +50,17 @@ def gaussian_nll_terms(y_true, y_pred, full=False, eps=1e-6):
     `one_sigma_coverage` (see the module docstring)."""
     y_true, mean, variance = _mean_and_variance(y_true, y_pred)
     # torch clamps in place under no_grad: the value is max(σ², ε), the gradient passes as is
-    clamped = ops.where(variance < eps, variance - ops.stop_gradient(variance) + eps, variance)
+    clamped = variance + ops.stop_gradient(ops.maximum(variance, eps) - variance)
     squared_error = ops.square(y_true - mean)
     log_variance = ops.log(clamped)
-    scaled_squared_error = squared_error / clamped
-    values = {"log_variance": 0.5 * log_variance, "scaled_squared_error": 0.5 * scaled_squared_error}
-    constant = 0.0
-    if full:
-        constant = 0.5 * math.log(2.0 * math.pi)
-        values["constant"] = ops.full_like(squared_error, constant)
-    covered = ops.cast(ops.less_equal(squared_error, clamped), squared_error.dtype)
+    values = {"log_variance": lambda: 0.5 * log_variance, "scaled_squared_error": lambda: 0.5 * squared_error / clamped}
     # one reduction for the loss and its gradient, not one per component
-    total = 0.5 * (log_variance + scaled_squared_error) + constant
-    return Terms(values=values, diagnostics={"one_sigma_coverage": covered}, total=total)
+    total = 0.5 * (log_variance + squared_error / clamped)
+    if full:
+        values["constant"] = lambda: ops.full_like(squared_error, 0.5 * math.log(2.0 * math.pi))
+        total = total + 0.5 * math.log(2.0 * math.pi)
+    coverage = lambda: ops.cast(ops.less_equal(squared_error, clamped), squared_error.dtype)  # noqa: E731
+    return Terms(values=values, diagnostics={"one_sigma_coverage": coverage}, total=total)
 
 
 @register
