@@ -29,6 +29,8 @@ kerasloss loss alone (with Keras' TensorBoard), + component metrics, + fused ent
 of the classifier, on by default: = ours@epoch); then the form a user writes first,
 `metrics=[*loss_components(loss), PredictionEntropy(from_logits=True)]` with the three callbacks,
 and the one-line bundle `LossMonitor(log_dir, (x_val, y_val), [SparseCategoricalAccuracy()])`.
+The tables then print calibration's share of the monitored fit: per cycle, 1 − (PostHocMetrics
+without calibration) / (with it). `--groups calibration` runs only those two rows and the baseline.
 
 Interleaving: every configuration runs one ordinary `fit(epochs=E)` in its own thread, all models
 alive in one process, and a baton lets exactly one of them run at a time, in a fixed order: each
@@ -111,6 +113,7 @@ GROUPS = {
     "headline": {"keras@epoch", "ours@epoch", "keras@10", "ours@10"},
     "novalidation": {"keras, no validation", "ours, no validation"},
     "ablation": {"keras@epoch", *ABLATION},
+    "calibration": {"keras@epoch", "+ PostHocMetrics, no calibration", "ours@epoch"},
     "onepass": {"keras@epoch, arrays", *ONE_PASS},
 }
 
@@ -290,6 +293,10 @@ def report(seconds, args, clock):
         for name in rows:
             label = "+ PostHocMetrics with calibration (= ours@epoch)" if name == "ours@epoch" else name
             print(f"| {label} | {_ms(seconds[name])} | {_summary(ratios(seconds, name, 'keras@epoch'))} |")
+        if "+ PostHocMetrics, no calibration" in seconds and "ours@epoch" in seconds:
+            share = [1 - r for r in ratios(seconds, "+ PostHocMetrics, no calibration", "ours@epoch")]
+            print(f"\ncalibration's share of the monitored fit (ours@epoch), per cycle 1 − without / with: "
+                  f"{100 * statistics.median(share):.1f} % ({100 * min(share):.1f} to {100 * max(share):.1f} %)")
         print()
     if all(name in seconds for name in ("keras@epoch, arrays", *ONE_PASS)):
         before, after = ONE_PASS

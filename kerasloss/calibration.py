@@ -20,19 +20,14 @@ Binning:
     "uniform"   num_bins equal-width bins [e_i, e_{i+1}) with the edges of
                 `torch.linspace(0, 1, num_bins + 1)`, bucketed as torchmetrics' CalibrationError
                 buckets them: a confidence of exactly 1 (a saturated float32 softmax) falls in a
-                bin of its own, [1, 1]. State: three sums per bin, whatever the data size.
-                Bin of c: g = ⌊c·num_bins⌋ clipped to [1, num_bins] is it up to the rounding of
-                the product and the edges (one bin either way), and the two exact edges of g
-                settle it: bin = g − 1 + [c ≥ e_g] + [c ≥ e_{g+1}] (no e_{num_bins+1}; NaN lands
-                in bin 0). Elementwise work on the confidences only, exact in float64 too.
+                bin of its own, [1, 1]. State: three sums per bin, whatever the data size
+                (`kerasloss._calibration_kernels` bins them, per backend).
     "quantile"  equal-mass bins: the confidences sorted (stable) and split into num_bins groups as
                 `numpy.array_split` splits them (weights split as repeated copies would be). It
                 KEEPS every confidence until `reset_state`, so it runs eagerly only (PostHocMetrics,
                 LossMonitor, `run_eagerly=True`), never inside a compiled step.
 """
 
-import fractions
-import functools
 import math
 import warnings
 
@@ -41,6 +36,14 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
+from kerasloss._calibration_kernels import (
+    compiled,
+    range_summary,
+    top_class,
+    top_probability,
+    uniform_bin_sums,
+    uniform_edges,
+)
 from kerasloss._keras_compat import register_metric_name
 from kerasloss.base import register
 from kerasloss.entropy import KINDS
@@ -52,20 +55,6 @@ BINNINGS = ("uniform", "quantile")
 NAMED_NORMS = {"ece": "l1", "rmsce": "l2", "mce": "max"}
 # the columns of a reliability record, one row per bin
 RECORD_COLUMNS = ("lower", "upper", "count", "confidence", "accuracy")
-
-
-@functools.lru_cache(maxsize=64)
-def uniform_edges(num_bins, dtype="float32"):
-    """The num_bins + 1 edges of `torch.linspace(0, 1, num_bins + 1)` in `dtype`, bit for bit.
-
-    torch computes the first half as step·i and the second as 1 − step·(num_bins − i), each
-    rounded once (step = 1 / num_bins in `dtype`); an exact rational does the same for float64.
-    """
-    numpy_dtype = np.dtype(dtype).type
-    step = fractions.Fraction(float(numpy_dtype(1.0) / numpy_dtype(num_bins)))
-    half = (num_bins + 1) // 2
-    exact = [step * i if i < half else 1 - step * (num_bins - i) for i in range(num_bins + 1)]
-    return np.array([numpy_dtype(float(e)) for e in exact], dtype=numpy_dtype)
 
 
 def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=False):
@@ -85,10 +74,7 @@ def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=Fal
         outcome = ops.cast(ops.reshape(ops.convert_to_tensor(y_true), ops.shape(y_pred)), dtype)
         return ops.reshape(confidence, (-1,)), ops.reshape(outcome, (-1,))
     top, predicted = top_class(y_pred)
-    if from_logits:  # the top softmax probability, 1 / Σ_k exp(z_k − z_max): finite for any logits
-        confidence = ops.reciprocal(ops.sum(ops.exp(y_pred - ops.expand_dims(top, -1)), axis=-1))
-    else:
-        confidence = top
+    confidence = top_probability(y_pred, top) if from_logits else top
     labels = ops.convert_to_tensor(y_true)
     if _one_hot(labels, y_pred):
         labels = top_class(labels)[1]
@@ -101,85 +87,6 @@ def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=Fal
 def _one_hot(labels, y_pred):
     """Whether categorical `labels` are one-hot rows of `y_pred`'s shape (else class ids)."""
     return len(labels.shape) == len(y_pred.shape) and labels.shape[-1] == y_pred.shape[-1] != 1
-
-
-@functools.lru_cache(maxsize=64)
-def _edge_pairs(num_bins, dtype):
-    """[num_bins + 1, 2] NumPy: row g (1..num_bins) holds (edges[g], edges[g + 1]) of `uniform_edges`,
-    NaN for the edge past the last (row 0 repeats row 1, never read)."""
-    edges = uniform_edges(num_bins, dtype)
-    pairs = np.stack([edges[1:], np.append(edges[2:], np.nan)], axis=-1).astype(edges.dtype)
-    return np.concatenate([pairs[:1], pairs])
-
-
-# Three kernels of the uniform metric, one signature per backend, picked once (the binning: module
-# docstring):
-#   top_class(scores)                 (top score, its index) over the last axis, ties to the lowest
-#                                     index as torch.max (and so torchmetrics) breaks them
-#   uniform_bin_sums(c, a, w, bins)   [bins + 1, 3] sums (Σ w, Σ w·c, Σ w·a) per uniform bin, the
-#                                     last bin c >= 1 (w None: every confidence counts once)
-#   range_summary(labels, high, c, extremes)   [labels outside [0, high]? (1 or 0; left out when
-#                                     labels is None), min c, max c (when extremes)] in c's dtype:
-#                                     one small tensor for one host read
-# TensorFlow and JAX: keras.ops; `top_k` is one pass there, where Keras' argmax adds four [..., K]
-# passes on CPU to order -0.0 below 0.0. PyTorch: plain torch, as its eager updates pay Keras'
-# wrappers per op (more than its kernels on a batch), argmax and a gather (torch.topk breaks ties
-# at random), and every op stays clear of the kernels that start threads on small inputs
-# (torch.max over an axis, bucketize, floor, advanced indexing, segment_sum's repeat_interleave):
-# each of those costs milliseconds when the cores are busy.
-if keras.backend.backend() == "torch":
-    import torch
-
-    def top_class(scores):
-        index = torch.argmax(scores, dim=-1, keepdim=True)
-        return torch.take_along_dim(scores, index, dim=-1).squeeze(-1), index.squeeze(-1).int()
-
-    def uniform_bin_sums(confidence, outcome, weight, num_bins):
-        dtype = keras.backend.standardize_dtype(confidence.dtype)
-        pairs = torch.as_tensor(_edge_pairs(num_bins, dtype), device=confidence.device)
-        guess = (confidence * num_bins).clamp(0, num_bins).int().clamp(1, num_bins)
-        reached = confidence.unsqueeze(-1) >= torch.index_select(pairs, 0, guess)
-        index = reached.sum(-1) + (guess - 1)
-        columns = [torch.ones_like(confidence), confidence, outcome] if weight is None else [
-            weight, weight * confidence, weight * outcome]
-        sums = torch.zeros((num_bins + 1, 3), dtype=confidence.dtype, device=confidence.device)
-        return sums.index_add_(0, index, torch.stack(columns, dim=-1))
-
-    def range_summary(labels, high, confidence, extremes):
-        parts = []
-        if labels is not None:
-            lowest, highest = torch.aminmax(labels)
-            parts.append(((lowest < 0) | (highest > high)).to(confidence.dtype).reshape(1))
-        if extremes:
-            parts.append(torch.stack(torch.aminmax(confidence)))
-        return torch.cat(parts)
-
-else:
-
-    def top_class(scores):
-        top, index = ops.top_k(scores, 1)
-        return top[..., 0], index[..., 0]
-
-    def uniform_bin_sums(confidence, outcome, weight, num_bins):
-        pairs = _edge_pairs(num_bins, keras.backend.standardize_dtype(confidence.dtype))
-        guess = ops.clip(ops.cast(ops.clip(confidence * num_bins, 0, num_bins), "int32"), 1, num_bins)
-        reached = ops.greater_equal(ops.expand_dims(confidence, -1), ops.take(pairs, guess, axis=0))
-        index = ops.sum(ops.cast(reached, "int32"), axis=-1) + (guess - 1)
-        if weight is None:
-            values = ops.stack([ops.ones_like(confidence), confidence, outcome], axis=-1)
-        else:
-            values = ops.stack([weight, weight * confidence, weight * outcome], axis=-1)
-        sums = ops.zeros((num_bins + 1, 3), values.dtype)
-        return ops.scatter_update(sums, ops.expand_dims(index, -1), values, reduction="add")
-
-    def range_summary(labels, high, confidence, extremes):
-        parts = []
-        if labels is not None:
-            outside = ops.logical_or(ops.min(labels) < 0, ops.max(labels) > high)
-            parts.append(ops.cast(outside, confidence.dtype))
-        if extremes:
-            parts += [ops.min(confidence), ops.max(confidence)]
-        return ops.stack(parts)
 
 
 def quantile_bin_sums(confidence, outcome, weight, num_bins):
@@ -260,17 +167,32 @@ class CalibrationError(keras.metrics.Metric):
                 shape=(num_bins + 1, 3), initializer="zeros", name="bin_sums", aggregation="sum")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch. Its labels out of range raise a ValueError and confidences outside [0, 1]
+        (without from_logits) warn once, when the values are known (eager): labels given as NumPy
+        are checked there, the rest is reduced on the device in the batch's kernel to one small
+        vector read once (one host round trip per update, none inside a compiled step)."""
         y_pred = ops.convert_to_tensor(y_pred)
         if not keras.backend.is_float_dtype(y_pred.dtype):
             raise TypeError(f"y_pred must hold probabilities or logits (a float tensor), got dtype {y_pred.dtype}")
-        confidence, outcome = confidences_and_outcomes(y_true, y_pred, self.kind, self.from_logits)
-        self._check_values(y_true, y_pred, confidence)
-        weight = _element_weights(sample_weight, y_pred, self.kind, confidence)
+        labels = y_true if ops.is_tensor(y_true) else np.asarray(y_true)
+        if sample_weight is not None and not ops.is_tensor(sample_weight):
+            sample_weight = np.asarray(sample_weight)
+        sparse = self.kind == "categorical" and not _one_hot(labels, y_pred)
+        high = int(y_pred.shape[-1]) - 1 if sparse else 1
+        if isinstance(labels, np.ndarray):
+            self._check_labels(labels, sparse, high)
+        check = {"high": high, "extremes": not (self.from_logits or self._warned_range) and bool(_size(y_pred)),
+                 "check_labels": not isinstance(labels, np.ndarray) and bool(_size(labels))
+                 and keras.backend.standardize_dtype(labels.dtype) != "bool"}  # bools are 0/1
+        settings = {"kind": self.kind, "from_logits": self.from_logits, **check}
         if self.binning == "uniform":
-            self.bin_sums.assign_add(ops.cast(uniform_bin_sums(confidence, outcome, weight, self.num_bins), self.dtype))
+            sums, summary = _uniform_batch(labels, y_pred, sample_weight, num_bins=self.num_bins, **settings)
+            self._check_summary(summary, labels, sparse, **check)
+            self.bin_sums.assign_add(ops.cast(sums, self.dtype))
             return
-        if weight is None:
-            weight = ops.ones_like(confidence)
+        confidence, outcome, weight, summary = _batch(labels, y_pred, sample_weight, **settings)
+        self._check_summary(summary, labels, sparse, **check)
+        weight = ops.ones_like(confidence) if weight is None else weight
         chunk = [_checks.concrete_values(v) for v in (confidence, outcome, weight)]
         if any(v is None for v in chunk):
             raise ValueError(
@@ -279,29 +201,14 @@ class CalibrationError(keras.metrics.Metric):
                 "or binning='uniform'")
         self._kept.append(tuple(np.asarray(v, np.float64) for v in chunk))
 
-    def _check_values(self, y_true, y_pred, confidence):
-        """Labels out of range (an error) and probabilities outside [0, 1] (a warning), when the
-        values are known (eager). Labels given as NumPy are checked there; the rest is reduced on
-        the device to one small vector (labels out of range?, lowest and highest confidence), read
-        once: one host round trip per update, none inside a compiled step."""
-        labels = y_true if ops.is_tensor(y_true) else np.asarray(y_true)
-        sparse = self.kind == "categorical" and not _one_hot(labels, y_pred)
-        high = int(y_pred.shape[-1]) - 1 if sparse else 1
-        device_labels = None
-        if isinstance(labels, np.ndarray):
-            self._check_labels(labels, sparse, high)
-        elif _size(labels) and keras.backend.standardize_dtype(labels.dtype) != "bool":  # bools are 0/1
-            device_labels = labels
-        in_range = self.from_logits or self._warned_range or not _size(confidence)
-        if device_labels is None and in_range:
-            return
-        summary = range_summary(device_labels, high, confidence, not in_range)
-        values = _checks.concrete_values(summary)
+    def _check_summary(self, summary, labels, sparse, high, extremes, check_labels):
+        """Raise or warn from the batch's `range_summary`, when its values are known."""
+        values = None if summary is None else _checks.concrete_values(summary)
         if values is None:
             return
-        if device_labels is not None and values[0]:
-            self._check_labels(_checks.concrete_values(device_labels), sparse, high)
-        if not in_range and (values[-2] < 0.0 or values[-1] > 1.0):
+        if check_labels and values[0]:
+            self._check_labels(_checks.concrete_values(labels), sparse, high)
+        if extremes and (values[-2] < 0.0 or values[-1] > 1.0):
             self._warned_range = True
             warnings.warn(
                 f"CalibrationError {self.name!r}: the predictions leave [0, 1] (confidences from {values[-2]:.3g} "
@@ -357,6 +264,27 @@ def _element_weights(sample_weight, y_pred, kind, confidence):
     per_prediction = y_pred[..., 0] if kind == "categorical" else y_pred
     weight = align_weights(ops.cast(ops.convert_to_tensor(sample_weight), confidence.dtype), per_prediction)
     return ops.reshape(ops.broadcast_to(weight, ops.shape(per_prediction)), (-1,))
+
+
+def _batch(y_true, y_pred, sample_weight, kind, from_logits, high, extremes, check_labels):
+    """(confidence, outcome, weight (None: 1 each), `range_summary` or None) of one batch."""
+    confidence, outcome = confidences_and_outcomes(y_true, y_pred, kind, from_logits)
+    weight = _element_weights(sample_weight, y_pred, kind, confidence)
+    summary = None
+    if extremes or check_labels:
+        summary = range_summary(y_true if check_labels else None, high, confidence, extremes)
+    return confidence, outcome, weight, summary
+
+
+def _uniform_batch_sums(y_true, y_pred, sample_weight, kind, from_logits, high, extremes, check_labels, num_bins):
+    """(uniform bin sums, `range_summary` or None) of one batch: a uniform update's whole work."""
+    confidence, outcome, weight, summary = _batch(
+        y_true, y_pred, sample_weight, kind, from_logits, high, extremes, check_labels)
+    return uniform_bin_sums(confidence, outcome, weight, num_bins), summary
+
+
+_uniform_batch = compiled(
+    _uniform_batch_sums, static=("kind", "from_logits", "high", "extremes", "check_labels", "num_bins"))
 
 
 def _size(x):

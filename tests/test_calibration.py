@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchmetrics.classification import BinaryCalibrationError, MulticlassCalibrationError
 
-from kerasloss.calibration import NORMS, CalibrationError, uniform_edges
+from kerasloss.calibration import NORMS, CalibrationError
 from kerasloss.metrics import CalibrationError as ExportedCalibrationError
 
 
@@ -66,14 +66,6 @@ def test_uniform_binary_equals_torchmetrics_binary_over_every_element(n, outputs
         reference = BinaryCalibrationError(n_bins=num_bins, norm=norm)(torch.tensor(probs), torch.tensor(labels))
         ours = _ours(labels, probs, num_bins=num_bins, norm=norm, kind="binary")
         assert ours == pytest.approx(reference.item(), abs=1e-6)
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_uniform_edges_are_torch_linspace_bit_for_bit(dtype):
-    torch_dtype = getattr(torch, dtype)
-    for num_bins in range(1, 400):
-        expected = torch.linspace(0, 1, num_bins + 1, dtype=torch_dtype).numpy()
-        np.testing.assert_array_equal(uniform_edges(num_bins, dtype), expected)
 
 
 def test_confidences_on_edges_and_at_one_are_bucketed_as_torchmetrics():
@@ -194,19 +186,27 @@ def test_bad_arguments_are_refused_at_construction_naming_them(argument, value):
         CalibrationError(**{argument: value})
 
 
-def test_a_label_out_of_range_is_an_error_naming_y_true():
+# labels and predictions as Python lists (checked on the host) and as tensors (on the device)
+AS_GIVEN = [lambda x: x, lambda x: keras.ops.convert_to_tensor(np.array(x))]
+
+
+@pytest.mark.parametrize("given", AS_GIVEN, ids=["lists", "tensors"])
+def test_a_label_out_of_range_is_an_error_naming_y_true(given):
     with pytest.raises(ValueError, match=r"y_true must hold class ids in \[0, 1\].*\[0, 2\]"):
-        CalibrationError().update_state([0, 2], [[0.7, 0.3], [0.4, 0.6]])
+        CalibrationError().update_state(given([0, 2]), given([[0.7, 0.3], [0.4, 0.6]]))
+    with pytest.raises(ValueError, match=r"y_true must hold class ids in \[0, 1\].*\[-1, 0\]"):
+        CalibrationError().update_state(given([0, -1]), given([[0.7, 0.3], [0.4, 0.6]]))
 
 
-def test_scores_outside_zero_one_without_from_logits_warn_once():
+@pytest.mark.parametrize("given", AS_GIVEN, ids=["lists", "tensors"])
+def test_scores_outside_zero_one_without_from_logits_warn_once(given):
     metric = CalibrationError()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        metric.update_state([0, 1], [[3.0, -1.0], [0.5, 2.0]])
-        metric.update_state([0, 1], [[3.0, -1.0], [0.5, 2.0]])
+        metric.update_state(given([0, 1]), given([[3.0, -1.0], [0.5, 2.0]]))
+        metric.update_state(given([0, 1]), given([[3.0, -1.0], [0.5, 2.0]]))
     messages = [str(w.message) for w in caught if "from_logits=True" in str(w.message)]
-    assert len(messages) == 1 and "leave [0, 1]" in messages[0]
+    assert len(messages) == 1 and "leave [0, 1]" in messages[0] and "from 2 to 3" in messages[0]
 
 
 @pytest.mark.backends("tensorflow", "jax")

@@ -191,8 +191,10 @@ class PostHocMetrics(LoggingCallback):
         if self.from_logits or self._warned_range:
             return
         thresholded = [m.name for m in self.metrics if isinstance(m, _PROBABILITY_METRICS)]
+        if not thresholded:  # nothing to warn about: no copy of the outputs to the host
+            return
         values = np.asarray(y_pred)
-        if thresholded and values.size and (values.min() < 0.0 or values.max() > 1.0):
+        if values.size and (values.min() < 0.0 or values.max() > 1.0):
             self._warned_range = True
             warnings.warn(
                 f"PostHocMetrics: the model's outputs leave [0, 1] (min {values.min():.3g}, max "

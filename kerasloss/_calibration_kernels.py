@@ -1,0 +1,159 @@
+"""The per-batch kernels of `kerasloss.calibration.CalibrationError`, one set per backend.
+
+Uniform bins (torchmetrics' CalibrationError): the num_bins + 1 edges e_i of
+`torch.linspace(0, 1, num_bins + 1)`, bin i = [e_i, e_{i+1}) and a last bin [1, ∞), below 0 in
+bin 0 (`torch.bucketize(c, e, right=True) − 1`). The bin of a confidence c without an
+[N, num_bins] comparison:
+
+    g   = ⌊c·num_bins⌋ clipped to [1, num_bins]      (the bin up to the rounding of the product and
+                                                     of the edges: one bin either way)
+    bin = g − 1 + [c ≥ e_g] + [c ≥ e_{g+1}]          (no e_{num_bins+1}; NaN lands in bin 0)
+
+Elementwise work on the confidences only, exact in float64 too; the per-bin sums are one
+scatter-add of the [N, 3] values (w, w·c, w·a).
+"""
+
+import fractions
+import functools
+
+import keras
+import numpy as np
+from keras import ops
+
+# Rows longer than this are folded in halves before XLA sums them (`top_probability`).
+_FOLDED_LENGTH = 2**12
+
+@functools.lru_cache(maxsize=64)
+def uniform_edges(num_bins, dtype="float32"):
+    """The num_bins + 1 edges of `torch.linspace(0, 1, num_bins + 1)` in `dtype`, bit for bit.
+
+    torch computes the first half as step·i and the second as 1 − step·(num_bins − i), each
+    rounded once (step = 1 / num_bins in `dtype`); an exact rational does the same for float64.
+    """
+    numpy_dtype = np.dtype(dtype).type
+    step = fractions.Fraction(float(numpy_dtype(1.0) / numpy_dtype(num_bins)))
+    half = (num_bins + 1) // 2
+    exact = [step * i if i < half else 1 - step * (num_bins - i) for i in range(num_bins + 1)]
+    return np.array([numpy_dtype(float(e)) for e in exact], dtype=numpy_dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _edge_pairs(num_bins, dtype):
+    """[num_bins + 1, 2] NumPy: row g (1..num_bins) holds (edges[g], edges[g + 1]) of `uniform_edges`,
+    NaN for the edge past the last (row 0 repeats row 1, never read)."""
+    edges = uniform_edges(num_bins, dtype)
+    pairs = np.stack([edges[1:], np.append(edges[2:], np.nan)], axis=-1).astype(edges.dtype)
+    return np.concatenate([pairs[:1], pairs])
+
+
+# The kernels, one signature per backend, picked once:
+#   top_class(scores)                 (top score, its index) over the last axis, ties to the lowest
+#                                     index as torch.max (and so torchmetrics) breaks them (JAX's
+#                                     top_k orders -0.0 below 0.0, as Keras' argmax does)
+#   uniform_bin_sums(c, a, w, bins)   [bins + 1, 3] sums (Σ w, Σ w·c, Σ w·a) per uniform bin, the
+#                                     last bin c >= 1 (w None: every confidence counts once)
+#   top_probability(z, top)           the top softmax probability 1 / Σ_k exp(z_k − top) of logits z
+#                                     [..., K] whose largest is top [...]: finite for any logits
+#   range_summary(labels, high, c, extremes)   [labels outside [0, high]? (1 or 0; left out when
+#                                     labels is None), min c, max c (when extremes)] in c's dtype:
+#                                     one small tensor for one host read
+#   compiled(fn, static)              fn (a pure function of one batch; `static` names its Python
+#                                     arguments) as the backend runs it best when called eagerly,
+#                                     inlined inside a compiled step
+# TensorFlow and JAX: keras.ops, the batch's whole computation one `tf.function` (a graph: no
+# per-op dispatch, no recompilation per batch shape) or `jax.jit` (one dispatch instead of ~40);
+# `top_k` is one pass there, where Keras' argmax adds four [..., K] passes on CPU to order -0.0
+# below 0.0; TensorFlow runs `top_probability` under XLA, its subtraction, exp and sum fused into
+# one pass over the logits (as JAX's jit fuses them; three [..., K] kernels in a graph). PyTorch: plain torch, as its eager updates pay Keras' wrappers per op (more than its
+# kernels on a batch), argmax and a gather (torch.topk breaks ties at random), and every op stays
+# clear of the kernels that start threads on small inputs (torch.max over an axis, bucketize,
+# floor, advanced indexing, segment_sum's repeat_interleave): each of those costs milliseconds
+# when the cores are busy.
+if keras.backend.backend() == "torch":
+    import torch
+
+    def top_class(scores):
+        index = torch.argmax(scores, dim=-1, keepdim=True)
+        return torch.take_along_dim(scores, index, dim=-1).squeeze(-1), index.squeeze(-1).int()
+
+    def uniform_bin_sums(confidence, outcome, weight, num_bins):
+        dtype = keras.backend.standardize_dtype(confidence.dtype)
+        pairs = torch.as_tensor(_edge_pairs(num_bins, dtype), device=confidence.device)
+        guess = (confidence * num_bins).clamp(0, num_bins).int().clamp(1, num_bins)
+        reached = confidence.unsqueeze(-1) >= torch.index_select(pairs, 0, guess)
+        index = reached.sum(-1) + (guess - 1)
+        columns = [torch.ones_like(confidence), confidence, outcome] if weight is None else [
+            weight, weight * confidence, weight * outcome]
+        sums = torch.zeros((num_bins + 1, 3), dtype=confidence.dtype, device=confidence.device)
+        return sums.index_add_(0, index, torch.stack(columns, dim=-1))
+
+    def top_probability(logits, top):
+        return torch.exp(logits - top.unsqueeze(-1)).sum(-1).reciprocal()
+
+    def range_summary(labels, high, confidence, extremes):
+        parts = []
+        if labels is not None:
+            lowest, highest = torch.aminmax(labels)
+            parts.append(((lowest < 0) | (highest > high)).to(confidence.dtype).reshape(1))
+        if extremes:
+            parts.append(torch.stack(torch.aminmax(confidence)))
+        return torch.cat(parts)
+
+    def compiled(fn, static):
+        return fn
+
+else:
+
+    def top_class(scores):
+        top, index = ops.top_k(scores, 1)
+        return top[..., 0], index[..., 0]
+
+    def uniform_bin_sums(confidence, outcome, weight, num_bins):
+        pairs = _edge_pairs(num_bins, keras.backend.standardize_dtype(confidence.dtype))
+        guess = ops.clip(ops.cast(ops.clip(confidence * num_bins, 0, num_bins), "int32"), 1, num_bins)
+        reached = ops.greater_equal(ops.expand_dims(confidence, -1), ops.take(pairs, guess, axis=0))
+        index = ops.sum(ops.cast(reached, "int32"), axis=-1) + (guess - 1)
+        if weight is None:
+            values = ops.stack([ops.ones_like(confidence), confidence, outcome], axis=-1)
+        else:
+            values = ops.stack([weight, weight * confidence, weight * outcome], axis=-1)
+        sums = ops.zeros((num_bins + 1, 3), values.dtype)
+        return ops.scatter_update(sums, ops.expand_dims(index, -1), values, reduction="add")
+
+    def range_summary(labels, high, confidence, extremes):
+        parts = []
+        if labels is not None:
+            outside = ops.logical_or(ops.min(labels) < 0, ops.max(labels) > high)
+            parts.append(ops.cast(outside, confidence.dtype))
+        if extremes:
+            parts += [ops.min(confidence), ops.max(confidence)]
+        return ops.stack(parts)
+
+    def top_probability(logits, top):
+        terms = ops.exp(logits - ops.expand_dims(top, -1))
+        # XLA sums a row in one pass, 4e-6 off over 20,000 terms of a confident row: long rows are
+        # folded in halves first (as `kerasloss._sums.row_sum` folds longer ones), fused into the pass
+        while terms.shape[-1] is not None and terms.shape[-1] > _FOLDED_LENGTH:
+            half = terms.shape[-1] // 2
+            folded = terms[..., :half] + terms[..., half : 2 * half]
+            terms = ops.concatenate([folded, terms[..., 2 * half :]], axis=-1) if terms.shape[-1] % 2 else folded
+        return ops.reciprocal(ops.sum(terms, axis=-1))
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def compiled(fn, static):
+            return jax.jit(fn, static_argnames=static)
+
+    elif keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        top_probability = tf.function(top_probability, jit_compile=True)
+
+        def compiled(fn, static):
+            return tf.function(fn, reduce_retracing=True)
+
+    else:
+
+        def compiled(fn, static):
+            return fn
