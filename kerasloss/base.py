@@ -38,8 +38,8 @@ class Terms(NamedTuple):
 
     values:      component name -> per-element tensor (before sample weights, masks and reduction).
     total:       the per-element Σ weight·value when cheaper than its components (pinball's
-                 max(τ·e, (τ − 1)·e)): reduced and differentiated whole, the components reduced
-                 only for whoever reads them. None: the weighted sum of the reduced components.
+                 relu(e) − (1 − τ)·e): reduced and differentiated whole; the values (then functions
+                 of no arguments may stand for them) computed only for whoever reads them.
     mask:        boolean tensor of the same shape, False where an element is ignored, or None.
     entropy:     per-element prediction entropy when it was asked for and is free to compute, or None.
     diagnostics: diagnostic name -> per-element tensor (same shape as the values): quantities of the
@@ -145,6 +145,7 @@ class ComponentLoss(keras.losses.Loss):
             return reductions[shape]
 
         components = terms.values if by_products or terms.total is None else {}
+        components = {name: value() if callable(value) else value for name, value in components.items()}
         reduced = {name: reduction_of(value).reduce(value) for name, value in components.items()}
         entropy = None
         if terms.entropy is not None:

@@ -25,7 +25,7 @@ from kerasloss.losses._inputs import real_predictions
 
 
 def _mean_and_variance(y_true, y_pred):
-    """(y_true, μ, σ²) of one shape from y_pred [..., 2]."""
+    """(y_true, μ, σ², the smallest σ² when known now (eager) else None), one shape, from y_pred [..., 2]."""
     y_pred = real_predictions(y_pred)
     if len(y_pred.shape) < 1 or y_pred.shape[-1] not in (2, None):
         raise ValueError(
@@ -38,31 +38,32 @@ def _mean_and_variance(y_true, y_pred):
         y_true = ops.squeeze(y_true, -1)
     _checks.check_same_shape(y_true, mean, "GaussianNLL (y_true shaped like y_pred[..., 0])")
     concrete = _checks.concrete_values(variance)
-    if concrete is not None and (concrete < 0).any():
+    smallest = None if concrete is None or concrete.size == 0 else float(concrete.min())
+    if smallest is not None and smallest < 0:
         raise ValueError(
             f"the variances y_pred[..., 1] must be >= 0, got {np.asarray(concrete[concrete < 0])[:5].tolist()}"
         )
-    return y_true, mean, variance
+    return y_true, mean, variance, smallest
 
 
 def gaussian_nll_terms(y_true, y_pred, full=False, eps=1e-6):
     """`log_variance`, `scaled_squared_error` (and `constant` when `full`); diagnostic
     `one_sigma_coverage` (see the module docstring)."""
-    y_true, mean, variance = _mean_and_variance(y_true, y_pred)
+    y_true, mean, variance, smallest = _mean_and_variance(y_true, y_pred)
     # torch clamps in place under no_grad: the value is max(σ², ε), the gradient passes as is
-    clamped = ops.where(variance < eps, variance - ops.stop_gradient(variance) + eps, variance)
+    clamped = variance
+    if smallest is None or smallest < eps:  # not needed when every variance is known to be ≥ ε
+        clamped = variance + ops.stop_gradient(ops.maximum(variance, eps) - variance)
     squared_error = ops.square(y_true - mean)
     log_variance = ops.log(clamped)
-    scaled_squared_error = squared_error / clamped
-    values = {"log_variance": 0.5 * log_variance, "scaled_squared_error": 0.5 * scaled_squared_error}
-    constant = 0.0
-    if full:
-        constant = 0.5 * math.log(2.0 * math.pi)
-        values["constant"] = ops.full_like(squared_error, constant)
-    covered = ops.cast(ops.less_equal(squared_error, clamped), squared_error.dtype)
+    values = {"log_variance": lambda: 0.5 * log_variance, "scaled_squared_error": lambda: 0.5 * squared_error / clamped}
     # one reduction for the loss and its gradient, not one per component
-    total = 0.5 * (log_variance + scaled_squared_error) + constant
-    return Terms(values=values, diagnostics={"one_sigma_coverage": covered}, total=total)
+    total = 0.5 * (log_variance + squared_error / clamped)
+    if full:
+        values["constant"] = lambda: ops.full_like(squared_error, 0.5 * math.log(2.0 * math.pi))
+        total = total + 0.5 * math.log(2.0 * math.pi)
+    coverage = lambda: ops.cast(ops.less_equal(squared_error, clamped), squared_error.dtype)  # noqa: E731
+    return Terms(values=values, diagnostics={"one_sigma_coverage": coverage}, total=total)
 
 
 @register
