@@ -55,10 +55,10 @@ def gaussian_nll_terms(y_true, y_pred, full=False, eps=1e-6):
     if smallest is None or smallest < eps:  # not needed when every variance is known to be ≥ ε
         clamped = variance + ops.stop_gradient(ops.maximum(variance, eps) - variance)
     squared_error = ops.square(y_true - mean)
-    log_variance = ops.log(clamped)
-    values = {"log_variance": lambda: 0.5 * log_variance, "scaled_squared_error": lambda: 0.5 * squared_error / clamped}
+    log_variance, scaled_squared_error = ops.log(clamped), squared_error / clamped
+    values = {"log_variance": lambda: 0.5 * log_variance, "scaled_squared_error": lambda: 0.5 * scaled_squared_error}
     # one reduction for the loss and its gradient, not one per component
-    total = 0.5 * (log_variance + squared_error / clamped)
+    total = 0.5 * (log_variance + scaled_squared_error)
     if full:
         values["constant"] = lambda: ops.full_like(squared_error, 0.5 * math.log(2.0 * math.pi))
         total = total + 0.5 * math.log(2.0 * math.pi)

@@ -12,6 +12,7 @@ A model minimising the pinball loss predicts the τ-quantile of y given x (Koenk
 its coverage, the share of targets at or below the prediction, approaches τ when it does.
 """
 
+import functools
 import numbers
 
 import keras
@@ -34,7 +35,7 @@ def pinball_terms(y_true, y_pred, tau=0.5):
         )
     tau_tensor = ops.convert_to_tensor(tau, dtype=y_pred.dtype)
     error = y_true - y_pred
-    covered = lambda: ops.cast(ops.less_equal(y_true, y_pred), y_pred.dtype)  # noqa: E731
+    covered = functools.cache(lambda: ops.cast(ops.less_equal(y_true, y_pred), y_pred.dtype))  # once per call
     diagnostics = {"coverage": lambda: mean_or_zero(covered())}
     if not isinstance(tau, numbers.Real):
         diagnostics.update({_coverage_name(t): (lambda k=k: covered()[..., k]) for k, t in enumerate(levels)})
