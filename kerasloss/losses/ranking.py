@@ -59,10 +59,10 @@ def _ranking_inputs(y_true, y_pred):
 
 
 def _pairs(labels, scores, valid):
-    """(more_relevant [B, L, L] as 0/1 floats, score differences s_i − s_j, both_valid), [B, L, L]."""
+    """(more_relevant as 0/1 floats, the score differences s_i − s_j), both [B, L, L]."""
     both_valid = ops.logical_and(valid[:, :, None], valid[:, None, :])
     more_relevant = ops.logical_and(ops.greater(labels[:, :, None], labels[:, None, :]), both_valid)
-    return ops.cast(more_relevant, scores.dtype), scores[:, :, None] - scores[:, None, :], both_valid
+    return ops.cast(more_relevant, scores.dtype), scores[:, :, None] - scores[:, None, :]
 
 
 def _misordered(pair_weight, difference, axis=-1):
@@ -74,7 +74,7 @@ def _misordered(pair_weight, difference, axis=-1):
 
 def _pairwise_terms(name, pair_loss, y_true, y_pred, temperature):
     labels, scores, valid = _ranking_inputs(y_true, y_pred)
-    pair_weight, difference, _ = _pairs(labels, scores, valid)
+    pair_weight, difference = _pairs(labels, scores, valid)
     return Terms(
         values={name: ops.sum(pair_weight * pair_loss(difference / temperature), axis=-1)},
         diagnostics={"misordered_pairs": lambda: _misordered(pair_weight, difference)},
@@ -100,14 +100,28 @@ def pairwise_soft_zero_one_terms(y_true, y_pred, temperature=1.0):
 
 
 def pairwise_squared_error_terms(y_true, y_pred):
+    """Per item [B, L]: `pairwise_squared_error` in O(L) per list, not over the [L, L] pairs.
+
+    With r = y − s and the valid items' mean r̄ of each list (V of them), every pair term
+    ((y_i − y_j) − (s_i − s_j))² = (r_i − r_j)², and (the j = i term being 0)
+        Σ_{j valid} (r_i − r_j)² = V·(r_i − r̄)² + Σ_{j valid} (r_j − r̄)².
+    The sum is the same for any shift common to a list, so y and s are first centred on their own
+    list means: r then carries the spread of the list, not the rounding of y − s at the scores'
+    magnitude (s near 1e4 would round each r_i to 1e-3 in float32), and no two large sums cancel."""
     labels, scores, valid = _ranking_inputs(y_true, y_pred)
-    pair_weight, difference, both_valid = _pairs(labels, scores, valid)
-    off_diagonal = ops.logical_not(ops.eye(ops.shape(scores)[1], dtype="bool"))
-    counted = ops.cast(ops.logical_and(both_valid, off_diagonal[None]), scores.dtype)
-    gap = labels[:, :, None] - labels[:, None, :] - difference
+    weight = ops.cast(valid, scores.dtype)
+    count = ops.sum(weight, axis=-1, keepdims=True)
+
+    def list_mean(x):
+        return ops.sum(ops.where(valid, x, 0.0), axis=-1, keepdims=True) / ops.maximum(count, 1.0)
+
+    # the scores' mean shifts every item alike: no gradient flows through it
+    residual = (labels - list_mean(labels)) - (scores - ops.stop_gradient(list_mean(scores)))
+    residual = ops.where(valid, residual - list_mean(residual), 0.0)
+    squares = ops.square(residual)
     return Terms(
-        values={"pairwise_squared_error": ops.sum(counted * ops.square(gap), axis=-1)},
-        diagnostics={"misordered_pairs": lambda: _misordered(pair_weight, difference)},
+        values={"pairwise_squared_error": weight * (count * squares + ops.sum(squares, axis=-1, keepdims=True))},
+        diagnostics={"misordered_pairs": lambda: _misordered(*_pairs(labels, scores, valid))},
     )
 
 
@@ -143,7 +157,7 @@ def list_mle_terms(y_true, y_pred, temperature=1.0):
     return Terms(
         values={"list_mle": -ops.sum(log_probs, axis=1)},
         # the pairs cost [B, L, L]: built only when the diagnostic is wanted
-        diagnostics={"misordered_pairs": lambda: _misordered(*_pairs(labels, scores, valid)[:2], axis=(1, 2))},
+        diagnostics={"misordered_pairs": lambda: _misordered(*_pairs(labels, scores, valid), axis=(1, 2))},
     )
 
 

@@ -66,6 +66,18 @@ def test_keras_mask_of_the_scores_equals_keras_rs(name):
                                parity.as_numpy(theirs(labels, parity.masked(scores, mask))), rtol=1e-5)
 
 
+def test_pairwise_squared_error_equals_the_float64_sum_over_pairs_far_from_zero():
+    # computed per list in O(L) from centred residuals: no cancellation when every score sits near
+    # 1e4, where expanding Σ_j (r_i − r_j)² into V·r_i² − 2·r_i·Σr + Σr² loses every digit in float32
+    labels, scores, mask, _ = _lists(RNG, batch=4, size=9)
+    scores = (1e4 + scores).astype(np.float32)
+    valid = (labels >= 0) & mask
+    residual = labels.astype(np.float64) - scores.astype(np.float64)
+    pair = (residual[:, :, None] - residual[:, None, :]) ** 2 * valid[:, :, None] * valid[:, None, :]
+    got = kerasloss.PairwiseMeanSquaredError(reduction=None)({"labels": labels, "mask": mask}, scores)
+    np.testing.assert_allclose(parity.as_numpy(got), pair.sum(-1), rtol=1e-5, atol=1e-3)
+
+
 def test_list_mle_refuses_a_keras_mask_per_item():
     # one value per list: an item mask cannot weight it (keras-rs fails inside Keras' reduction)
     labels, scores, mask, _ = _lists(RNG)
