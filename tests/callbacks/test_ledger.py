@@ -225,6 +225,40 @@ def test_a_reshuffled_dataset_fails_at_the_second_pass(tmp_path):
         _classifier().fit(X, Y, epochs=1, verbose=0, callbacks=[ExampleLedger(tmp_path, data)])
 
 
+class _ShuffledFromPass(keras.utils.PyDataset):
+    """(X, labels) in batches of 16, in data order for the first `fixed` iterations, then with two
+    examples of different labels swapped: a data set that changes its order late."""
+
+    def __init__(self, labels, fixed):
+        super().__init__()
+        self.labels, self.fixed, self.iterations = labels, fixed, 0
+        self.swap = np.array([0, int(np.argmax(Y != Y[0]))])
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        self.iterations += index == 0
+        order = np.arange(48)
+        if self.iterations > self.fixed:
+            order[self.swap] = order[self.swap[::-1]]
+        rows = order[16 * index:16 * (index + 1)]
+        return X[rows], self.labels[rows]
+
+
+@pytest.mark.parametrize("labels", [Y, np.eye(3, dtype="float32")[Y]], ids=["sparse", "one-hot"])
+def test_labels_that_change_order_after_passes_that_matched_fail(tmp_path, labels):
+    # the setup reads the data twice (its first batch, every label); epochs 1 and 2 match (the
+    # second by its labels' CRC-32s alone), the third pass swaps two labels
+    data = _ShuffledFromPass(labels, fixed=4)
+    loss = kerasloss.CategoricalCrossentropy(from_logits=True) if labels.ndim == 2 else None
+    ledger = ExampleLedger(tmp_path, data)
+    model = _classifier(loss=loss)
+    with pytest.raises(ValueError, match="fixed order"):
+        model.fit(X, labels, epochs=4, verbose=0, callbacks=[ledger])
+    assert len(ledger.stats.epochs) == 2
+
+
 def test_infinite_data_is_refused_when_constructed(tmp_path):
     with pytest.raises(ValueError, match="infinite"):
         ExampleLedger(tmp_path, tf.data.Dataset.from_tensor_slices((X, Y)).batch(8).repeat())
