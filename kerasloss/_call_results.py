@@ -143,8 +143,11 @@ def request_by_products(metric):
 
 def by_products_requested(loss):
     """Whether a live metric asked for the by-products of a loss equal to `loss`."""
+    wanted = list(_by_products_requests.values())
+    if not wanted:  # no metric asks: not even the loss's key (its config as JSON) is computed
+        return False
     key = loss_key(loss)
-    return any(wanted == key for wanted in list(_by_products_requests.values()))
+    return key in wanted
 
 
 def subscribe(loss, listener):
