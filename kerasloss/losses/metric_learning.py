@@ -211,17 +211,19 @@ def supervised_contrastive_terms(y_true, y_pred, temperature=0.1):
     logits = similarity / temperature
     log_normalizer = ops.logsumexp(ops.where(others, logits, -1e9), axis=1)
     positive_weight = ops.cast(positive, unit.dtype)
-    negative_weight = ops.cast(negative, unit.dtype)
     positives = ops.sum(positive_weight, axis=1)
     mean_positive_logit = ops.sum(positive_weight * logits, axis=1) / ops.maximum(positives, 1.0)
+
+    def negative_similarity():
+        negative_weight = ops.cast(negative, unit.dtype)
+        return Ratio(ops.sum(negative_weight * similarity, axis=1), ops.sum(negative_weight, axis=1))
+
     return Terms(
         values={"supervised_contrastive": log_normalizer - mean_positive_logit},
         mask=ops.greater(positives, 0.0),
-        diagnostics={
-            "positive_similarity": Ratio(ops.sum(positive_weight * similarity, axis=1), positives),
-            "negative_similarity": Ratio(
-                ops.sum(negative_weight * similarity, axis=1), ops.sum(negative_weight, axis=1)
-            ),
+        diagnostics={  # [B, B] products: computed only when a metric reads them
+            "positive_similarity": lambda: Ratio(ops.sum(positive_weight * similarity, axis=1), positives),
+            "negative_similarity": negative_similarity,
         },
     )
 
