@@ -1,9 +1,11 @@
 """Find mislabeled digits from the training run itself, with `kerasloss.callbacks.ExampleLedger`.
 
 scikit-learn's digits (70 % for training, stratified), `--noise` of the training labels flipped to
-another class at random; a 128-unit MLP trained `--epochs` epochs on the noise-robust
-`kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7)` (`--loss ce`: the plain cross-entropy), with
-`ExampleLedger` on the training data. Then:
+another class at random; a 128-unit MLP (dropout 0.5 on its hidden layer) trained `--epochs`
+epochs on the noise-robust `kerasloss.CategoricalGeneralizedCrossEntropy(q=0.5)` (`--loss ce`: the
+plain cross-entropy), with `ExampleLedger` on the training data. Dropout and q=0.5 (instead of no
+dropout and q=0.7) put fewer unflipped examples among the k lowest AUMs on seeds 100-119 (10 %
+flipped: 4.40 per seed instead of 4.95; 30 %: 8.40 instead of 9.45). Then:
 
     suspects(k)   the k lowest AUM (mean margin), k = the number flipped: precision = recall
     suspects()    the automatic cut: its size, precision and recall against the flipped set
@@ -24,6 +26,7 @@ import time
 import _common
 
 BATCH_SIZE, LEARNING_RATE = 16, 3e-3
+DROPOUT, Q = 0.5, 0.5  # dropout after the hidden layer; the generalized cross-entropy's q
 
 
 def parse_args(argv=None):
@@ -33,7 +36,7 @@ def parse_args(argv=None):
                         help="share of training labels flipped; one training per value")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs")
     parser.add_argument("--loss", choices=("gce", "ce"), default="gce",
-                        help="gce: generalized cross-entropy q=0.7 on softmax outputs; ce: cross-entropy on logits")
+                        help=f"gce: generalized cross-entropy q={Q:g} on softmax outputs; ce: cross-entropy on logits")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras fit verbosity")
     args = parser.parse_args(argv)
@@ -62,9 +65,10 @@ def noisy_digits(noise, seed):
 
 
 def digits_mlp(loss_name, seed):
-    """(model, loss): the 128-unit MLP (64 -> 128 relu -> 10) with Keras' seed set to `seed`, and
-    its loss: "gce" softmax outputs and generalized cross-entropy q=0.7, "ce" logits and the
-    cross-entropy. Train it with Adam(LEARNING_RATE), batches of BATCH_SIZE."""
+    """(model, loss): the 128-unit MLP (64 -> 128 relu -> dropout DROPOUT -> 10) with Keras' seed
+    set to `seed`, and its loss: "gce" softmax outputs and generalized cross-entropy q=Q, "ce"
+    logits and the cross-entropy. Train it with Adam(LEARNING_RATE), batches of BATCH_SIZE.
+    (Dropout acts in training only; the ledger's pass predicts without it.)"""
     import keras
 
     import kerasloss
@@ -72,9 +76,10 @@ def digits_mlp(loss_name, seed):
     keras.utils.set_random_seed(seed)
     logits = loss_name == "ce"
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dropout(DROPOUT),
                               keras.layers.Dense(10, activation=None if logits else "softmax")])
     loss = (kerasloss.SparseCategoricalCrossentropy(from_logits=True) if logits
-            else kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7))
+            else kerasloss.CategoricalGeneralizedCrossEntropy(q=Q))
     return model, loss
 
 
