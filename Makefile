@@ -29,10 +29,14 @@ $(NOTF_STAMP): setup.cfg pyproject.toml
 	touch $(NOTF_STAMP)
 
 # the suite once per Keras backend, one backend per process; stops at the first that fails;
-# then the documentation site in strict mode (a broken link or a bad docstring fails)
+# then the documentation site in strict mode (a broken link or a bad docstring fails).
+# JAX keeps its compiled programs in .cache/jax: tests that compile the same loss on the same
+# shapes compile it once (tests/losses/test_catalogue_parity.py: 54 s -> 43 s from an empty cache)
+JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/.cache/jax JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
+	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 test: install
 	KERAS_BACKEND=tensorflow $(PY) -m pytest -q
-	KERAS_BACKEND=jax $(PY) -m pytest -q
+	KERAS_BACKEND=jax $(JAX_CACHE) $(PY) -m pytest -q
 	KERAS_BACKEND=torch $(PY) -m pytest -q
 	$(VENV)/bin/mkdocs build --strict --quiet
 	@$(MAKE) --no-print-directory test-browser
@@ -83,4 +87,4 @@ dashboard: install
 	$(VENV)/bin/tensorboard --logdir $(LOGDIR) --host 127.0.0.1 --port $(PORT)
 
 clean:
-	rm -rf $(VENV) $(NOTF_VENV) *.egg-info .pytest_cache .hypothesis site
+	rm -rf $(VENV) $(NOTF_VENV) *.egg-info .pytest_cache .hypothesis site .cache
