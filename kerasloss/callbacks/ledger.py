@@ -199,20 +199,20 @@ class ExampleLedger(LoggingCallback):
             pending_size += y_pred.size
             if pending_size >= _CHUNK_ELEMENTS:
                 parts.append(self._chunk_signals(pending, start))
-                start += len(parts[-1])
+                start += parts[-1].shape[1]
                 pending, pending_size = [], 0
         if pending:
             parts.append(self._chunk_signals(pending, start))
-            start += len(parts[-1])
+            start += parts[-1].shape[1]
         if start != self.stats.size:
             raise ValueError(
                 f"data must hold the same examples at every pass: {self.stats.size} before, now {start}"
             )
-        columns = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        return dict(zip(SIGNALS, columns.T))
+        rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        return dict(zip(SIGNALS, rows))
 
     def _chunk_signals(self, batches, start):
-        """The (B, S) signals of the examples from position `start` on, from their (labels, outputs)
+        """The (S, B) signals of the examples from position `start` on, from their (labels, outputs)
         batches, once their labels are checked against the first pass's."""
         y, y_pred = (np.concatenate(items) for items in zip(*batches))
         return keras.ops.convert_to_numpy(self._signals(y, self._chunk_labels(y, start), y_pred))

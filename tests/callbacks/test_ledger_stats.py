@@ -46,7 +46,7 @@ def test_memory_per_example_does_not_grow_with_the_epochs():
         state = stats.state()
         sizes.append(sum(value.nbytes for name, value in state.items() if name.startswith("sum_")))
     assert set(sizes) == {6 * 50 * 8}  # six float64/int64 sums per example, whatever the epochs
-    assert state["top_loss"].shape == (3, 20)
+    assert state["value_history"].shape == (20, 2, 3)  # the top_k's values: k per epoch
 
 
 def test_the_top_k_keep_their_trajectories_and_newcomers_start_with_nan():
@@ -70,6 +70,17 @@ def test_the_top_k_keep_their_own_rows_when_their_order_changes():
     assert stats.top.tolist() == [4, 1, 0]
     np.testing.assert_array_equal(stats.trajectories()["margin"], [[np.nan, -20.0], [-1.0, -9.0], [np.nan, 0.0]])
     np.testing.assert_array_equal(stats.trajectories()["loss"], [[np.nan, 14.0], [1.0, 11.0], [np.nan, 10.0]])
+
+
+def test_an_example_back_in_the_top_k_keeps_its_values_from_before_and_nan_between():
+    stats = RunningStats(3, np.zeros(3, np.int64), top_k=1)
+    margins = [[-5.0, 0.0, 1.0], [9.0, -8.0, 1.0], [0.0, 0.0, 1.0], [-9.0, 5.0, 1.0]]  # AUM sums: top 0, 1, 1, 0
+    for epoch, margin in enumerate(margins):
+        stats.update(epoch, {"loss": np.arange(3.0) + 10 * epoch, "margin": np.array(margin),
+                             "confidence": np.full(3, 0.5), "predicted": np.zeros(3, np.int64)})
+    assert stats.top.tolist() == [0]
+    np.testing.assert_array_equal(stats.trajectories()["margin"], [[-5.0, np.nan, np.nan, -9.0]])
+    np.testing.assert_array_equal(stats.trajectories()["loss"], [[0.0, np.nan, np.nan, 30.0]])
 
 
 def test_a_restored_state_gives_the_same_fields_and_trajectories():
@@ -109,3 +120,17 @@ def test_the_cut_flags_nothing_when_no_margin_is_negative():
 @pytest.mark.parametrize("aum", [np.full(10, -1.0), np.array([-1.0])])
 def test_the_cut_keeps_every_example_when_all_margins_are_negative(aum):
     assert mixture_cut(aum).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.integers(-5, 5), min_size=1, max_size=60), k=st.integers(1, 70), seed=st.integers(0, 2**16))
+def test_hardest_from_any_k_candidates_is_the_same_selection(values, k, seed):
+    score = np.array(values, np.float64)
+    k = min(k, len(score))
+    candidates = np.random.default_rng(seed).choice(len(score), k, replace=False)
+    np.testing.assert_array_equal(hardest(score, k, candidates), np.argsort(score, kind="stable")[:k])
+
+
+def test_hardest_with_a_nan_among_the_candidates_still_selects_k():
+    score = np.array([3.0, np.nan, 1.0, 2.0])
+    np.testing.assert_array_equal(hardest(score, 2, candidates=np.array([1, 0])), [2, 3])
