@@ -28,18 +28,26 @@ $(NOTF_STAMP): setup.cfg pyproject.toml
 	$(NOTF_VENV)/bin/python -m pip install --quiet -e ".[jax]" pytest hypothesis
 	touch $(NOTF_STAMP)
 
-# the suite once per Keras backend, one backend per process; stops at the first that fails;
-# then the documentation site in strict mode (a broken link or a bad docstring fails).
+# the suite once per Keras backend, one backend per process, two processes at a time (JAX beside
+# TensorFlow, then PyTorch: much of a suite waits on subprocesses, servers and compilers, so two
+# share 2 cores well), each backend's output printed whole when it ends; a failure stops the rest.
+# Then the documentation site in strict mode (a broken link or a bad docstring fails).
 # JAX keeps its compiled programs in .cache/jax: tests that compile the same loss on the same
 # shapes compile it once (tests/losses/test_catalogue_parity.py: 54 s -> 43 s from an empty cache)
 JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/.cache/jax JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
 	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 test: install
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q
-	KERAS_BACKEND=jax $(JAX_CACHE) $(PY) -m pytest -q
-	KERAS_BACKEND=torch $(PY) -m pytest -q
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-jax test-tensorflow test-torch
 	$(VENV)/bin/mkdocs build --strict --quiet
 	@$(MAKE) --no-print-directory test-browser
+
+.PHONY: test-tensorflow test-jax test-torch
+test-tensorflow: install
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q
+test-jax: install
+	KERAS_BACKEND=jax $(JAX_CACHE) $(PY) -m pytest -q
+test-torch: install
+	KERAS_BACKEND=torch $(PY) -m pytest -q
 
 # without TensorFlow installed: the tab, report and summary tests, and a fit with LossMonitor whose
 # logs are read back, in a process that must never import tensorflow
