@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchmetrics.classification import BinaryCalibrationError, MulticlassCalibrationError
 
-from kerasloss.calibration import NORMS, CalibrationError
+from kerasloss.calibration import NORMS, CalibrationError, confidences_and_outcomes
 from kerasloss.metrics import CalibrationError as ExportedCalibrationError
 
 
@@ -86,6 +86,23 @@ def test_logits_give_the_calibration_error_of_their_softmax():
     labels = rng.integers(0, 10, 2000)
     ours = _ours(labels[away], logits[away], from_logits=True)
     assert ours == pytest.approx(_multiclass(labels[away], probs[away], 15, "l1"), abs=1e-6)
+
+
+@pytest.mark.parametrize("tied_rows", [12, 240])  # few rows in doubt (gathered) and most (all rows' argmax)
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16), k=st.integers(2, 6))
+def test_tied_logits_count_as_correct_only_for_the_first_top_class(tied_rows, seed, k):
+    rng = np.random.default_rng(seed)
+    logits = (rng.normal(size=(300, k)) * 20).astype("float32")  # sure of one top class
+    tied = rng.integers(0, 3, size=(tied_rows, k)).astype("float32")  # many with tied maxima
+    tied[:5] = np.where(tied[:5] == tied[:5].max(-1, keepdims=True), -0.0, -1.0)
+    tied[:5, 0] = 0.0  # -0.0 ties 0.0
+    logits[:tied_rows] = tied
+    labels = np.where(rng.uniform(size=300) < 0.5, logits.argmax(-1), rng.integers(0, k, 300))
+    confidence, outcome = confidences_and_outcomes(labels, logits, from_logits=True)
+    exp = np.exp(logits.astype(np.float64) - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(confidence), 1 / exp.sum(-1), rtol=1e-6)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(outcome), np.argmax(logits, -1) == labels)
 
 
 def test_streaming_batches_give_the_one_batch_value():
