@@ -56,8 +56,6 @@ def _edge_pairs(num_bins, dtype):
 #                                     last bin c >= 1 (w None: every confidence counts once)
 #   top_probability(z, top)           the top softmax probability 1 / Σ_k exp(z_k − top) of logits z
 #                                     [..., K] whose largest is top [...]: finite for any logits
-#   logit_outcomes(z, labels)         (top_probability of logits z [..., K], whether the label
-#                                     [...] (int) is z's top class as `top_class` picks it)
 #   range_summary(labels, high, c, extremes)   [labels outside [0, high]? (1 or 0; left out when
 #                                     labels is None), min c, max c (when extremes)] in c's dtype:
 #                                     one small tensor for one host read
@@ -165,27 +163,6 @@ else:
 
         top_probability = tf.function(top_probability, jit_compile=True)
 
-        def logit_outcomes(logits, labels):
-            # The row's largest logit by reduce_max (half of argmax's time on [256, 20000]). A label
-            # whose logit is that largest is argmax's pick unless an earlier class ties it; a tie
-            # adds exp(0) = 1 twice to Σ exp(z − top), so its top probability is <= 1/2 exactly:
-            # only those rows take argmax, gathered (all rows when over an eighth are in doubt, as
-            # early in training: then 1.2x the argmax path, 0.8x when confident).
-            top = tf.reduce_max(logits, axis=-1)
-            confidence = top_probability(logits, top)
-            labels = tf.cast(labels, tf.int32)
-            inside = tf.clip_by_value(labels, 0, tf.shape(logits)[-1] - 1)  # out of range: range_summary says so
-            hit = tf.equal(tf.gather(logits, inside, batch_dims=len(logits.shape) - 1), top)
-            doubt = hit & (confidence <= 0.5)
-
-            def gathered():
-                rows = tf.where(doubt)
-                first = tf.argmax(tf.gather_nd(logits, rows), axis=-1, output_type=tf.int32)
-                return tf.tensor_scatter_nd_update(hit, rows, tf.equal(first, tf.gather_nd(labels, rows)))
-
-            many = 8 * tf.reduce_sum(tf.cast(doubt, tf.int32)) > tf.size(doubt)
-            return confidence, tf.cond(many, lambda: tf.equal(top_class(logits)[1], labels), gathered)
-
         def compiled(fn, static):
             return tf.function(fn, reduce_retracing=True)
 
@@ -193,9 +170,3 @@ else:
 
         def compiled(fn, static):
             return fn
-
-if keras.backend.backend() != "tensorflow":  # TensorFlow's own is above
-
-    def logit_outcomes(logits, labels):
-        top, predicted = top_class(logits)
-        return top_probability(logits, top), ops.equal(ops.cast(labels, predicted.dtype), predicted)

@@ -38,7 +38,6 @@ from keras import ops
 from kerasloss import _checks
 from kerasloss._calibration_kernels import (
     compiled,
-    logit_outcomes,
     range_summary,
     top_class,
     top_probability,
@@ -74,17 +73,15 @@ def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=Fal
         confidence = ops.sigmoid(y_pred) if from_logits else y_pred
         outcome = ops.cast(ops.reshape(ops.convert_to_tensor(y_true), ops.shape(y_pred)), dtype)
         return _flat(confidence), _flat(outcome)
+    top, predicted = top_class(y_pred)
+    confidence = top_probability(y_pred, top) if from_logits else top
     labels = ops.convert_to_tensor(y_true)
     if _one_hot(labels, y_pred):
         labels = top_class(labels)[1]
     elif len(labels.shape) == len(y_pred.shape):
         labels = ops.squeeze(labels, -1)
-    if from_logits:
-        confidence, hit = logit_outcomes(y_pred, labels)
-    else:
-        confidence, predicted = top_class(y_pred)
-        hit = ops.equal(ops.cast(labels, predicted.dtype), predicted)
-    return _flat(confidence), _flat(ops.cast(hit, dtype))
+    outcome = ops.cast(ops.equal(ops.cast(labels, predicted.dtype), predicted), dtype)
+    return _flat(confidence), _flat(outcome)
 
 
 def _flat(x):

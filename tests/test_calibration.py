@@ -88,7 +88,7 @@ def test_logits_give_the_calibration_error_of_their_softmax():
     assert ours == pytest.approx(_multiclass(labels[away], probs[away], 15, "l1"), abs=1e-6)
 
 
-@pytest.mark.parametrize("tied_rows", [12, 240])  # few rows in doubt (gathered) and most (all rows' argmax)
+@pytest.mark.parametrize("tied_rows", [12, 240])
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**16), k=st.integers(2, 6))
 def test_tied_logits_count_as_correct_only_for_the_first_top_class(tied_rows, seed, k):
