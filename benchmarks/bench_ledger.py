@@ -231,7 +231,7 @@ def cost(trained, root):
               f"interleaved pass / inference - 1 {spread(share['interleaved'], pct)}")
         if scale != 1:
             growth = {name: peak_growth(fn) / 2**20 for name, fn in functions.items() if name != "record"}
-            state = sum(v.nbytes for n, v in ledger.stats.state().items() if n.startswith("sum_"))
+            state = ledger.stats.state()["sums"].nbytes + ledger.stats.state()["predicted"].nbytes
             print(f"          peak resident growth: inference {growth['inference']:.1f} MiB, ledger pass "
                   f"{growth['pass']:.1f} MiB; running sums {state / len(ys):.0f} bytes per example")
         ledger.on_train_end()

@@ -1,4 +1,5 @@
-"""The two file operations TensorBoard's stub of `tf.io.gfile` lacks, so that logging needs no TensorFlow.
+"""How kerasloss writes files: the two file operations TensorBoard's stub of `tf.io.gfile` lacks, so
+that logging needs no TensorFlow, and the TFRecord framing of event files.
 
 kerasloss' writers reach files through `tensorboard.compat.tf`, as TensorBoard reads them:
 TensorFlow when it is installed (its `tf.io.gfile` writes gs://, hdfs:// and every file system
@@ -8,7 +9,9 @@ The stub has no `remove` or `rename`: without TensorFlow these act on local path
 """
 
 import os
+import struct
 
+import google_crc32c
 from tensorboard.compat import tf
 
 
@@ -26,3 +29,18 @@ def replace(source, target):
         tf.io.gfile.rename(source, target, overwrite=True)
     else:
         os.replace(source, target)
+
+
+def masked_crc32c(data):
+    """TFRecord's masked CRC-32C of `data`: ((c >> 15) | (c << 17)) + 0xa282ead8 mod 2**32, c its
+    CRC-32C (google-crc32c's C code; TensorBoard's pure-Python one took 25 ms of the 44 ms a ledger
+    record cost at N = 1,257)."""
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def tf_record(data):
+    """`data` framed as one TFRecord, as TensorBoard's `RecordWriter` frames it: its length (uint64,
+    little-endian), the length's masked CRC-32C, the data, the data's masked CRC-32C (uint32s)."""
+    header = struct.pack("<Q", len(data))
+    return header + struct.pack("<I", masked_crc32c(header)) + data + struct.pack("<I", masked_crc32c(data))

@@ -56,7 +56,6 @@ def rewrite_without(path, epoch, batch):
     """Rewrite the event file `path` without its superseded events (see `_is_superseded`)."""
     from tensorboard.backend.event_processing import event_file_loader
     from tensorboard.compat.proto import event_pb2
-    from tensorboard.summary.writer.record_writer import RecordWriter
 
     records = list(event_file_loader.RawEventFileLoader(path).Load())
     kept = [r for r in records if not _is_superseded(event_pb2.Event.FromString(r), epoch, batch)]
@@ -67,7 +66,6 @@ def rewrite_without(path, epoch, batch):
     directory, name = os.path.split(path)
     partial = os.path.join(directory, "." + name.replace("tfevents", "rewrite") + ".partial")
     with tf.io.gfile.GFile(partial, "wb") as f:
-        writer = RecordWriter(f)
         for record in kept:
-            writer.write(record)
+            f.write(_files.tf_record(record))
     _files.replace(partial, path)

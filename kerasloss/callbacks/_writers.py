@@ -66,25 +66,22 @@ class _RunWriter:
 
     def __init__(self, root, run):
         self.path = root if run == ROOT else os.path.join(root, run)
-        self.writer = None  # a RecordWriter while open
-        self.file = self._stream = None
+        self.writer = None  # the event file's stream while open
+        self.file = None
 
     def open(self):
-        from tensorboard.summary.writer.record_writer import RecordWriter
-
         tf.io.gfile.makedirs(self.path)
         now = time.time_ns()
         name = (f"events.out.tfevents.{now // 10**9:010d}.{now % 10**9:09d}.{socket.gethostname()}."
                 f"{os.getpid()}.{uuid.uuid4().hex[:8]}{SUFFIX}")
         self.file = os.path.join(self.path, name)
-        self._stream = tf.io.gfile.GFile(self.file, "wb")
-        self.writer = RecordWriter(self._stream)
+        self.writer = tf.io.gfile.GFile(self.file, "wb")
         self.write(event_pb2.Event(wall_time=now / 1e9, file_version="brain.Event:2"))
 
     def write(self, event):
         """Append `event` and flush it to the file."""
-        self.writer.write(event.SerializeToString())
-        self._stream.flush()
+        self.writer.write(_files.tf_record(event.SerializeToString()))
+        self.writer.flush()
 
     def vanished(self):
         return self.file is not None and not tf.io.gfile.exists(self.file)
@@ -101,7 +98,7 @@ class _RunWriter:
                 pass
 
     def close(self):
-        stream, self.writer, self.file, self._stream = self._stream, None, None, None
+        stream, self.writer, self.file = self.writer, None, None
         if stream is not None:
             try:
                 stream.close()

@@ -185,7 +185,7 @@ class ExampleLedger(LoggingCallback):
             super().on_train_end(logs)
 
     def _pass(self):
-        """{signal: (N,) array} of one inference pass over `data`, in its order (`SIGNALS`).
+        """(S, N) float32 signals of one inference pass over `data`, in its order (row s: `SIGNALS[s]`).
 
         Batches are predicted one by one; their labels and outputs are gathered into chunks of about
         `_CHUNK_ELEMENTS` output values, and each chunk is checked and its signals computed in one
@@ -208,8 +208,7 @@ class ExampleLedger(LoggingCallback):
             raise ValueError(
                 f"data must hold the same examples at every pass: {self.stats.size} before, now {start}"
             )
-        rows = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-        return dict(zip(SIGNALS, rows))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def _chunk_signals(self, batches, start):
         """The (S, B) signals of the examples from position `start` on, from their (labels, outputs)
@@ -244,7 +243,7 @@ class ExampleLedger(LoggingCallback):
         step = self.epoch_step(epoch)
         self.stats.update(step, signals)
         if self.stats.classifier:
-            margin = signals["margin"]
+            margin = signals[SIGNALS.index("margin")]
             self.log.write_scalars(summaries.TRAIN, step, {
                 summaries.ledger_tag("mean_margin", self.output): float(np.mean(margin)),
                 summaries.ledger_tag("negative_margin_fraction", self.output): float(np.mean(margin < 0)),
