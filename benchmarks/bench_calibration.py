@@ -11,6 +11,12 @@ already tensors of the backend. Two ways a metric is updated:
 Interleaved: each repeat times one update of each metric back to back; the table prints the median
 time of each and the median (min–max) of the per-repeat ratios. Never asserts (target: <= 1.2).
 
+Then, on TensorFlow, the kernel of an update from logits (the held-out batches of
+bench_callbacks.py: [256, 20000]): `top_probability_and_hits` (argmax only where a tie is possible)
+against `hits_by_top_class` (argmax first), both inside one `tf.function` as an update runs them,
+wall and process CPU time, on labels that make no hit, 10 / 30 / 100 % of the rows right with a top
+probability <= 1/2 (the rows argmax must check) and 50 % right and sure.
+
     python benchmarks/bench_calibration.py [--backend jax] [--repeats 51]
 """
 
@@ -86,5 +92,48 @@ def main():
               f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) |")
 
 
+def logits_with_hits(rng, right_unsure, right_sure, rows=256, classes=20000):
+    """[rows, classes] logits and labels: the first `right_unsure` share of the rows right with a top
+    probability <= 1/2, the next `right_sure` share right and sure, the rest random (no hit)."""
+    logits = rng.normal(size=(rows, classes)).astype("float32") * 3
+    labels = rng.integers(0, classes, rows)
+    unsure, sure = int(right_unsure * rows), int(right_sure * rows)
+    top = logits.max(-1)
+    logits[np.arange(unsure), labels[:unsure]] = top[:unsure] + 0.5
+    logits[np.arange(unsure, unsure + sure), labels[unsure:unsure + sure]] = top[unsure:unsure + sure] + 30.0
+    return keras.ops.convert_to_tensor(logits), keras.ops.convert_to_tensor(labels.astype("int32"))
+
+
+def logit_kernels():
+    import tensorflow as tf
+
+    from kerasloss._calibration_kernels import hits_by_top_class, top_probability_and_hits
+
+    kernels = {"argmax first": tf.function(hits_by_top_class), "argmax where tied": tf.function(top_probability_and_hits)}
+    rng = np.random.default_rng(1)
+    print(f"\ntensorflow: top probability and hits from [256, 20000] logits, {args.repeats} interleaved repeats, "
+          "medians (ratio: median of per-repeat ratios, min–max)\n")
+    print("| labels | argmax first ms (CPU ms) | argmax where tied ms (CPU ms) | wall ratio | CPU ratio |")
+    print("|---|---|---|---|---|")
+    for name, shares in (("no hit", (0, 0)), ("10 % right, unsure", (0.1, 0)), ("30 % right, unsure", (0.3, 0)),
+                         ("100 % right, unsure", (1.0, 0)), ("50 % right, sure", (0, 0.5))):
+        logits, labels = logits_with_hits(rng, *shares)
+        wall, cpu = ({kernel: [] for kernel in kernels} for _ in range(2))
+        for kernel in kernels.values():
+            wait_for(kernel(logits, labels))
+        for _ in range(args.repeats):
+            for kernel_name, kernel in kernels.items():
+                start, start_cpu = time.perf_counter(), time.process_time()
+                wait_for(kernel(logits, labels))
+                wall[kernel_name].append(time.perf_counter() - start)
+                cpu[kernel_name].append(time.process_time() - start_cpu)
+        cells = [f"{1e3 * statistics.median(wall[k]):.2f} ({1e3 * statistics.median(cpu[k]):.2f})" for k in kernels]
+        ratios = [[b / a for a, b in zip(*clock.values())] for clock in (wall, cpu)]
+        print(f"| {name} | {cells[0]} | {cells[1]} | " + " | ".join(
+            f"{statistics.median(r):.2f} ({min(r):.2f}–{max(r):.2f})" for r in ratios) + " |")
+
+
 if __name__ == "__main__":
     main()
+    if keras.backend.backend() == "tensorflow":
+        logit_kernels()

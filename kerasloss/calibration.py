@@ -40,7 +40,7 @@ from kerasloss._calibration_kernels import (
     compiled,
     range_summary,
     top_class,
-    top_probability,
+    top_probability_and_hits,
     uniform_bin_sums,
     uniform_edges,
 )
@@ -73,15 +73,17 @@ def confidences_and_outcomes(y_true, y_pred, kind="categorical", from_logits=Fal
         confidence = ops.sigmoid(y_pred) if from_logits else y_pred
         outcome = ops.cast(ops.reshape(ops.convert_to_tensor(y_true), ops.shape(y_pred)), dtype)
         return _flat(confidence), _flat(outcome)
-    top, predicted = top_class(y_pred)
-    confidence = top_probability(y_pred, top) if from_logits else top
     labels = ops.convert_to_tensor(y_true)
     if _one_hot(labels, y_pred):
         labels = top_class(labels)[1]
     elif len(labels.shape) == len(y_pred.shape):
         labels = ops.squeeze(labels, -1)
-    outcome = ops.cast(ops.equal(ops.cast(labels, predicted.dtype), predicted), dtype)
-    return _flat(confidence), _flat(outcome)
+    if from_logits:
+        confidence, hits = top_probability_and_hits(y_pred, labels)
+    else:
+        confidence, predicted = top_class(y_pred)
+        hits = ops.equal(ops.cast(labels, predicted.dtype), predicted)
+    return _flat(confidence), _flat(ops.cast(hits, dtype))
 
 
 def _flat(x):

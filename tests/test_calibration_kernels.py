@@ -1,11 +1,21 @@
-"""The per-backend kernels of CalibrationError against torch: edges, bins, top class, range summary."""
+"""The per-backend kernels of CalibrationError against torch and NumPy: edges, bins, top class,
+top probability and hits, range summary."""
 
 import keras
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kerasloss._calibration_kernels import range_summary, top_class, top_probability, uniform_bin_sums, uniform_edges
+from kerasloss._calibration_kernels import (
+    range_summary,
+    top_class,
+    top_probability,
+    top_probability_and_hits,
+    uniform_bin_sums,
+    uniform_edges,
+)
 
 FLOATS = ["float32", "float64"] if keras.backend.backend() != "jax" else ["float32"]  # JAX: no x64
 
@@ -69,6 +79,37 @@ def test_top_class_breaks_ties_to_the_lowest_index_as_torch_max():
 
 def test_top_class_takes_minus_zero_and_zero_as_a_tie():  # Keras' ops.argmax orders -0.0 below 0.0
     _assert_top_class_is_torch_max([[0.0, -0.0, 0.0, 0.0], [-0.0, 0.0, 0.0, 0.0]])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), doubtful=st.sampled_from([0.0, 0.1, 0.5, 1.0]), shape=st.sampled_from([(40,), (8, 5)]))
+def test_hits_are_the_labels_of_the_first_top_class_however_many_rows_tie(seed, doubtful, shape):
+    """Against NumPy's argmax (the first top class, -0.0 tying 0.0), rows sure of their top class
+    and rows with tied top logits (a `doubtful` share of them), labels outside [0, K) too."""
+    rng = np.random.default_rng(seed)
+    k = 6
+    logits = (rng.normal(size=(*shape, k)) * 20).astype("float32")
+    tied = rng.uniform(size=shape) < doubtful
+    logits[tied] = rng.integers(0, 2, size=(int(tied.sum()), k)).astype("float32") * np.where(
+        rng.uniform(size=(int(tied.sum()), k)) < 0.5, -0.0, 0.0) + rng.integers(0, 2, size=(int(tied.sum()), k))
+    far = tied & (rng.uniform(size=shape) < 0.5)  # the rest far below: a two-way tie has p = 1/2 exactly
+    logits[far] = np.where(logits[far] == logits[far].max(-1, keepdims=True), logits[far], -100.0)
+    first = np.argmax(logits, axis=-1)
+    labels = np.where(rng.uniform(size=shape) < 0.6, first, rng.integers(-1, k + 1, size=shape))
+    probability, hits = top_probability_and_hits(keras.ops.convert_to_tensor(logits), keras.ops.convert_to_tensor(labels))
+    exp = np.exp(logits.astype(np.float64) - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(probability), 1 / exp.sum(-1), rtol=1e-6)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(hits), labels == first)
+
+
+def test_a_two_way_tie_with_p_one_half_is_a_hit_of_its_first_class_only():
+    logits = np.full((4, 6), -100.0, "float32")
+    logits[:2, [1, 4]] = 3.0
+    logits[2:, [1, 4]] = [-0.0, 0.0]
+    probability, hits = top_probability_and_hits(keras.ops.convert_to_tensor(logits),
+                                                 keras.ops.convert_to_tensor(np.array([1, 4, 4, 1])))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(probability), [0.5] * 4)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(hits), [True, False, False, True])
 
 
 def test_range_summary_flags_labels_outside_and_gives_the_confidence_extremes():
