@@ -166,11 +166,13 @@ def hardest(score, k, candidates=None):
     if k <= 0:
         return np.zeros((0,), np.int64)
     if candidates is not None and len(candidates) == k:
-        subset = (score <= score.take(candidates).max()).nonzero()[0]
+        subset = (score <= score.take(candidates).max()).nonzero()[0]  # ascending: ties stay in order
         if len(subset) >= k:  # fewer: a NaN among the scores
-            return subset[hardest(score.take(subset), k)]
-    part = np.argpartition(score, k - 1)[:k] if k < len(score) else np.arange(len(score))
-    return part[np.lexsort((part, score[part]))].astype(np.int64)
+            return subset.take(hardest(score.take(subset), k))
+    if len(score) <= 4 * k:  # a few: one stable sort (fewer calls than a partition and a sort of k)
+        return np.argsort(score, kind="stable")[:k]
+    part = np.argpartition(score, k - 1)[:k]
+    return part[np.lexsort((part, score[part]))]
 
 
 def mixture_cut(aum, iterations=100, tol=1e-6):
