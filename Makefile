@@ -41,13 +41,10 @@ test: install
 	$(VENV)/bin/mkdocs build --strict --quiet
 	@$(MAKE) --no-print-directory test-browser
 
-.PHONY: test-tensorflow test-jax test-torch
-test-tensorflow: install
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q
-test-jax: install
-	KERAS_BACKEND=jax $(JAX_CACHE) $(PY) -m pytest -q
-test-torch: install
-	KERAS_BACKEND=torch $(PY) -m pytest -q
+BACKEND_SUITES := test-tensorflow test-jax test-torch
+.PHONY: $(BACKEND_SUITES)
+$(BACKEND_SUITES): test-%: install
+	KERAS_BACKEND=$* $(if $(filter jax,$*),$(JAX_CACHE)) $(PY) -m pytest -q
 
 # without TensorFlow installed: the tab, report and summary tests, and a fit with LossMonitor whose
 # logs are read back, in a process that must never import tensorflow

@@ -28,6 +28,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.helpers.network import free_port
 from tests.test_distribute import CASES, EPOCHS, GLOBAL_BATCH, TOLERANCE, _multi_worker_example, case_data
 
 pytestmark = pytest.mark.backends("jax")
@@ -268,8 +269,6 @@ def _tree(log_dir):
 def test_a_resumed_fit_changes_nothing_in_the_other_process_log_dir(tmp_path):
     """Process 1 gets a log_dir of its own holding epochs 0 and 1: resuming at epoch 1 supersedes
     them in process 0's log_dir only; process 1's files stay byte for byte, and it adds nothing."""
-    import socket
-
     from tests.helpers import tensorboard_reader
 
     from kerasloss.callbacks import summaries
@@ -280,9 +279,7 @@ def test_a_resumed_fit_changes_nothing_in_the_other_process_log_dir(tmp_path):
             summaries.write_scalars(str(log_dir), summaries.TRAIN, step, {"loss/total": 100.0 + step})
         summaries.close(str(log_dir))
     before = _tree(log_dirs[1])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        coordinator = f"127.0.0.1:{s.getsockname()[1]}"
+    coordinator = f"127.0.0.1:{free_port()}"
     env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
     processes = [subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--resume-process", str(i), "--coordinator",

@@ -69,8 +69,7 @@ class RunningStats:
     def _track(self, signals):
         """Select this epoch's top_k and keep their loss and margin (NaN without margins): O(k) per
         epoch; the trajectories of whichever examples are the top_k later are read back from these."""
-        score = self._sums[1] if self.classifier else -self._sums[0]  # ∝ ranking_score()
-        self.top = hardest(score, self.top_k, candidates=self.top)
+        self.top = hardest(self._ranking_sum(), self.top_k, candidates=self.top)
         if self.classifier:
             values = signals[:2].take(self.top, axis=1)
         else:
@@ -79,9 +78,10 @@ class RunningStats:
         self._top_history.append(self.top)
         self._value_history.append(values)
 
-    def ranking_score(self):
-        """Lower is harder: the AUM for a classifier, minus the mean loss otherwise."""
-        return self.aum() if self.classifier else -self.mean_loss()
+    def _ranking_sum(self):
+        """Lower is harder, in the order of the AUM for a classifier (E times it: its margins' sums),
+        else of minus the mean loss (minus the losses' sums)."""
+        return self._sums[1] if self.classifier else -self._sums[0]
 
     def _count(self):
         if not self.epochs:

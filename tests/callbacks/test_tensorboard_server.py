@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,13 @@ import pytest
 import kerasloss
 from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger
 from kerasloss.metrics import loss_components
+from tests.helpers.network import free_port
 
 # TensorBoard reading our event files does not depend on the Keras backend that wrote them
 # (every backend writes the same tags: tests/callbacks/test_backends.py); run once, on TensorFlow.
 pytestmark = pytest.mark.tensorflow_only
 
 TENSORBOARD = os.path.join(os.path.dirname(sys.executable), "tensorboard")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(base, path, body=None):
@@ -62,7 +56,7 @@ def logged(tmp_path):
 @pytest.mark.skipif(not os.path.exists(TENSORBOARD), reason="the venv's tensorboard executable is missing")
 def test_tensorboard_serves_runs_scalars_layout_and_hparams(logged):
     log_dir, history = logged
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [TENSORBOARD, "--logdir", str(log_dir), "--host", "127.0.0.1", "--port", str(port),

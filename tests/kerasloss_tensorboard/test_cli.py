@@ -12,11 +12,10 @@ import urllib.request
 import pytest
 
 from kerasloss_tensorboard import cli
+from tests.helpers.network import free_port
 from tests.kerasloss_tensorboard.test_report import HOSTILE, logged  # noqa: F401  (the fixture)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "docs"))
-import screenshot  # noqa: E402  (docs/screenshot.py: free_port)
 
 pytestmark = pytest.mark.backend_neutral
 
@@ -75,7 +74,7 @@ def test_the_console_script_is_declared():
 
 
 def test_dashboard_serves_the_tab_on_127_0_0_1_only(logged):  # noqa: F811
-    port = screenshot.free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "kerasloss_tensorboard.cli", "dashboard", str(logged),
                                 "--port", str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": REPO},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
