@@ -82,6 +82,10 @@ bench: install
 	$(PY) benchmarks/bench_losses.py --backend jax
 	$(PY) benchmarks/bench_losses.py --backend torch
 	$(PY) benchmarks/bench_callbacks.py
+	$(PY) benchmarks/bench_calibration.py
+	$(PY) benchmarks/bench_calibration.py --backend jax
+	$(PY) benchmarks/bench_calibration.py --backend torch
+	$(PY) benchmarks/bench_ledger.py
 	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_report.py
 
