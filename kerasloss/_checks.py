@@ -69,6 +69,19 @@ def check_int_or_none(name, value):
     return int(value)
 
 
+def check_ids(ids):
+    """`ids` as a 1-D NumPy array of ints or strings (one per example), or None."""
+    if ids is None:
+        return None
+    try:
+        ids = np.asarray(ids)
+    except (TypeError, ValueError):
+        ids = None
+    if ids is None or ids.ndim != 1 or ids.dtype.kind not in "iuU":
+        raise TypeError(f"ids must be a 1-D sequence of ints or strings (one per example), got {ids!r}")
+    return ids
+
+
 def check_axis(y_pred, axis):
     """`axis` as a non-negative index of y_pred's axes, or ValueError naming it."""
     rank = len(y_pred.shape)

@@ -31,10 +31,14 @@ holds the weights the loss adds its components with, as JSON text:
 `ExampleLedger` writes at each evaluated epoch its record into the same run, tag
 `ledger_record_tag(output)` = `kerasloss/ledger[/<output>]`, as JSON text (NaN as null):
 
-    {"output", "epochs": [e...], "size": N, "classifier": bool, "suspects": n | null,
+    {"output", "epochs": [e...], "size": N, "trajectory_epochs": [e...], "classifier": bool,
+     "suspects": n | null,
      "rows": [{"id", "label", "predicted", "aum", "mean_loss", "confidence", "variability",
-               "correctness", "loss": [per epoch], "margin": [per epoch]}]      (the top_k, hardest first)
+               "correctness", "loss": [...], "margin": [...]}]      (the top_k, hardest first)
      "cartography": {"confidence": [...], "variability": [...], "correctness": [...]} | null}
+
+A row's "loss" and "margin" hold one value per epoch of "trajectory_epochs": every evaluated epoch,
+or 100 of them evenly spaced (the first and the last included) when there are more.
 """
 
 TRAIN = "train"

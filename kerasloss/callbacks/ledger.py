@@ -20,7 +20,9 @@ Written at each evaluation (chief process only):
     run train               ledger/mean_margin, ledger/negative_margin_fraction (this epoch's
                             margins on `data`; `<output>/` prefix for `output=`)
     the log_dir's own run   the ledger record (`summary_v2.ledger_pb`): the top_k rows with their
-                            per-epoch loss and margin, and up to 5,000 cartography points
+                            per-epoch loss and margin (at most 100 evaluated epochs, evenly
+                            spaced: a record stays O(top_k) however long the run), and up to
+                            5,000 cartography points
     <log_dir>/ledger[.<output>].npz   the whole ledger, read back by `ExampleLedger.load(log_dir)`
 
 Example:
@@ -65,6 +67,7 @@ _SORTS = {  # sort key -> (field, hardest first when ascending?)
     "correctness": ("correctness", True),
 }
 CARTOGRAPHY_POINTS = 5000
+TRAJECTORY_POINTS = 100
 _CHUNK_ELEMENTS = 2**20  # output values per compiled signals call (4 MiB of float32)
 
 
@@ -101,7 +104,7 @@ class ExampleLedger(LoggingCallback):
             raise TypeError(f"output must be the name of one of the model's outputs or None, got {output!r}")
         self.output = output
         self._data = HeldOut(data, 256 if batch_size is None else batch_size)
-        self._given_ids = _check_ids(ids)
+        self._given_ids = _checks.check_ids(ids)
         self.ids = None
         self.stats = None
         self._signals = self._kind = self._classes = None
@@ -322,7 +325,8 @@ class ExampleLedger(LoggingCallback):
         """The TensorBoard ledger record (its form: `kerasloss_tensorboard.metadata`)."""
         stats = self.stats
         fields = stats.fields()
-        traj = stats.trajectories()
+        columns = _evenly(len(stats.epochs), TRAJECTORY_POINTS)
+        traj = {name: values[:, columns] for name, values in stats.trajectories().items()}
         rows = [
             {"id": _plain(self.ids[i]), **dict(zip(FIELDS, _json_numbers([fields[f][i] for f in FIELDS]))),
              "loss": _json_numbers(loss), "margin": _json_numbers(margin)}
@@ -330,11 +334,12 @@ class ExampleLedger(LoggingCallback):
         ]
         cartography = suspects = None
         if stats.classifier:
-            points = np.linspace(0, stats.size - 1, min(stats.size, CARTOGRAPHY_POINTS)).astype(np.int64)
+            points = _evenly(stats.size, CARTOGRAPHY_POINTS)
             cartography = {name: np.round(fields[name][points], 4).tolist()
                            for name in ("confidence", "variability", "correctness")}
             suspects = int(mixture_cut(stats.aum()).sum())
         return {"output": self.output, "epochs": stats.epochs, "size": stats.size,
+                "trajectory_epochs": [stats.epochs[c] for c in columns.tolist()],
                 "classifier": stats.classifier, "suspects": suspects, "rows": rows, "cartography": cartography}
 
     # -- saving --------------------------------------------------------------------------------
@@ -372,6 +377,11 @@ def _ledger_path(log_dir, output):
     return os.path.join(os.fspath(log_dir), f"ledger.{output}.npz" if output else "ledger.npz")
 
 
+def _evenly(count, at_most):
+    """At most `at_most` evenly spaced indices of `count` items, the first and the last included."""
+    return np.linspace(0, count - 1, min(count, at_most)).astype(np.int64)
+
+
 def _plain(value):
     """A JSON-ready Python scalar (an int or string id)."""
     return value.item() if hasattr(value, "item") else value
@@ -381,15 +391,3 @@ def _json_numbers(values):
     """Numbers for JSON: 6 significant digits, NaN (no value: not tracked then, no margin) as None."""
     values = np.asarray(values, np.float64).tolist()
     return [None if value != value else float(f"{value:.6g}") for value in values]
-
-
-def _check_ids(ids):
-    if ids is None:
-        return None
-    try:
-        ids = np.asarray(ids)
-    except (TypeError, ValueError):
-        ids = None
-    if ids is None or ids.ndim != 1 or ids.dtype.kind not in "iuU":
-        raise TypeError(f"ids must be a 1-D sequence of ints or strings (one per example), got {ids!r}")
-    return ids

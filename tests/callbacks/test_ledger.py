@@ -176,8 +176,24 @@ def test_tensorboard_gets_the_scalars_and_the_record_of_the_top_k(tmp_path):
     assert [e.step for e in events] == [1, 3] and record["epochs"] == [1, 3]
     hardest = ledger.table(k=4)
     assert [row["id"] for row in record["rows"]] == hardest["id"].tolist()
-    assert all(len(row["loss"]) == 2 for row in record["rows"])
+    assert all(len(row["loss"]) == 2 for row in record["rows"]) and record["trajectory_epochs"] == [1, 3]
     assert len(record["cartography"]["confidence"]) == len(Y)
+
+
+def test_a_long_run_keeps_its_records_trajectories_to_100_evenly_spaced_epochs(tmp_path):
+    ledger = ExampleLedger(tmp_path, (X, Y), top_k=3)
+    ledger.set_model(_classifier())
+    ledger.on_train_begin()
+    for epoch in range(250):
+        ledger.record(epoch)
+    ledger.on_train_end()
+    events = tb.load(tmp_path).GetAccumulator(".").Tensors("kerasloss/ledger")
+    record = json.loads(tf.make_ndarray(events[-1].tensor_proto).item())
+    expected = np.linspace(0, 249, 100).astype(int)  # 0, 2, 5, ..., 249
+    assert record["epochs"] == list(range(250)) and record["trajectory_epochs"] == expected.tolist()
+    trajectories = ledger.stats.trajectories()
+    for row, loss in zip(record["rows"], trajectories["loss"]):
+        np.testing.assert_allclose(row["loss"], loss[expected], rtol=1e-5)
 
 
 def test_load_reads_back_the_whole_ledger_and_to_csv_writes_it(tmp_path):
