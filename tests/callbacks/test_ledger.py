@@ -12,9 +12,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kerasloss
 from kerasloss.callbacks import ExampleLedger
+from kerasloss.callbacks.ledger import _json_numbers
 from tests.helpers import tensorboard_reader as tb
 
 RNG = np.random.default_rng(0)
@@ -194,6 +197,17 @@ def test_a_long_run_keeps_its_records_trajectories_to_100_evenly_spaced_epochs(t
     trajectories = ledger.stats.trajectories()
     for row, loss in zip(record["rows"], trajectories["loss"]):
         np.testing.assert_allclose(row["loss"], loss[expected], rtol=1e-5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(width=64), max_size=40))
+def test_record_numbers_are_each_value_to_six_significant_digits(values):
+    ours = _json_numbers(np.array(values, np.float64).reshape(-1, 1))
+    for value, [number] in zip(values, ours):
+        if value != value:
+            assert number is None
+        else:  # a tie in the sixth digit may round either way: one unit of it at most
+            assert number == pytest.approx(float(f"{value:.6g}"), rel=1.0001e-5, abs=1e-300)
 
 
 def test_load_reads_back_the_whole_ledger_and_to_csv_writes_it(tmp_path):
