@@ -60,7 +60,7 @@ class RunningStats:
         if self.classifier:
             self._sums[:_SUMMED] += signals[:_SUMMED]
             self._sums[_SUMMED] += np.square(signals[2], dtype=np.float64)
-            self._predicted = signals[4]
+            self._predicted = signals[4].copy()  # not a view: the pass's (S, N) rows are let go
         else:
             self._sums[0] += signals[0]
         self.epochs.append(int(epoch))

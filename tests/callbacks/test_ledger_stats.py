@@ -54,6 +54,7 @@ def test_memory_per_example_does_not_grow_with_the_epochs():
         state = stats.state()
         sizes.append(state["sums"].nbytes)
     assert set(sizes) == {5 * 50 * 8}  # five float64 sums per example, whatever the epochs
+    assert state["predicted"].base is None  # its own 4 bytes per example, not a view of a pass's rows
     assert state["value_history"].shape == (20, 2, 3)  # the top_k's values: k per epoch
 
 
