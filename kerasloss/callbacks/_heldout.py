@@ -128,10 +128,12 @@ def _same_leaves(ours, theirs):
 
 def _unpack(element):
     x, y, weight = keras.utils.unpack_x_y_sample_weight(element)
-    return tuple(None if item is None else keras.tree.map_structure(_to_numpy, item) for item in (x, y, weight))
+    return tuple(None if item is None else keras.tree.map_structure(to_numpy, item) for item in (x, y, weight))
 
 
-def _to_numpy(value):
+def to_numpy(value):
+    """`value` as a NumPy array, without a copy where it can be a view (a NumPy array, a JAX or
+    TensorFlow CPU array; `keras.ops.convert_to_numpy` always copies): read-only then."""
     if hasattr(value, "detach"):  # a torch tensor (possibly requiring grad, possibly on a device)
         value = value.detach().cpu()
     return np.asarray(value)
@@ -207,7 +209,7 @@ def _array_parts(data, name):
 def _check_arrays(given, data, name):
     """`given` (`_array_parts` of `data`) as NumPy arrays of one length."""
     try:
-        parts = tuple(None if part is None else keras.tree.map_structure(_to_numpy, part) for part in given)
+        parts = tuple(None if part is None else keras.tree.map_structure(to_numpy, part) for part in given)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be arrays ({_EXPECTED}) or a tf.data.Dataset ({err})") from None
     leaves = [leaf for part in parts if part is not None for leaf in keras.tree.flatten(part)]

@@ -27,6 +27,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasloss.callbacks._heldout import to_numpy
+
 FIELDS = ("label", "predicted", "aum", "mean_loss", "confidence", "variability", "correctness")
 SIGNALS = ("loss", "margin", "confidence", "correct", "predicted")  # the rows of `batch_signals`' output
 _SUMMED = 4  # the first four signals are summed as they come; then Σ confidence² (row 4 of the sums)
@@ -167,7 +169,9 @@ def hardest(score, k, candidates=None):
         return np.zeros((0,), np.int64)
     if candidates is not None and len(candidates) == k:
         subset = (score <= score.take(candidates).max()).nonzero()[0]  # ascending: ties stay in order
-        if len(subset) >= k:  # fewer: a NaN among the scores
+        if k <= len(subset) <= 4 * k:  # the usual case: one stable sort of the few
+            return subset.take(np.argsort(score.take(subset), kind="stable")[:k])
+        if len(subset) > 4 * k:  # many ties; fewer than k: a NaN among the candidates
             return subset.take(hardest(score.take(subset), k))
     if len(score) <= 4 * k:  # a few: one stable sort (fewer calls than a partition and a sort of k)
         return np.argsort(score, kind="stable")[:k]
@@ -256,13 +260,13 @@ def _hits(predicted, labels):
 
 
 def batch_signals(loss, kind, from_logits):
-    """A function (y, labels, y_pred) -> (S, B) float32 tensor of one batch, its rows the first S
-    of `SIGNALS` (one array: one conversion to NumPy; rows: the summed signals one block),
-    compiled once per backend (`jax.jit`, `tf.function`; eager on PyTorch, as Keras' own torch
-    functions): the loss's per-element values (`loss.call`) averaged over non-batch axes, and for
-    kind "categorical" / "binary" (None: the loss only) the margin, confidence, correct and
-    predicted class of the module docstring, from `y_pred` (logits, or probabilities when
-    `from_logits` is False).
+    """A function (y, labels, y_pred) -> (S, B) float32 NumPy array (read-only) of one batch, its
+    rows the first S of `SIGNALS` (one array: one conversion to NumPy, a view where the backend
+    allows; rows: the summed signals one block), compiled once per backend (`jax.jit`,
+    `tf.function`; eager on PyTorch, as Keras' own torch functions): the loss's per-element values
+    (`loss.call`) averaged over non-batch axes, and for kind "categorical" / "binary" (None: the
+    loss only) the margin, confidence, correct and predicted class of the module docstring, from
+    `y_pred` (logits, or probabilities when `from_logits` is False).
 
     Probabilities p give the same margin and confidence without a logarithm per class:
     log p_y - log max_{j != y} p_j and p_y / Σ_j p_j (softmax(log p) = p / Σ p)."""
@@ -300,9 +304,11 @@ def batch_signals(loss, kind, from_logits):
     if backend == "jax":
         import jax
 
-        return jax.jit(signals)
-    if backend == "tensorflow":
+        compiled = jax.jit(signals)
+    elif backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(signals, reduce_retracing=True)
-    return signals
+        compiled = tf.function(signals, reduce_retracing=True)
+    else:
+        compiled = signals
+    return lambda y, labels, y_pred: to_numpy(compiled(y, labels, y_pred))

@@ -44,7 +44,7 @@ from kerasloss import _checks
 from kerasloss._chief import is_chief
 from kerasloss.callbacks import _files, summaries
 from kerasloss.callbacks._base import LoggingCallback
-from kerasloss.callbacks._heldout import HeldOut, predict
+from kerasloss.callbacks._heldout import HeldOut, predict, to_numpy
 from kerasloss.callbacks._ledger_stats import (
     FIELDS,
     SIGNALS,
@@ -197,7 +197,7 @@ class ExampleLedger(LoggingCallback):
         """
         parts, pending, pending_size, start = [], [], 0, 0
         for x, y, _ in self._data:
-            y_pred = keras.ops.convert_to_numpy(self._select(predict(self.model, x)))
+            y_pred = to_numpy(self._select(predict(self.model, x)))
             pending.append((np.asarray(self._select(y)), y_pred))
             pending_size += y_pred.size
             if pending_size >= _CHUNK_ELEMENTS:
@@ -216,8 +216,8 @@ class ExampleLedger(LoggingCallback):
     def _chunk_signals(self, batches, start):
         """The (S, B) signals of the examples from position `start` on, from their (labels, outputs)
         batches, once their labels are checked against the first pass's."""
-        y, y_pred = (np.concatenate(items) for items in zip(*batches))
-        return keras.ops.convert_to_numpy(self._signals(y, self._chunk_labels(y, start), y_pred))
+        y, y_pred = (items[0] if len(items) == 1 else np.concatenate(items) for items in zip(*batches))
+        return self._signals(y, self._chunk_labels(y, start), y_pred)
 
     def _chunk_labels(self, y, start):
         """The assigned labels of one chunk's labels `y` (examples from `start` on), which must be
