@@ -12,12 +12,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import kerasloss
 from kerasloss.callbacks import ExampleLedger
-from kerasloss.callbacks.ledger import _json_numbers
 from tests.helpers import tensorboard_reader as tb
 
 RNG = np.random.default_rng(0)
@@ -179,6 +176,9 @@ def test_tensorboard_gets_the_scalars_and_the_record_of_the_top_k(tmp_path):
     assert [e.step for e in events] == [1, 3] and record["epochs"] == [1, 3]
     hardest = ledger.table(k=4)
     assert [row["id"] for row in record["rows"]] == hardest["id"].tolist()
+    assert [(row["label"], row["predicted"]) for row in record["rows"]] == list(zip(
+        hardest["label"].tolist(), hardest["predicted"].tolist()))
+    assert all(type(row["label"]) is int and type(row["predicted"]) is int for row in record["rows"])
     assert all(len(row["loss"]) == 2 for row in record["rows"]) and record["trajectory_epochs"] == [1, 3]
     assert len(record["cartography"]["confidence"]) == len(Y)
 
@@ -197,17 +197,6 @@ def test_a_long_run_keeps_its_records_trajectories_to_100_evenly_spaced_epochs(t
     trajectories = ledger.stats.trajectories()
     for row, loss in zip(record["rows"], trajectories["loss"]):
         np.testing.assert_allclose(row["loss"], loss[expected], rtol=1e-5)
-
-
-@settings(max_examples=200, deadline=None)
-@given(values=st.lists(st.floats(width=64), max_size=40))
-def test_record_numbers_are_each_value_to_six_significant_digits(values):
-    ours = _json_numbers(np.array(values, np.float64).reshape(-1, 1))
-    for value, [number] in zip(values, ours):
-        if value != value:
-            assert number is None
-        else:  # a tie in the sixth digit may round either way: one unit of it at most
-            assert number == pytest.approx(float(f"{value:.6g}"), rel=1.0001e-5, abs=1e-300)
 
 
 def test_load_reads_back_the_whole_ledger_and_to_csv_writes_it(tmp_path):

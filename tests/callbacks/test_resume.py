@@ -1,6 +1,7 @@
 """Steps after resuming: step = epoch beside Keras' TensorBoard, after `initial_epoch` in a new
 process, and after a `BackupAndRestore` resume of a training process killed with SIGKILL (each
-epoch and batch step held exactly once, the killed process's values after its last backup gone)."""
+epoch and batch step held exactly once, the killed process's values after its last backup gone;
+the ledger's statistics hold each epoch once)."""
 
 import os
 import signal
@@ -15,7 +16,7 @@ import pytest
 
 import kerasloss
 from tests.helpers import tensorboard_reader as tb
-from kerasloss.callbacks import LossComponentLogger, PredictionEntropyLogger, summaries
+from kerasloss.callbacks import ExampleLedger, LossComponentLogger, PredictionEntropyLogger, summaries
 from kerasloss.metrics import loss_components
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -25,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SETUP = textwrap.dedent(
     """
     import keras, numpy as np, kerasloss
-    from kerasloss.callbacks import LossComponentLogger, PostHocMetrics, PredictionEntropyLogger
+    from kerasloss.callbacks import ExampleLedger, LossComponentLogger, PostHocMetrics, PredictionEntropyLogger
     from kerasloss.metrics import loss_components
 
     def setup(log_dir):
@@ -37,7 +38,8 @@ SETUP = textwrap.dedent(
         model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
         callbacks = [LossComponentLogger(log_dir, update_freq=1),
                      PredictionEntropyLogger(log_dir, x[:16], from_logits=True),
-                     PostHocMetrics(log_dir, (x[:16], y[:16]), ["accuracy"])]
+                     PostHocMetrics(log_dir, (x[:16], y[:16]), ["accuracy"]),
+                     ExampleLedger(log_dir, (x, y), top_k=8)]
         return model, x, y, callbacks
     """
 )
@@ -126,6 +128,13 @@ def test_backup_and_restore_resume_holds_each_step_once(tmp_path, save_freq, sta
     np.testing.assert_allclose([total[2], total[3], total[4]], history["loss"], rtol=1e-6)
     # batch steps continue from the restored optimizer iteration: 30 more after `first_batches`
     assert _steps(train["batch/loss/total"]) == list(range(1, first_batches + 31))
+    # the ledger holds each epoch once: the killed process's before the resumed epoch, then the resumed
+    # fit's (with epoch backups, the killed process had saved epoch 2 too: its save before is continued)
+    assert _steps(train["ledger/mean_margin"]) == [0, 1, 2, 3, 4]
+    ledger = ExampleLedger.load(log_dir)
+    assert ledger.stats.epochs == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(ledger.stats.aum().mean(), np.mean([v for _, v in train["ledger/mean_margin"]]),
+                               rtol=1e-5)
 
 
 def test_steps_are_epochs_beside_keras_tensorboard_and_after_initial_epoch_in_a_new_process(tmp_path):
