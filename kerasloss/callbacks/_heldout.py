@@ -132,8 +132,9 @@ def _unpack(element):
 
 
 def to_numpy(value):
-    """`value` as a NumPy array, without a copy where it can be a view (a NumPy array, a JAX or
-    TensorFlow CPU array; `keras.ops.convert_to_numpy` always copies): read-only then."""
+    """`value` as a NumPy array: the array itself, or a view of a JAX, TensorFlow or PyTorch CPU
+    array where the backend allows one (`keras.ops.convert_to_numpy` always copies); not to be
+    written to."""
     if hasattr(value, "detach"):  # a torch tensor (possibly requiring grad, possibly on a device)
         value = value.detach().cpu()
     return np.asarray(value)

@@ -260,9 +260,9 @@ def _hits(predicted, labels):
 
 
 def batch_signals(loss, kind, from_logits):
-    """A function (y, labels, y_pred) -> (S, B) float32 NumPy array (read-only) of one batch, its
-    rows the first S of `SIGNALS` (one array: one conversion to NumPy, a view where the backend
-    allows; rows: the summed signals one block), compiled once per backend (`jax.jit`,
+    """A function (y, labels, y_pred) -> (S, B) float32 NumPy array of one batch, its rows the
+    first S of `SIGNALS` (one array: one conversion to NumPy, a view where the backend allows, so
+    read only; rows: the summed signals one block), compiled once per backend (`jax.jit`,
     `tf.function`; eager on PyTorch, as Keras' own torch functions): the loss's per-element values
     (`loss.call`) averaged over non-batch axes, and for kind "categorical" / "binary" (None: the
     loss only) the margin, confidence, correct and predicted class of the module docstring, from
