@@ -228,9 +228,10 @@ def cost(trained, root):
               f"interleaved pass / inference - 1 {spread(share['interleaved'], pct)}")
         if scale != 1:
             growth = {name: peak_growth(fn) / 2**20 for name, fn in functions.items() if name != "record"}
-            state = ledger.stats.state()["sums"].nbytes + ledger.stats.state()["predicted"].nbytes
+            state = ledger.stats.state()
+            kept = state["sums"].nbytes + state["predicted"].nbytes
             print(f"          peak resident growth: inference {growth['inference']:.1f} MiB, ledger pass "
-                  f"{growth['pass']:.1f} MiB; running sums {state / len(ys):.0f} bytes per example")
+                  f"{growth['pass']:.1f} MiB; running sums {kept / len(ys):.0f} bytes per example")
         ledger.on_train_end()
 
 

@@ -66,7 +66,7 @@ class _RunWriter:
 
     def __init__(self, root, run):
         self.path = root if run == ROOT else os.path.join(root, run)
-        self.writer = None  # the event file's stream while open
+        self.stream = None  # the event file, open for writing
         self.file = None
 
     def open(self):
@@ -75,13 +75,13 @@ class _RunWriter:
         name = (f"events.out.tfevents.{now // 10**9:010d}.{now % 10**9:09d}.{socket.gethostname()}."
                 f"{os.getpid()}.{uuid.uuid4().hex[:8]}{SUFFIX}")
         self.file = os.path.join(self.path, name)
-        self.writer = tf.io.gfile.GFile(self.file, "wb")
+        self.stream = tf.io.gfile.GFile(self.file, "wb")
         self.write(event_pb2.Event(wall_time=now / 1e9, file_version="brain.Event:2"))
 
     def write(self, event):
         """Append `event` and flush it to the file."""
-        self.writer.write(_files.tf_record(event.SerializeToString()))
-        self.writer.flush()
+        self.stream.write(_files.tf_record(event.SerializeToString()))
+        self.stream.flush()
 
     def vanished(self):
         return self.file is not None and not tf.io.gfile.exists(self.file)
@@ -98,7 +98,7 @@ class _RunWriter:
                 pass
 
     def close(self):
-        stream, self.writer, self.file = self.writer, None, None
+        stream, self.stream, self.file = self.stream, None, None
         if stream is not None:
             try:
                 stream.close()
@@ -151,15 +151,16 @@ class LogDir:
                 self.hparams_metrics.setdefault((run, tag), display_name)
 
     # -- writing -------------------------------------------------------------------------------
-    def _writer(self, run):
-        """The run's writer, (re)opened if needed, or None while the log_dir cannot be written."""
+    def _open_run(self, run):
+        """The run's `_RunWriter`, its file (re)opened if needed, or None while the log_dir cannot
+        be written."""
         state = self._runs.get(run)
         if state is None:
             state = self._runs[run] = _RunWriter(self.log_dir, run)
-        if state.writer is not None and state.vanished():
+        if state.stream is not None and state.vanished():
             state.close()
             self._fault(f"its event file {state.path} was removed")
-        if state.writer is None:
+        if state.stream is None:
             if self._ever_written and not tf.io.gfile.isdir(self.log_dir):
                 # never recreate a log_dir that was removed under us: wait for it to come back
                 self._fault("the directory is gone")
@@ -170,19 +171,20 @@ class LogDir:
                 state.discard()
                 self._fault(f"{type(err).__name__}: {err}")
                 return None
-        return state.writer
+        return state
 
     def _write(self, run, step, summary):
         """Write the `Summary` proto `summary` at `step` into `run` as one event and flush it."""
         if not is_chief():
             return False
         with self._lock:
-            if self._writer(run) is None:
+            writer = self._open_run(run)
+            if writer is None:
                 return False
             try:
-                self._runs[run].write(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+                writer.write(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
             except (tf.errors.OpError, OSError) as err:
-                self._runs[run].close()
+                writer.close()
                 self._fault(f"{type(err).__name__}: {err}")
                 return False
             self._ever_written = True
