@@ -27,7 +27,8 @@ Written at each evaluation (chief process only):
                             (and the save before it, `.npz.previous`)
 
 A resumed fit (`keras.callbacks.BackupAndRestore`, `initial_epoch`) continues the statistics of the
-evaluations before the epoch it resumes at, from memory or from those two saves (`_resume`).
+evaluations before the epoch it resumes at, from memory or from those two saves (`_resume`); a new
+ledger's fit from epoch 0 keeps another fit's ledger file found in log_dir as `.npz.before-<step>`.
 
 Example:
 >>> ledger = kerasloss.callbacks.ExampleLedger("runs/a", (x_train, y_train))
@@ -340,6 +341,9 @@ class ExampleLedger(LoggingCallback):
         super().on_epoch_begin(epoch, logs)
         if first and epoch > 0:  # a resumed fit (BackupAndRestore, initial_epoch): steps are epochs
             self._resume(epoch)
+        elif first and not self.stats.epochs and is_chief():  # a new ledger's first fit from epoch 0
+            # another fit's ledger in this log_dir (its steps end before this fit's first) is kept
+            _ledger_files.set_aside(self.log_dir, self.output, f"before-{self.epoch_step(epoch)}")
 
     def _resume(self, epoch):
         """Continue from the evaluations before `epoch`: those in memory, else the newest save on disk

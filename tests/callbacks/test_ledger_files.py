@@ -96,3 +96,13 @@ def test_load_falls_back_to_the_save_before_when_the_last_is_missing(tmp_path):
     _fit(tmp_path)
     os.remove(_ledger_files.path_of(tmp_path, None))  # a kill between the two moves of a save
     assert ExampleLedger.load(tmp_path).stats.epochs == list(range(EPOCHS - 1))
+
+
+def test_a_new_ledgers_fit_from_epoch_0_keeps_the_ledger_of_the_fit_before(tmp_path):
+    first = _fit(tmp_path)
+    second = _fit(tmp_path)  # a new model and ledger, into the same log_dir: steps continue
+    assert second.stats.epochs == list(range(EPOCHS, 2 * EPOCHS))
+    with open(tmp_path / f"{_ledger_files.file_name(None)}.before-{EPOCHS}", "rb") as f:
+        kept = np.load(f)
+        np.testing.assert_array_equal(kept["sums"], first.stats.state()["sums"])
+    assert ExampleLedger.load(tmp_path).stats.epochs == list(range(EPOCHS, 2 * EPOCHS))
