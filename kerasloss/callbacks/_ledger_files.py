@@ -53,7 +53,10 @@ def saved(log_dir, output):
 
 
 def set_aside(log_dir, output, suffix):
-    """Keep the last save as `<name>.<suffix>`, out of the way of the saves to come."""
+    """Keep the last save as `<name>.<suffix>`, out of the way of the saves to come, and remove the
+    save before it (an earlier state of the same ledger), which no later resume may continue."""
     path = path_of(log_dir, output)
     if tf.io.gfile.exists(path):
         _files.replace(path, f"{path}.{suffix}")
+    if tf.io.gfile.exists(path + PREVIOUS):
+        _files.remove(path + PREVIOUS)

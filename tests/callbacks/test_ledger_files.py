@@ -34,7 +34,7 @@ class Stop(keras.callbacks.Callback):
             raise KeyboardInterrupt("preempted")
 
 
-def _fit(log_dir, backup_dir=None, stop=None, initial_epoch=0):
+def _fit(log_dir, backup_dir=None, stop=None, initial_epoch=0, epochs=EPOCHS):
     """A deterministic fit (no shuffling) with a new ExampleLedger; BackupAndRestore after it."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
@@ -44,7 +44,7 @@ def _fit(log_dir, backup_dir=None, stop=None, initial_epoch=0):
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
     try:
-        model.fit(X, Y, epochs=EPOCHS, initial_epoch=initial_epoch, batch_size=16, shuffle=False, verbose=0,
+        model.fit(X, Y, epochs=epochs, initial_epoch=initial_epoch, batch_size=16, shuffle=False, verbose=0,
                   callbacks=callbacks)
     except KeyboardInterrupt:
         pass
@@ -106,3 +106,5 @@ def test_a_new_ledgers_fit_from_epoch_0_keeps_the_ledger_of_the_fit_before(tmp_p
         kept = np.load(f)
         np.testing.assert_array_equal(kept["sums"], first.stats.state()["sums"])
     assert ExampleLedger.load(tmp_path).stats.epochs == list(range(EPOCHS, 2 * EPOCHS))
+    _fit(tmp_path, epochs=1)  # one save: the save before it is not the previous fit's
+    assert [state["epochs"].tolist() for state in _ledger_files.saved(tmp_path, None)] == [[2 * EPOCHS]]
