@@ -10,15 +10,19 @@
   shared `LogDir`, whatever the order of the callbacks list;
 - the steps, fixed at the first `on_epoch_begin` of each fit (after every `on_train_begin`, so after
   `keras.callbacks.BackupAndRestore` restored the model and its optimizer):
-  * a fit that starts at epoch e > 0 (`initial_epoch`, or a `BackupAndRestore` resume), or into a
-    log_dir without epoch values of kerasloss: step = epoch, batch step = optimizer iteration.
-    Values kerasloss wrote earlier at epoch steps >= e or at batch steps past the optimizer's
-    restored iteration are removed from the event files first (`LogDir.supersede`): a process
-    killed after its last backup logged them, and the resumed fit logs those steps again, so each
-    step ends up holding exactly one value (not two for TensorBoard to choose from);
+  * a fit that starts at epoch 0 into a log_dir without epoch values of kerasloss: step = epoch,
+    batch step = optimizer iteration;
   * a fit that starts at epoch 0 into a log_dir holding kerasloss epoch values (a second `fit`, or
     a new model in a new process): both steps continue after the last ones written, so two fits
-    one after another keep distinct, continuous steps.
+    one after another keep distinct, continuous steps;
+  * either way the fit's two offsets are kept in `<log_dir>/kerasloss_steps.json`;
+  * a fit that resumes at epoch e > 0 (`initial_epoch`, or a `BackupAndRestore` resume) continues
+    the steps of the last fit begun at epoch 0 there: step = epoch + its epoch offset, batch step =
+    iteration + its batch offset (offsets 0 when none is kept). Values kerasloss wrote earlier at
+    epoch steps >= e + offset or at batch steps past the restored iteration + offset are removed
+    from the event files first (`LogDir.supersede`): a process killed after its last backup logged
+    them, and the resumed fit logs those steps again, so each step ends up holding exactly one
+    value (not two for TensorBoard to choose from), and an earlier fit's steps are left alone.
   Only kerasloss' own event files count (never Keras' `TensorBoard` files in the same log_dir).
   A log_dir deleted since this process last wrote it starts afresh (`LogDir.start_over_if_removed`):
   steps from 0, and its own record written again.
@@ -74,10 +78,17 @@ class LoggingCallback(keras.callbacks.Callback):
         """(epoch offset, batch offset) of this fit (see the module docstring)."""
         next_epoch, next_batch = self._on_disk_at_begin
         iteration = global_step(self.model)
-        if first_epoch == 0 and next_epoch > 0 and restored_epoch(self.model) is None:
-            return next_epoch, max(0, next_batch - (iteration + 1))
-        self.log.supersede(first_epoch, iteration)
-        return 0, 0
+        if first_epoch > 0 or restored_epoch(self.model) is not None:  # resumed: the offsets of its fit
+            offsets = self.log.fit_offsets()
+            self.log.supersede(first_epoch + offsets[0], iteration + offsets[1])
+            return offsets
+        if next_epoch > 0:
+            offsets = (next_epoch, max(0, next_batch - (iteration + 1)))
+        else:
+            self.log.supersede(0, iteration)
+            offsets = (0, 0)
+        self.log.note_fit_offsets(offsets)
+        return offsets
 
     def epoch_step(self, epoch):
         """The TensorBoard step of Keras epoch `epoch` in this fit (see the module docstring)."""

@@ -4,6 +4,7 @@ See `kerasloss.callbacks.summaries` for the contract (flushed writes, chief only
 """
 
 import atexit
+import json
 import logging
 import math
 import os
@@ -31,6 +32,7 @@ from kerasloss_tensorboard.metadata import ROOT, is_batch_tag
 
 _SCALAR_METADATA = scalar_metadata.create_summary_metadata(display_name=None, description=None)
 _logger = logging.getLogger("kerasloss")
+FIT_OFFSETS = "kerasloss_steps.json"  # the step offsets of the last fit begun at epoch 0
 
 
 def _float32_tensor(value):
@@ -283,6 +285,32 @@ class LogDir:
             self.next_epoch = self.next_batch = 0
             self.dashboards_written = self._ever_written = self._in_outage = False
             self.hparams_metrics = {}
+
+    def fit_offsets(self):
+        """(epoch offset, batch offset) of the last fit that began here at epoch 0, as
+        `note_fit_offsets` kept them ((0, 0) when none did): a resumed fit continues its steps."""
+        path = os.path.join(self.log_dir, FIT_OFFSETS)
+        try:
+            if tf.io.gfile.exists(path):
+                with tf.io.gfile.GFile(path, "r") as f:
+                    kept = json.loads(f.read())
+                return int(kept["epoch"]), int(kept["batch"])
+        except (tf.errors.OpError, OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable: as if none was kept
+        return 0, 0
+
+    def note_fit_offsets(self, offsets):
+        """Keep a fit's step offsets in `<log_dir>/kerasloss_steps.json` (chief only, atomically)."""
+        if not is_chief():
+            return
+        path = os.path.join(self.log_dir, FIT_OFFSETS)
+        try:
+            tf.io.gfile.makedirs(self.log_dir)
+            with tf.io.gfile.GFile(f"{path}.partial", "w") as f:
+                f.write(json.dumps({"epoch": int(offsets[0]), "batch": int(offsets[1])}))
+            _files.replace(f"{path}.partial", path)
+        except (tf.errors.OpError, OSError) as err:
+            self._fault(f"{type(err).__name__}: {err}")
 
     def has_root_record(self):
         """Whether a kerasloss event file already sits in the log_dir itself (layout, hparams)."""

@@ -339,36 +339,36 @@ class ExampleLedger(LoggingCallback):
     def on_epoch_begin(self, epoch, logs=None):
         first = self._offsets is None
         super().on_epoch_begin(epoch, logs)
-        if first and epoch > 0:  # a resumed fit (BackupAndRestore, initial_epoch): steps are epochs
-            self._resume(epoch)
+        if first and epoch > 0:  # a resumed fit (BackupAndRestore, initial_epoch)
+            self._resume(self.epoch_step(epoch))
         elif first and not self.stats.epochs and is_chief():  # a new ledger's first fit from epoch 0
             # another fit's ledger in this log_dir (its steps end before this fit's first) is kept
             _ledger_files.set_aside(self.log_dir, self.output, f"before-{self.epoch_step(epoch)}")
 
-    def _resume(self, epoch):
-        """Continue from the evaluations before `epoch`: those in memory, else the newest save on disk
-        that holds none at `epoch` or later and follows the same examples (`_ledger_files`). When
-        none does (backups further apart than the ledger's evaluations, or another data set's
-        ledger), the statistics start over at `epoch` with a warning, and the last save is kept as
-        `<name>.before-<epoch>`: nothing is counted twice, and nothing written is lost."""
-        if self.stats.epochs and self.stats.epochs[-1] < epoch:
+    def _resume(self, step):
+        """Continue from the evaluations before `step` (the resumed epoch's): those in memory, else
+        the newest save on disk that holds none at `step` or later and follows the same examples
+        (`_ledger_files`). When none does (backups further apart than the ledger's evaluations, or
+        another data set's ledger), the statistics start over with a warning, and the last save is
+        kept as `<name>.before-<step>`: nothing is counted twice, and nothing written is lost."""
+        if self.stats.epochs and self.stats.epochs[-1] < step:
             return
         saves = _ledger_files.saved(self.log_dir, self.output)
         ours = self._state()
         for state in saves:
             same = all(np.array_equal(state[key], ours[key]) for key in ("ids", "labels", "top_k"))
-            if same and np.shape(state.get("sums")) == ours["sums"].shape and np.all(state["epochs"] < epoch):
+            if same and np.shape(state.get("sums")) == ours["sums"].shape and np.all(state["epochs"] < step):
                 self.stats = RunningStats.from_state(self.stats.labels, self.top_k, state)
                 return
         if self.stats.epochs or saves:
             warnings.warn(
-                f"ExampleLedger: the fit resumes at epoch {epoch}, but no ledger saved in "
-                f"{self.log_dir!r} ends before it for these examples; its statistics start over at "
-                f"epoch {epoch} (a last save is kept as {_ledger_files.file_name(self.output)}.before-{epoch})",
+                f"ExampleLedger: the fit resumes at step {step}, but no ledger saved in {self.log_dir!r} "
+                f"ends before it for these examples; its statistics start over at step {step} (a last "
+                f"save is kept as {_ledger_files.file_name(self.output)}.before-{step})",
                 stacklevel=2,
             )
             if is_chief():
-                _ledger_files.set_aside(self.log_dir, self.output, f"before-{epoch}")
+                _ledger_files.set_aside(self.log_dir, self.output, f"before-{step}")
             self.stats = RunningStats(self.stats.size, self.stats.labels, self.top_k)
 
     @classmethod

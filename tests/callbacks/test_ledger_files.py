@@ -70,7 +70,7 @@ def test_a_resumed_fit_continues_the_ledger_as_if_never_stopped(tmp_path, stop):
 
 def test_a_resume_before_both_saves_starts_over_and_keeps_the_last_save(tmp_path):
     _fit(tmp_path)  # epochs 0-5 saved; the save before holds 0-4
-    with pytest.warns(UserWarning, match="start over at epoch 3"):
+    with pytest.warns(UserWarning, match="start over at step 3"):
         ledger = _fit(tmp_path, initial_epoch=3)
     assert ledger.stats.epochs == [3, 4, 5]
     kept = tmp_path / f"{_ledger_files.file_name(None)}.before-3"

@@ -161,3 +161,37 @@ def test_steps_are_epochs_beside_keras_tensorboard_and_after_initial_epoch_in_a_
     assert _steps(logged["train"]["loss/total"]) == [0, 1, 2, 3]
     assert _steps(logged["validation"]["loss/total"]) == [0, 1, 2, 3]
     assert _steps(logged["validation"]["entropy/mean"]) == [0, 1, 2, 3]
+
+
+def test_a_second_training_resumed_after_a_stop_keeps_the_first_trainings_steps(tmp_path):
+    """Training A (3 epochs), then training B from epoch 0 in the same log_dir (steps 3.., batch steps
+    after A's), stopped at the start of its epoch 2 and resumed by BackupAndRestore: B continues at
+    its own steps, and A's values stay (a resume used to take step = epoch and remove A's steps >= 2)."""
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, size=32)
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt("preempted")
+
+    def fit(seed, *extra):
+        keras.utils.set_random_seed(seed)
+        loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+        model.compile("sgd", loss=loss, metrics=loss_components(loss))
+        try:
+            model.fit(x, y, epochs=3, batch_size=8, verbose=0,
+                      callbacks=[LossComponentLogger(tmp_path, update_freq=1), *extra])
+        except KeyboardInterrupt:
+            pass
+        summaries.close_all()  # what a new process sees
+
+    fit(0)
+    first = dict(tb.scalars(tmp_path, "train")["loss/total"])
+    fit(1, keras.callbacks.BackupAndRestore(str(tmp_path / "backup")), Stop())
+    fit(1, keras.callbacks.BackupAndRestore(str(tmp_path / "backup")))
+    train = tb.all_scalars(tmp_path)["train"]
+    assert _steps(train["loss/total"]) == [0, 1, 2, 3, 4, 5]
+    assert {step: value for step, value in train["loss/total"] if step < 3} == first
+    assert _steps(train["batch/loss/total"]) == list(range(1, 25))  # 4 batches an epoch, 6 epochs
