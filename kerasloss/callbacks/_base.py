@@ -16,13 +16,16 @@
     a new model in a new process): both steps continue after the last ones written, so two fits
     one after another keep distinct, continuous steps;
   * either way the fit's two offsets are kept in `<log_dir>/kerasloss_steps.json`;
-  * a fit that resumes at epoch e > 0 (`initial_epoch`, or a `BackupAndRestore` resume) continues
-    the steps of the last fit begun at epoch 0 there: step = epoch + its epoch offset, batch step =
-    iteration + its batch offset (offsets 0 when none is kept). Values kerasloss wrote earlier at
-    epoch steps >= e + offset or at batch steps past the restored iteration + offset are removed
-    from the event files first (`LogDir.supersede`): a process killed after its last backup logged
-    them, and the resumed fit logs those steps again, so each step ends up holding exactly one
-    value (not two for TensorBoard to choose from), and an earlier fit's steps are left alone.
+  * a fit that `BackupAndRestore` resumes at epoch e continues the steps of the last fit begun at
+    epoch 0 there: step = epoch + its epoch offset, batch step = iteration + its batch offset (0
+    when none is kept), so a second training's resume leaves the first training's steps alone;
+  * a fit given `initial_epoch=e > 0`: step = epoch, batch step = optimizer iteration, as Keras'
+    `TensorBoard` callback counts them;
+  * in the last two cases values kerasloss wrote earlier at the fit's steps or later (epoch and
+    batch steps from the fit's first ones on) are removed from the event files first
+    (`LogDir.supersede`): a process killed after its last backup logged them, and the resumed fit
+    logs those steps again, so each step ends up holding exactly one value (not two for
+    TensorBoard to choose from).
   Only kerasloss' own event files count (never Keras' `TensorBoard` files in the same log_dir).
   A log_dir deleted since this process last wrote it starts afresh (`LogDir.start_over_if_removed`):
   steps from 0, and its own record written again.
@@ -78,8 +81,9 @@ class LoggingCallback(keras.callbacks.Callback):
         """(epoch offset, batch offset) of this fit (see the module docstring)."""
         next_epoch, next_batch = self._on_disk_at_begin
         iteration = global_step(self.model)
-        if first_epoch > 0 or restored_epoch(self.model) is not None:  # resumed: the offsets of its fit
-            offsets = self.log.fit_offsets()
+        if restored_epoch(self.model) is not None or first_epoch > 0:
+            # BackupAndRestore resumed a fit: its offsets; initial_epoch: step = epoch
+            offsets = self.log.fit_offsets() if restored_epoch(self.model) is not None else (0, 0)
             self.log.supersede(first_epoch + offsets[0], iteration + offsets[1])
             return offsets
         if next_epoch > 0:
