@@ -81,9 +81,9 @@ class LoggingCallback(keras.callbacks.Callback):
         """(epoch offset, batch offset) of this fit (see the module docstring)."""
         next_epoch, next_batch = self._on_disk_at_begin
         iteration = global_step(self.model)
-        if restored_epoch(self.model) is not None or first_epoch > 0:
-            # BackupAndRestore resumed a fit: its offsets; initial_epoch: step = epoch
-            offsets = self.log.fit_offsets() if restored_epoch(self.model) is not None else (0, 0)
+        restored = restored_epoch(self.model) is not None
+        if restored or first_epoch > 0:  # BackupAndRestore resumed a fit: its offsets; initial_epoch: step = epoch
+            offsets = self.log.fit_offsets() if restored else (0, 0)
             self.log.supersede(first_epoch + offsets[0], iteration + offsets[1])
             return offsets
         if next_epoch > 0:

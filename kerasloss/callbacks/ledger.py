@@ -328,9 +328,13 @@ class ExampleLedger(LoggingCallback):
         return rows.view(Table)
 
     # -- saving and resuming ---------------------------------------------------------------------
-    def _state(self):
+    def _state_of_examples(self):
+        """What a save holds beside the statistics: the ids, labels and top_k it follows."""
         labels = self.stats.labels if self.stats.classifier else np.zeros((0,), np.int64)
-        return {"ids": np.asarray(self.ids), "labels": labels, "top_k": self.top_k, **self.stats.state()}
+        return {"ids": np.asarray(self.ids), "labels": labels, "top_k": self.top_k}
+
+    def _state(self):
+        return {**self._state_of_examples(), **self.stats.state()}
 
     def _save(self):
         """Write the whole ledger to `<log_dir>/ledger[.<output>].npz`, atomically (`_ledger_files`)."""
@@ -354,10 +358,10 @@ class ExampleLedger(LoggingCallback):
         if self.stats.epochs and self.stats.epochs[-1] < step:
             return
         saves = _ledger_files.saved(self.log_dir, self.output)
-        ours = self._state()
+        ours = self._state_of_examples()
         for state in saves:
             same = all(np.array_equal(state[key], ours[key]) for key in ("ids", "labels", "top_k"))
-            if same and np.shape(state.get("sums")) == ours["sums"].shape and np.all(state["epochs"] < step):
+            if same and np.shape(state.get("sums"))[1:] == (self.stats.size,) and np.all(state["epochs"] < step):
                 self.stats = RunningStats.from_state(self.stats.labels, self.top_k, state)
                 return
         if self.stats.epochs or saves:
