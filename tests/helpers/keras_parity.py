@@ -15,9 +15,16 @@ def as_numpy(x):
 
 
 def twin(ours):
-    """The keras.losses loss built from `ours`' configuration (same class name)."""
+    """The keras.losses loss built from `ours`' configuration (same class name); arguments beyond
+    Keras' must hold their defaults (Keras' loss then computes the same)."""
+    theirs_cls = getattr(keras.losses, type(ours).__name__)
+    keras_arguments = inspect.signature(theirs_cls.__init__).parameters
+    ours_arguments = inspect.signature(type(ours).__init__).parameters
     config = {key: value for key, value in ours.get_config().items() if key != "dtype"}
-    return getattr(keras.losses, type(ours).__name__)(**config)
+    beyond = {key: value for key, value in config.items() if key not in keras_arguments}
+    assert all(value == ours_arguments[key].default for key, value in beyond.items()), (
+        f"no Keras twin for {beyond}: Keras' {theirs_cls.__name__} has no such argument")
+    return theirs_cls(**{key: value for key, value in config.items() if key in keras_arguments})
 
 
 def assert_equal_to_keras(
@@ -64,14 +71,15 @@ def masked(y_pred, mask):
     return tensor
 
 
-def assert_same_signature(ours_cls):
-    """Constructor arguments, their defaults and the default name equal the Keras class's."""
+def assert_same_signature(ours_cls, beyond_keras=None):
+    """Constructor arguments, their defaults and the default name equal the Keras class's, plus
+    `beyond_keras` ({argument: default}), ours only, which must come after Keras' own."""
     theirs_cls = getattr(keras.losses, ours_cls.__name__)
     ours_parameters = inspect.signature(ours_cls.__init__).parameters
     theirs_parameters = inspect.signature(theirs_cls.__init__).parameters
-    assert {n: p.default for n, p in ours_parameters.items()} == {
-        n: p.default for n, p in theirs_parameters.items()
-    }
+    expected = {n: p.default for n, p in theirs_parameters.items()} | (beyond_keras or {})
+    assert {n: p.default for n, p in ours_parameters.items()} == expected
+    assert list(ours_parameters)[:len(theirs_parameters)] == list(theirs_parameters)
 
 
 def assert_components_add_up(loss, y_true, y_pred, sample_weight=None, rtol=1e-6):

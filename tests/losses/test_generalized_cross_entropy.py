@@ -99,11 +99,57 @@ def test_labels_outside_the_classes_are_refused():
 
 
 def test_components_add_up_and_constructor_config_and_name_are_keras():
-    parity.assert_same_signature(kerasloss.CategoricalGeneralizedCrossEntropy)
+    parity.assert_same_signature(kerasloss.CategoricalGeneralizedCrossEntropy, beyond_keras={"label_smoothing": 0.0})
     loss = kerasloss.CategoricalGeneralizedCrossEntropy(q=0.3, reduction="sum", name="g")
     assert loss.component_weights == {"generalized_cross_entropy": 1.0}
     parity.assert_components_add_up(loss, *_problem(RNG, (5, 3)))
     parity.assert_config_round_trip(loss)
+
+
+# --- label smoothing (beyond Keras) --------------------------------------------------------------
+def _smoothed_reference(labels, probs, q, e):
+    """Σ_k t_k (1 - p_k^q)/q in float64 against the dense smoothed target t = (1-e)·onehot + e/K."""
+    k = probs.shape[-1]
+    target = (1 - e) * np.eye(k)[labels] + e / k
+    return np.sum(target * (1 - probs.astype(np.float64) ** q) / q, axis=-1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), shape=st.sampled_from([(1, 2), (4, 3), (2, 3, 5), (6, 10)]),
+       q=st.floats(0.05, 0.95), e=st.floats(0.0, 1.0))
+def test_label_smoothing_equals_the_dense_smoothed_target_in_float64(seed, shape, q, e):
+    labels, probs = _problem(np.random.default_rng(seed), shape)
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(q=q, label_smoothing=e, reduction=None)
+    np.testing.assert_allclose(parity.as_numpy(loss(labels, probs)), _smoothed_reference(labels, probs, q, e),
+                               rtol=2e-5, atol=2e-6)
+
+
+def test_label_smoothing_components_add_up_and_survive_config_and_keras_file(tmp_path):
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(q=0.7, label_smoothing=0.2, reduction="sum", name="g")
+    assert loss.component_weights == pytest.approx(
+        {"generalized_cross_entropy": 0.8, "uniform_generalized_cross_entropy": 0.2})
+    labels, probs = _problem(RNG, (5, 4))
+    parity.assert_components_add_up(loss, labels, probs, RNG.uniform(0, 2, 5).astype(np.float32))
+    uniform = loss.components(labels, probs)["uniform_generalized_cross_entropy"]  # reduced by "sum"
+    np.testing.assert_allclose(parity.as_numpy(uniform), _smoothed_reference(labels, probs, 0.7, 1.0).sum(),
+                               rtol=1e-5)
+    parity.assert_config_round_trip(loss)
+    assert loss.get_config()["label_smoothing"] == 0.2
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="softmax")])
+    x, y = RNG.normal(size=(8, 3)).astype(np.float32), RNG.integers(0, 4, 8)
+    parity.assert_keras_file_round_trip(loss, model, x, y, tmp_path)
+
+
+def test_label_smoothing_keeps_out_of_range_labels_refused_and_nan_while_traced():
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(label_smoothing=0.1, reduction=None)
+    with pytest.raises(ValueError, match=r"sparse labels \(y_true\) must be integers in \[0, 3\), got \[3\]"):
+        loss(np.array([0, 3]), np.full((2, 3), 1 / 3, np.float32))
+
+
+@pytest.mark.parametrize("value, error", [(-0.1, ValueError), (1.5, ValueError), ("0.1", TypeError), (True, TypeError)])
+def test_label_smoothing_outside_0_1_is_refused_naming_it(value, error):
+    with pytest.raises(error, match="label_smoothing must be"):
+        kerasloss.CategoricalGeneralizedCrossEntropy(label_smoothing=value)
 
 
 def test_model_compiled_with_the_loss_survives_a_keras_file_round_trip(tmp_path):
