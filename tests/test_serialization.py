@@ -98,9 +98,11 @@ def test_get_config_names_every_constructor_argument(case):
     assert type(loss).from_config({**loss.get_config(), "dtype": "float64"}).get_config()["dtype"] == "float64"
 
 
-# what our configs hold beyond Keras': our own arguments (z_loss, the sparse label smoothing) and
-# the arguments Keras 3.15's get_config drops (so a reloaded Keras loss loses them)
-KEPT_BEYOND_KERAS = {"CategoricalCrossentropy": {"z_loss"}, "CosineSimilarity": {"axis"}, "Huber": {"delta"},
+# what our configs hold beyond Keras': our own arguments (z_loss, the sparse and generalized
+# cross-entropies' label smoothing) and the arguments Keras 3.15's get_config drops (so a reloaded
+# Keras loss loses them)
+KEPT_BEYOND_KERAS = {"CategoricalCrossentropy": {"z_loss"}, "CategoricalGeneralizedCrossEntropy": {"label_smoothing"},
+                     "CosineSimilarity": {"axis"}, "Huber": {"delta"},
                      "SparseCategoricalCrossentropy": {"label_smoothing", "axis", "z_loss"}}
 KERAS_CLASSES = sorted(
     name for name, value in vars(keras.losses).items()
