@@ -1,12 +1,13 @@
-"""Capture TensorBoard's "kerasloss" tab in headless Chromium: docs/dashboard.png and
-docs/dashboard_label_smoothing.png.
+"""Capture TensorBoard's "kerasloss" tab in headless Chromium: docs/dashboard.png,
+docs/dashboard_label_smoothing.png and docs/examples_section.png (the Examples section alone).
 
 To rerun (from the repository root):
 
     make demo                                          # runs/factorization
     .venv/bin/python examples/label_smoothing.py       # runs/label_smoothing/{ls_0.0,ls_0.1}
+    .venv/bin/python examples/label_noise.py           # runs/label_noise/{noise_0.1,noise_0.3}
     apt-get install -y chromium                        # or --chromium PATH
-    .venv/bin/python docs/screenshot.py                # -> docs/dashboard.png, docs/dashboard_label_smoothing.png
+    .venv/bin/python docs/screenshot.py                # -> the three pictures in docs/
 
 For each picture the script starts `tensorboard --logdir <dir> --host 127.0.0.1 --port <free port>`
 from the same environment, waits until the kerasloss tab's `groups` route lists the runs, opens
@@ -238,8 +239,10 @@ class Browser:
             time.sleep(0.25)
         raise RuntimeError(f"the kerasloss tab did not show {expression!r} within {timeout} s")
 
-    def screenshot(self, path):
-        data = self.call("Page.captureScreenshot", session=True, format="png")["data"]
+    def screenshot(self, path, clip=None):
+        """A PNG of the page as shown, or of `clip` ({x, y, width, height} in CSS pixels) alone."""
+        params = {"clip": {**clip, "scale": 1}} if clip else {}
+        data = self.call("Page.captureScreenshot", session=True, format="png", **params)["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
 
@@ -277,9 +280,19 @@ def select_group(browser, name):
     time.sleep(1.5)
 
 
+# the page rectangle of the element `selector` of the kerasloss iframe: its box in the iframe's
+# viewport, moved by the iframe's own box in the page
+_PAGE_RECT = """(() => {{
+  const box = doc.querySelector({selector}).getBoundingClientRect();
+  const frame = doc.defaultView.frameElement.getBoundingClientRect();
+  return {{x: frame.x + box.x, y: frame.y + box.y, width: box.width, height: box.height}};
+}})()"""
+
+
 def capture(chromium, logdir, out, *, group=None, scroll_to=None, width=1400, height=900, scale=1.0,
-            groups=1):
-    """One PNG of the kerasloss tab on `logdir` (log directory `group`, scrolled to `scroll_to`)."""
+            groups=1, clip_to=None):
+    """One PNG of the kerasloss tab on `logdir` (log directory `group`, scrolled to `scroll_to`;
+    only the element `clip_to` when given, which must fit in the tab's visible part)."""
     with tensorboard(logdir, ready=lists_groups(groups)) as base, Browser(chromium, width, height, scale) as browser:
         browser.open(TAB_URL.format(base=base))
         browser.wait_for_plugin(DRAWN)
@@ -292,7 +305,8 @@ def capture(chromium, logdir, out, *, group=None, scroll_to=None, width=1400, he
         outside = [url for url in browser.requests if not url.startswith((base, "data:", "blob:", "about:"))]
         if outside:
             raise RuntimeError(f"the page requested URLs outside {base}: {outside}")
-        browser.screenshot(out)
+        clip = browser.plugin(_PAGE_RECT.format(selector=json.dumps(clip_to))) if clip_to else None
+        browser.screenshot(out, clip)
     print(f"Wrote {out} ({os.path.getsize(out):,} bytes)")
 
 
@@ -300,7 +314,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--runs", default=os.path.join(REPO, "runs"),
-                        help="holds factorization/ (make demo) and label_smoothing/ (its example)")
+                        help="holds factorization/ (make demo), label_smoothing/ and label_noise/ (their examples)")
     parser.add_argument("--out-dir", default=os.path.join(REPO, "docs"))
     parser.add_argument("--chromium", help="Chromium/Chrome executable (default: first on PATH)")
     parser.add_argument("--scale", type=float, default=1.0, help="device pixels per CSS pixel")
@@ -313,7 +327,9 @@ def main(argv=None):
         f"No Chromium found (tried {', '.join(CHROMIUM_NAMES)}): apt-get install -y chromium, or --chromium PATH")
     factorization = os.path.join(args.runs, "factorization")
     label_smoothing = os.path.join(args.runs, "label_smoothing")
-    for path, how in ((factorization, "make demo"), (label_smoothing, ".venv/bin/python examples/label_smoothing.py")):
+    label_noise = os.path.join(args.runs, "label_noise")
+    for path, how in ((factorization, "make demo"), (label_smoothing, ".venv/bin/python examples/label_smoothing.py"),
+                      (label_noise, ".venv/bin/python examples/label_noise.py")):
         if not os.path.isdir(path):
             sys.exit(f"No logs in {path}: run `{how}` first")
     os.makedirs(args.out_dir, exist_ok=True)
@@ -323,6 +339,8 @@ def main(argv=None):
         capture(chromium, parent, os.path.join(args.out_dir, "dashboard.png"), height=900, scale=args.scale)
     capture(chromium, label_smoothing, os.path.join(args.out_dir, "dashboard_label_smoothing.png"),
             group="ls_0.1", scroll_to="#posthoc-section", height=900, scale=args.scale, groups=2)
+    capture(chromium, label_noise, os.path.join(args.out_dir, "examples_section.png"), group="noise_0.1",
+            scroll_to="#ledger-section", clip_to="#ledger-section", height=1100, scale=args.scale, groups=2)
 
 
 if __name__ == "__main__":
