@@ -1,5 +1,6 @@
 """How kerasloss writes files: the two file operations TensorBoard's stub of `tf.io.gfile` lacks, so
-that logging needs no TensorFlow, and the TFRecord framing of event files.
+that logging needs no TensorFlow, files written whole (aside, then moved into place), and the
+TFRecord framing of event files.
 
 kerasloss' writers reach files through `tensorboard.compat.tf`, as TensorBoard reads them:
 TensorFlow when it is installed (its `tf.io.gfile` writes gs://, hdfs:// and every file system
@@ -29,6 +30,19 @@ def replace(source, target):
         tf.io.gfile.rename(source, target, overwrite=True)
     else:
         os.replace(source, target)
+
+
+def write_whole(path, chunks, partial=None, keep_last_as=None):
+    """Write the bytes `chunks` (an iterable) as the file `path`, whole: first to `partial` (default
+    `<path>.partial`), then moved onto `path`, so that a kill leaves the old file or the new one,
+    never a part of either. With `keep_last_as`, the file replaced is first moved there."""
+    partial = partial or f"{path}.partial"
+    with tf.io.gfile.GFile(partial, "wb") as f:
+        for chunk in chunks:
+            f.write(chunk)
+    if keep_last_as and tf.io.gfile.exists(path):
+        replace(path, keep_last_as)
+    replace(partial, path)
 
 
 def masked_crc32c(data):

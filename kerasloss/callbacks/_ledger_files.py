@@ -33,11 +33,7 @@ def save(log_dir, output, arrays):
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     path = path_of(log_dir, output)
-    with tf.io.gfile.GFile(f"{path}.partial", "wb") as f:
-        f.write(buffer.getvalue())
-    if tf.io.gfile.exists(path):
-        _files.replace(path, path + PREVIOUS)
-    _files.replace(f"{path}.partial", path)
+    _files.write_whole(path, [buffer.getvalue()], keep_last_as=path + PREVIOUS)
 
 
 def saved(log_dir, output):

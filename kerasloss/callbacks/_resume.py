@@ -65,7 +65,4 @@ def rewrite_without(path, epoch, batch):
     # process) would otherwise show its prefix as a second copy of the run's steps
     directory, name = os.path.split(path)
     partial = os.path.join(directory, "." + name.replace("tfevents", "rewrite") + ".partial")
-    with tf.io.gfile.GFile(partial, "wb") as f:
-        for record in kept:
-            f.write(_files.tf_record(record))
-    _files.replace(partial, path)
+    _files.write_whole(path, (_files.tf_record(record) for record in kept), partial=partial)

@@ -306,9 +306,7 @@ class LogDir:
         path = os.path.join(self.log_dir, FIT_OFFSETS)
         try:
             tf.io.gfile.makedirs(self.log_dir)
-            with tf.io.gfile.GFile(f"{path}.partial", "w") as f:
-                f.write(json.dumps({"epoch": int(offsets[0]), "batch": int(offsets[1])}))
-            _files.replace(f"{path}.partial", path)
+            _files.write_whole(path, [json.dumps({"epoch": int(offsets[0]), "batch": int(offsets[1])}).encode()])
         except (tf.errors.OpError, OSError) as err:
             self._fault(f"{type(err).__name__}: {err}")
 
