@@ -140,10 +140,21 @@ def test_label_smoothing_components_add_up_and_survive_config_and_keras_file(tmp
     parity.assert_keras_file_round_trip(loss, model, x, y, tmp_path)
 
 
-def test_label_smoothing_keeps_out_of_range_labels_refused_and_nan_while_traced():
+def test_label_smoothing_keeps_out_of_range_labels_refused():
     loss = kerasloss.CategoricalGeneralizedCrossEntropy(label_smoothing=0.1, reduction=None)
     with pytest.raises(ValueError, match=r"sparse labels \(y_true\) must be integers in \[0, 3\), got \[3\]"):
         loss(np.array([0, 3]), np.full((2, 3), 1 / 3, np.float32))
+
+
+@pytest.mark.tensorflow_only
+def test_label_smoothing_gives_nan_for_an_out_of_range_label_inside_a_compiled_function():
+    import tensorflow as tf
+
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(label_smoothing=0.1, reduction=None)
+    for name in ("generalized_cross_entropy", "uniform_generalized_cross_entropy"):
+        values = tf.function(lambda t, p, name=name: loss.terms(t, p).values[name])(
+            tf.constant([0, 3]), tf.fill((2, 3), 1 / 3)).numpy()
+        assert np.isfinite(values[0]) and np.isnan(values[1]), name
 
 
 @pytest.mark.parametrize("value, error", [(-0.1, ValueError), (1.5, ValueError), ("0.1", TypeError), (True, TypeError)])
