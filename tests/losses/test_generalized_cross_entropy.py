@@ -62,11 +62,12 @@ def test_entropy_is_the_prediction_entropy():
     np.testing.assert_allclose(parity.as_numpy(entropy), parity.as_numpy(prediction_entropy(probs)), rtol=1e-6)
 
 
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_16_bit_predictions_are_computed_in_float32(dtype):
+def test_16_bit_predictions_are_computed_in_float32(dtype, label_smoothing):
     labels, probs = _problem(RNG, (6, 4))
     low = ops.cast(probs, dtype)
-    loss = kerasloss.CategoricalGeneralizedCrossEntropy()
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(label_smoothing=label_smoothing)
     got = loss(labels, low)
     assert keras.backend.standardize_dtype(got.dtype) == "float32"
     np.testing.assert_allclose(parity.as_numpy(got), parity.as_numpy(loss(labels, ops.cast(low, "float32"))),
@@ -155,6 +156,20 @@ def test_label_smoothing_gives_nan_for_an_out_of_range_label_inside_a_compiled_f
         values = tf.function(lambda t, p, name=name: loss.terms(t, p).values[name])(
             tf.constant([0, 3]), tf.fill((2, 3), 1 / 3)).numpy()
         assert np.isfinite(values[0]) and np.isnan(values[1]), name
+
+
+def test_label_smoothing_over_2_pow_24_classes_stays_within_1e_5_of_float64():
+    # the brief's bound for sums over the class axis, on the uniform term's 2**24 + 3 powers; and a
+    # label above 2**24, which a float32 cast would move to its neighbour, picks its own probability
+    classes, label = 2**24 + 3, 2**24 + 1
+    probs = np.random.default_rng(24).uniform(0.5, 1.5, (1, classes)).astype(np.float32)
+    probs /= probs.sum(dtype=np.float64)
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(q=0.5, label_smoothing=0.1, reduction=None)
+    uniform = loss.components(np.array([label]), probs)["uniform_generalized_cross_entropy"]
+    expected = (1 - np.mean(probs[0].astype(np.float64) ** 0.5)) / 0.5
+    np.testing.assert_allclose(parity.as_numpy(uniform), [expected], rtol=1e-5)
+    picked = loss.components(np.array([label]), probs)["generalized_cross_entropy"]
+    np.testing.assert_allclose(parity.as_numpy(picked), [(1 - float(probs[0, label]) ** 0.5) / 0.5], rtol=1e-6)
 
 
 @pytest.mark.parametrize("value, error", [(-0.1, ValueError), (1.5, ValueError), ("0.1", TypeError), (True, TypeError)])
