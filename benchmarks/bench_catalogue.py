@@ -134,6 +134,9 @@ ROWS = [
      keras.losses.CategoricalFocalCrossentropy(from_logits=True, label_smoothing=0.1), one_hot),
     ("CategoricalGeneralizedCrossEntropy", kerasloss.CategoricalGeneralizedCrossEntropy(),
      keras.losses.CategoricalGeneralizedCrossEntropy(), sparse_probabilities),
+    # Keras' has no label smoothing: against its plain loss, the price of the uniform term
+    ("CategoricalGeneralizedCrossEntropy smoothed", kerasloss.CategoricalGeneralizedCrossEntropy(
+        label_smoothing=SMOOTHING), keras.losses.CategoricalGeneralizedCrossEntropy(), sparse_probabilities),
     ("Dice", kerasloss.Dice(), keras.losses.Dice(), binary_probabilities),
     # Keras 3.15 swaps Tversky's alpha and beta (see kerasloss.losses.overlap): the same formula
     ("Tversky axis=1", kerasloss.Tversky(alpha=0.3, beta=0.7, axis=1),
