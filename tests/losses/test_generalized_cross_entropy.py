@@ -141,6 +141,14 @@ def test_label_smoothing_components_add_up_and_survive_config_and_keras_file(tmp
     parity.assert_keras_file_round_trip(loss, model, x, y, tmp_path)
 
 
+def test_label_smoothing_with_a_zero_probability_is_finite_and_exact():
+    # 0^q = 0: the uniform term's exp(q·log p) on JAX and PyTorch must give it too
+    probs = np.array([[0.7, 0.3, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    labels = np.array([0, 2])
+    got = kerasloss.CategoricalGeneralizedCrossEntropy(q=0.5, label_smoothing=0.3, reduction=None)(labels, probs)
+    np.testing.assert_allclose(parity.as_numpy(got), _smoothed_reference(labels, probs, 0.5, 0.3), rtol=1e-6)
+
+
 def test_label_smoothing_keeps_out_of_range_labels_refused():
     loss = kerasloss.CategoricalGeneralizedCrossEntropy(label_smoothing=0.1, reduction=None)
     with pytest.raises(ValueError, match=r"sparse labels \(y_true\) must be integers in \[0, 3\), got \[3\]"):
