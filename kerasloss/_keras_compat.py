@@ -5,7 +5,8 @@ our losses reduce exactly as `keras.losses` do under masks and distribution stra
 `LossFunctionWrapper` so that a wrapped loss function saves as Keras saves it. TensorFlow
 keeps private whether ops are being built for an XLA cluster (`in_xla_context`). JAX keeps private
 the primal value under an autodiff tracer (`autodiff_primal`). Keras resolves metric names
-(`compile(metrics=["ece"])`) in a private table with no registration hook (`register_metric_name`).
+(`compile(metrics=["ece"])`) in a private table with no registration hook (`register_metric_name`),
+and a `compile(loss=...)` name or function into its loss object privately too (`get_loss`).
 """
 
 from keras.src.backend.common.masking import get_keras_mask
@@ -14,6 +15,7 @@ from keras.src.losses.loss import (
     unscale_loss_for_distribution,
 )
 from keras.src.losses.losses import LossFunctionWrapper
+from keras.src.trainers.compile_utils import get_loss
 
 
 def in_xla_context():
@@ -50,6 +52,6 @@ def register_metric_name(name, factory):
 
 
 __all__ = [
-    "autodiff_primal", "register_metric_name", "in_xla_context", "get_keras_mask", "LossFunctionWrapper",
+    "autodiff_primal", "get_loss", "register_metric_name", "in_xla_context", "get_keras_mask", "LossFunctionWrapper",
     "scale_loss_for_distribution", "unscale_loss_for_distribution",
 ]

@@ -170,8 +170,10 @@ def _listed(values):
 
 
 def histogram_series(points):
-    """[(step, array [k, 3] of (left, right, count))] -> [{"step", "buckets": [[l, r, c]]}]."""
-    return [
-        {"step": step, "buckets": [[float(l), float(r), float(c)] for l, r, c in np.asarray(buckets)]}
-        for step, buckets in points
-    ]
+    """[(step, array [k, 3] of (left, right, count))] -> [{"step", "buckets": [[l, r, c]]}], buckets
+    with a value that is not finite left out (a histogram of a sample holding NaN has NaN edges)."""
+    found = []
+    for step, buckets in points:
+        buckets = np.asarray(buckets, np.float64).reshape(-1, 3)
+        found.append({"step": step, "buckets": buckets[np.isfinite(buckets).all(axis=1)].tolist()})
+    return found

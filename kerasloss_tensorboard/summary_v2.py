@@ -15,6 +15,7 @@ Example (what `dashboards.write_once` writes with the layout and the hparams rec
 """
 
 import json
+import math
 
 import numpy as np
 from tensorboard.compat.proto import summary_pb2
@@ -55,8 +56,9 @@ def _json_pb(tag, text):
 def reliability_pb(record, target=None):
     """A `Summary` proto holding a reliability record as JSON, tag `metadata.RELIABILITY_TAG`:
     {"columns": `metadata.RELIABILITY_COLUMNS`, "bins": [[lower, upper, count, confidence,
-    accuracy]], "target": the confidence a smoothed loss's target asks for, or null}."""
-    rows = [[float(v) for v in row] for row in np.asarray(record, dtype=np.float64)]
+    accuracy]], "target": the confidence a smoothed loss's target asks for, or null}; a value that
+    is not finite (predictions of a diverged model) as null."""
+    rows = [[float(v) if math.isfinite(v) else None for v in row] for row in np.asarray(record, dtype=np.float64)]
     text = json.dumps({"columns": list(metadata.RELIABILITY_COLUMNS), "bins": rows, "target": target},
                       allow_nan=False)
     return _json_pb(metadata.RELIABILITY_TAG, text)

@@ -30,7 +30,7 @@ def ledger_record(stats, ids, output):
     cartography = suspects = None
     if stats.classifier:
         points = evenly(stats.size, CARTOGRAPHY_POINTS)
-        cartography = {name: np.round(fields[name][points], 4).tolist()
+        cartography = {name: nulls_for_non_finite(np.round(fields[name][points], 4))
                        for name in ("confidence", "variability", "correctness")}
         suspects = int(mixture_cut(stats.aum()).sum())
     return {"output": output, "epochs": stats.epochs, "size": stats.size,
@@ -51,13 +51,20 @@ def _plain(value):
 def json_numbers(values):
     """Nested lists of the numbers of array `values` for JSON: rounded to 6 significant digits,
     round(v · s) / s with s = 10^(5 - ⌊log10 |v|⌋) (float(f"{v:.6g}") up to a tie in the sixth
-    digit, vectorised: 15x faster on a record's 6,800 values), NaN (no value: not tracked then, no
-    margin) as None."""
+    digit, vectorised: 15x faster on a record's 6,800 values), non-finite values as None
+    (`nulls_for_non_finite`)."""
     values = np.asarray(values, np.float64)
     magnitude = np.abs(values)
     scaled = np.isfinite(values) & (magnitude > 1e-290)  # 0, ±inf and |v| <= 1e-290 stay as they are
     with np.errstate(over="ignore", invalid="ignore"):
         scale = 10.0 ** (5 - np.floor(np.log10(np.where(scaled, magnitude, 1.0))))
-        rounded = np.where(scaled, np.round(values * scale) / scale, values).astype(object)
-    rounded[np.isnan(values)] = None
-    return rounded.tolist()
+        return nulls_for_non_finite(np.where(scaled, np.round(values * scale) / scale, values))
+
+
+def nulls_for_non_finite(values):
+    """Nested lists of the float array `values`, NaN and ±inf as None: null in strict JSON. NaN is
+    no value (an epoch an example was not tracked, a loss without margins); NaN and ±inf also come
+    from a model whose training diverged, and the record must still be written."""
+    listed = values.astype(object)
+    listed[~np.isfinite(values)] = None
+    return listed.tolist()

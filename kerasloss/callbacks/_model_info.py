@@ -10,6 +10,9 @@ import weakref
 
 import keras
 
+from kerasloss._keras_compat import get_loss
+from kerasloss.wrapping import WrappedLoss
+
 
 def output_losses(model):
     """[(output name or None, loss object, loss weight)]: one entry (name None) for one output."""
@@ -129,38 +132,63 @@ def select_output(value, model, output):
 
 
 def loss_entropy_settings(model, output=None):
-    """(from_logits, kind, axis) of the entropy the compiled loss of `output` gives, or None."""
+    """(from_logits, kind, axis) of the compiled loss of `output` when it is a classification loss
+    (`classification_settings`), else None."""
     for name, loss, _ in output_losses(model):
         if output in (None, name):
-            return getattr(loss, "entropy_settings", None)
+            return classification_settings(loss)
     return None
 
 
-# Keras' own classification losses (class or compile name) -> kind
+def compiled_loss_object(loss, y_true, y_pred):
+    """The loss object Keras' `CompileLoss` makes of one output's `compile(loss=...)` entry: a
+    `keras.losses.Loss` as it is; a name or a function as Keras' own `get_loss` resolves it (a
+    `LossFunctionWrapper` named after it; "crossentropy" or "ce": the binary, sparse or categorical
+    cross-entropy by the shapes of one batch's `y_true` and `y_pred`)."""
+    if loss is None or isinstance(loss, keras.losses.Loss):
+        return loss
+    return get_loss(loss, y_true, y_pred)
+
+
+# Keras' own classification losses (class, function or compile name) -> kind
 _KERAS_CLASSIFIER_LOSSES = {
     "SparseCategoricalCrossentropy": "categorical", "sparse_categorical_crossentropy": "categorical",
     "CategoricalCrossentropy": "categorical", "categorical_crossentropy": "categorical",
     "CategoricalFocalCrossentropy": "categorical", "categorical_focal_crossentropy": "categorical",
+    "CategoricalGeneralizedCrossEntropy": "categorical", "categorical_generalized_cross_entropy": "categorical",
     "BinaryCrossentropy": "binary", "binary_crossentropy": "binary",
     "BinaryFocalCrossentropy": "binary", "binary_focal_crossentropy": "binary",
 }
 
 
-def classifier_settings(model, output=None):
-    """(from_logits, kind, label_smoothing) of the model's output `output` (None: its only output)
-    when its loss is a classification loss (a kerasloss loss with `entropy_settings`, or a Keras
-    cross-entropy), else None."""
-    losses = [loss for name, loss, _ in output_losses(model) if output is None or name == output]
-    if len(losses) != 1:
-        return None
-    loss = losses[0]
+def classification_settings(loss):
+    """(from_logits, kind, axis) of a classification loss, else None: a kerasloss loss's
+    `entropy_settings`; for Keras' own (a class above, its `compile` name, its function in a
+    `LossFunctionWrapper`, any of them under `kerasloss.wrap`) the kind above, and from_logits and
+    axis as the loss was given them (a bare name: Keras' defaults, probabilities on the last axis)."""
     settings = getattr(loss, "entropy_settings", None)
     if settings is not None:
-        return settings[0], settings[1], float(getattr(loss, "label_smoothing", 0.0) or 0.0)
-    kind = _KERAS_CLASSIFIER_LOSSES.get(loss if isinstance(loss, str) else type(loss).__name__)
+        return settings
+    if isinstance(loss, WrappedLoss):
+        return classification_settings(loss.loss)
+    function = getattr(loss, "fn", None)
+    names = (loss,) if isinstance(loss, str) else (type(loss).__name__, getattr(function, "__name__", None))
+    kind = next((_KERAS_CLASSIFIER_LOSSES[name] for name in names if name in _KERAS_CLASSIFIER_LOSSES), None)
     if kind is None:
         return None
-    return bool(getattr(loss, "from_logits", False)), kind, float(getattr(loss, "label_smoothing", 0.0) or 0.0)
+    arguments = getattr(loss, "_fn_kwargs", None) or {}
+    return bool(arguments.get("from_logits", False)), kind, arguments.get("axis", -1)
+
+
+def classifier_settings(model, output=None):
+    """(from_logits, kind, label_smoothing) of the model's output `output` (None: its only output)
+    when its loss is a classification loss (`classification_settings`), else None."""
+    losses = [loss for name, loss, _ in output_losses(model) if output is None or name == output]
+    settings = classification_settings(losses[0]) if len(losses) == 1 else None
+    if settings is None:
+        return None
+    loss = losses[0].loss if isinstance(losses[0], WrappedLoss) else losses[0]
+    return settings[0], settings[1], float(getattr(loss, "label_smoothing", 0.0) or 0.0)
 
 
 def linear_output(model, output=None):

@@ -235,10 +235,12 @@ class LogDir:
 
     def write_histogram(self, run, tag, values, step, buckets=30):
         """Write a histogram of `values` (a 1-D sample) at `step` into `run` and flush
-        (TensorBoard's own `histogram_pb`: the buckets `tf.summary.histogram` writes)."""
+        (TensorBoard's own `histogram_pb`: the buckets `tf.summary.histogram` writes). Its values
+        that are not finite (a diverged model's) are left out: with them every bucket edge is NaN."""
         from tensorboard.plugins.histogram.summary_v2 import histogram_pb
 
         data = np.asarray(values, dtype=np.float32).reshape(-1)
+        data = data[np.isfinite(data)]
         if self._write(run, int(step), histogram_pb(tag, data, buckets=buckets)):
             self._note_step([tag], int(step))
 

@@ -13,8 +13,8 @@ statistics over the evaluated epochs (`_ledger_stats`, O(N) memory) give:
     correctness  = the fraction of epochs predicted right              (Swayamdipta et al., 2020)
 
 Mislabeled examples keep a low, usually negative, AUM: `suspects(k)` lists the k lowest; with
-k=None an automatic cut (`_ledger_stats.mixture_cut`). A loss without classes (regression, ranking)
-is ranked by mean loss, highest first.
+k=None an automatic cut (`_ledger_stats.mixture_cut`). The compiled loss may be Keras' own (a name
+or object; a cross-entropy gives margins); one without classes is ranked by mean loss, highest first.
 
 Written at each evaluation (chief process only):
     run train               ledger/mean_margin, ledger/negative_margin_fraction (this epoch's
@@ -61,7 +61,13 @@ from kerasloss.callbacks._ledger_stats import (
     mixture_cut,
     signal_kind,
 )
-from kerasloss.callbacks._model_info import check_output, output_losses, select_output
+from kerasloss.callbacks._model_info import (
+    check_output,
+    classification_settings,
+    compiled_loss_object,
+    output_losses,
+    select_output,
+)
 from kerasloss.callbacks._schedule import HeldOutSchedule
 from kerasloss_tensorboard.summary_v2 import ledger_pb
 
@@ -119,11 +125,9 @@ class ExampleLedger(LoggingCallback):
         """Resolve the output and its loss, read the labels once, check ids and the first batch."""
         self._schedule.reset()
         check_output(self.model, self.output)
-        loss = next((part for name, part, _ in output_losses(self.model) if self.output in (None, name)), None)
-        if loss is None or not hasattr(loss, "call"):
-            raise ValueError(
-                f"ExampleLedger needs a compiled loss object (model.compile(loss=...)), got {loss!r}"
-            )
+        compiled = next((part for name, part, _ in output_losses(self.model) if self.output in (None, name)), None)
+        if compiled is None:
+            raise ValueError("ExampleLedger follows the compiled loss: compile the model with one (loss=...)")
         first = self._data.first()
         if first is None:
             raise ValueError("data holds no example: ExampleLedger needs (x, y) to follow")
@@ -133,7 +137,8 @@ class ExampleLedger(LoggingCallback):
                 "data must hold labels, (x, y): ExampleLedger follows each example's loss, got inputs only"
             )
         y_pred = self._select(predict(self.model, x))
-        settings = getattr(loss, "entropy_settings", None)
+        loss = compiled_loss_object(compiled, self._select(y), y_pred)
+        settings = classification_settings(loss)
         self._kind = signal_kind(settings, np.shape(y_pred))
         self._classes = np.shape(y_pred)[-1]
         self._signals = batch_signals(loss, self._kind, bool(settings and settings[0]))

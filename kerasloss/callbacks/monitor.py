@@ -17,10 +17,12 @@ is Keras' own evaluation (`_validation_pass`): the callback predicts nothing its
 are unchanged. Otherwise (other data, an epoch `validation_freq` skips, `validation_steps`,
 `steps_per_execution` > 1, distributed evaluation) it predicts the data itself at epoch end.
 
-`from_logits` (and the entropy's kind) are read from the compiled kerasloss loss
-(`loss.entropy_settings`) unless given: a model compiled with
-`kerasloss.SparseCategoricalCrossentropy(from_logits=True)` gets softmax entropies and metrics on
-softmax probabilities. A model whose loss gives no entropy (a regression loss) gets no entropy tags.
+`from_logits` (and the entropy's kind) are read from the compiled classification loss unless
+given (`_model_info.classification_settings`: a kerasloss loss's `entropy_settings`, or Keras' own
+cross-entropies, by object or name): a model compiled with
+`kerasloss.SparseCategoricalCrossentropy(from_logits=True)`, or Keras' own, gets softmax entropies
+and metrics on softmax probabilities. A model whose loss is no classification loss (a regression
+loss) gets no entropy tags.
 
 Example:
 >>> loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
@@ -56,8 +58,9 @@ class LossMonitor(keras.callbacks.Callback):
             training entropy) only.
         metrics: Keras metrics (instances or names as `compile(metrics=[...])` takes them) to
             evaluate on `validation_data`, which must then hold labels. None: no post-hoc metrics.
-        from_logits: whether the model outputs logits; None reads it from the compiled kerasloss
-            loss (a model without one gets no entropy, and metrics see the raw outputs).
+        from_logits: whether the model outputs logits; None reads it from the compiled
+            classification loss (a model without one gets no entropy, and metrics see the raw
+            outputs).
         update_freq: "epoch", or an int N to also write `batch/loss/...` every N training steps.
         every_n_epochs: the held-out pass runs at the end of every n-th epoch (and at train end);
             from Keras' evaluation of that epoch when validation_data is `fit`'s.

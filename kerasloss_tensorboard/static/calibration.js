@@ -8,9 +8,13 @@
 
 const chosen = {step: null};  // the epoch shown; null: the last of the chosen log_dir
 
+// a bin's confidence or accuracy is null when it was not finite (the predictions of a diverged model)
+const known = ([, , count, confidence, accuracy]) => !count || (confidence !== null && accuracy !== null);
+
 function ece(bins) {
   const total = bins.reduce((sum, b) => sum + b[2], 0);
-  return total ? bins.reduce((sum, [, , n, conf, acc]) => sum + (n / total) * Math.abs(acc - conf), 0) : null;
+  if (!total || !bins.every(known)) return null;
+  return bins.reduce((sum, [, , n, conf, acc]) => sum + (n / total) * Math.abs(acc - conf), 0);
 }
 
 // the record at `step`, else the last one before it, else the first
@@ -27,7 +31,7 @@ function diagram(ui, name, record, size) {
   }
   plot.appendChild(ui.svgEl("line", {x1: x(0), y1: y(0), x2: x(1), y2: y(1), class: "calibration-diagonal"}));
   for (const [lower, upper, count, confidence, accuracy] of record.bins) {
-    if (!count) continue;
+    if (!count || !known([lower, upper, count, confidence, accuracy])) continue;
     // the bin [1, 1] of confidences exactly 1 (a saturated softmax) gets a sliver of width
     const left = lower === upper ? 1 - 0.012 : lower, right = upper;
     plot.appendChild(ui.svgEl("rect", {x: x(left), y: y(accuracy), width: Math.max(1, x(right) - x(left)),

@@ -49,7 +49,10 @@ function table(ui, record, redraw) {
 }
 
 function cartography(ui, points, width, height) {
-  const maxVar = Math.max(AMBIGUOUS * 1.5, ...points.variability);
+  // null: not finite (a diverged model's examples), drawn nowhere
+  const shown = points.confidence.map((c, i) => [c, points.variability[i], points.correctness[i]])
+    .filter((point) => point.every((v) => v !== null));
+  const maxVar = Math.max(AMBIGUOUS * 1.5, ...shown.map((point) => point[1]));
   const chart = ui.frame(width, height, [0, maxVar], [0, 1], {xLabel: "variability", yLabel: "confidence"});
   const {x, y, svg} = chart;
   const regions = [
@@ -64,12 +67,12 @@ function cartography(ui, points, width, height) {
   for (let t = 0.1; t < maxVar; t += 0.1) {  // the frame ticks whole epochs only
     svg.appendChild(ui.svgEl("text", {x: x(t), y: y(0) + 16, "text-anchor": "middle"}, t.toFixed(1)));
   }
-  points.confidence.forEach((c, i) => {
-    svg.appendChild(ui.svgEl("circle", {cx: x(points.variability[i]), cy: y(c), r: 2,
-      fill: `hsl(${Math.round(120 * points.correctness[i])}, 70%, 40%)`, "fill-opacity": 0.6}));
-  });
+  for (const [confidence, variability, correctness] of shown) {
+    svg.appendChild(ui.svgEl("circle", {cx: x(variability), cy: y(confidence), r: 2,
+      fill: `hsl(${Math.round(120 * correctness)}, 70%, 40%)`, "fill-opacity": 0.6}));
+  }
   return ui.el("div", {class: "cell"}, [ui.el("div", {class: "chart-title",
-    text: `cartography (${points.confidence.length} examples; colour: correctness, red 0 → green 1)`}), svg]);
+    text: `cartography (${shown.length} examples; colour: correctness, red 0 → green 1)`}), svg]);
 }
 
 function compare(ui, lines, width) {

@@ -1,4 +1,5 @@
-"""Logs survive faults: a real training process killed with SIGINT or SIGKILL mid-epoch."""
+"""Logs survive faults: a real training process killed with SIGINT or SIGKILL mid-epoch, and a
+training that diverges to NaN."""
 
 import os
 import signal
@@ -7,8 +8,16 @@ import sys
 import textwrap
 import time
 
+import json
+
+import keras
+import numpy as np
 import pytest
 
+import kerasloss
+from kerasloss.callbacks import ExampleLedger, LossMonitor
+from kerasloss.metrics import loss_components
+from kerasloss_tensorboard import metadata
 from tests.helpers import tensorboard_reader as tb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -91,3 +100,47 @@ def test_sigkill_loses_at_most_the_current_epoch(tmp_path):
     assert [step for step, _ in logged["loss/total"]][: len(epochs)] == epochs
     completed = {b for b in batches if b <= 10 * len(epochs)}
     assert completed <= {step for step, _ in logged["batch/loss/total"]}
+
+
+def diverged_fit(log_dir, epochs=3):
+    """A classifier trained `epochs` epochs on data with one NaN input, under `LossMonitor` (held-out
+    entropy, post-hoc accuracy and calibration) and `ExampleLedger`: its weights are NaN after
+    that example's step, so from the first epoch on every output, loss and metric is NaN."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 3, size=64)
+    poisoned = x.copy()
+    poisoned[5, 0] = np.nan
+    keras.utils.set_random_seed(0)
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, metrics=loss_components(loss, entropy=True))
+    callbacks = [LossMonitor(log_dir, (x[:20], y[:20]), ["accuracy"]), ExampleLedger(log_dir, (x, y))]
+    with pytest.warns(RuntimeWarning, match="non-finite values logged as they are"):
+        return model.fit(poisoned, y, validation_data=(x[:20], y[:20]), epochs=epochs, batch_size=16, verbose=0,
+                         callbacks=callbacks).history
+
+
+def _strict_json(text):
+    """`text` parsed as strict JSON: NaN and Infinity are refused, as the browser's JSON.parse does."""
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_training_that_diverges_to_nan_is_logged_to_its_last_epoch(tmp_path):
+    history = diverged_fit(tmp_path)
+    assert np.isnan(history["loss"]).all()
+    found = tb.all_scalars(tmp_path)
+    for run, tag in [("train", "loss/total"), ("validation", "entropy/mean"), ("posthoc", "metrics/ece"),
+                     ("train", "ledger/mean_margin")]:
+        assert [step for step, _ in found[run][tag]] == [0, 1, 2], (run, tag)
+        assert np.isnan([value for _, value in found[run][tag]]).all(), (run, tag)
+    # the JSON records hold null where a value is not finite; the histograms only finite values
+    ledger = [_strict_json(text) for _, text in tb.json_texts(tmp_path, ".", metadata.ledger_record_tag())]
+    reliability = [_strict_json(text) for _, text in tb.json_texts(tmp_path, "posthoc", metadata.RELIABILITY_TAG)]
+    assert len(ledger) == len(reliability) == 3
+    assert all(row["aum"] is None and row["loss"] == [None] * 3 for row in ledger[-1]["rows"])
+    assert all(value is None for value in ledger[-1]["cartography"]["confidence"])
+    assert [None] in [bin_[3:4] for bin_ in reliability[-1]["bins"]]  # the NaN confidences' bin
+    for _, buckets in tb.histograms(tmp_path, "validation", "entropy/per_example"):
+        assert np.isfinite(buckets).all()

@@ -73,6 +73,46 @@ def test_values_equal_float64_numpy_from_the_models_outputs_under_shuffled_train
     np.testing.assert_array_equal(table["predicted"], log_p[-1].argmax(-1))
 
 
+@pytest.mark.parametrize("loss, activation, one_hot", [
+    ("sparse_categorical_crossentropy", "softmax", False),
+    ("crossentropy", "softmax", True),  # Keras picks the categorical cross-entropy by the shapes
+    (keras.losses.SparseCategoricalCrossentropy(from_logits=True), None, False),
+    (kerasloss.wrap(keras.losses.CategoricalCrossentropy(from_logits=True)), None, True),
+], ids=["sparse-name", "crossentropy-name", "keras-object", "wrapped-keras-object"])
+def test_keras_own_classification_losses_give_margins_and_their_losses(tmp_path, loss, activation, one_hot):
+    labels = np.eye(3, dtype="float32")[Y] if one_hot else Y
+    model, outputs = _classifier(activation, loss=loss), _Outputs()
+    ledger = ExampleLedger(tmp_path, (X, labels))
+    model.fit(X, labels, epochs=1, verbose=0, callbacks=[ledger, outputs])
+    (output,) = outputs.outputs
+    expected = _reference(_log_softmax(output if activation is None else np.log(output)), Y)
+    table = ledger.table(sort="id")
+    for name in ("aum", "mean_loss", "confidence", "correctness"):
+        np.testing.assert_allclose(table[name], expected[name], rtol=2e-5, atol=2e-5, err_msg=name)
+    assert len(ledger.suspects(3)) == 3
+
+
+def test_keras_binary_cross_entropy_by_name_gives_the_signed_logit_of_its_probabilities(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("sgd", loss="binary_crossentropy")
+    y = (Y > 0).astype("float32")
+    ledger = ExampleLedger(tmp_path, (X, y))
+    model.fit(X, y, epochs=1, verbose=0, callbacks=[ledger])
+    p = np.asarray(model.predict(X, verbose=0), np.float64)[:, 0]
+    logit = np.log(p) - np.log1p(-p)
+    table = ledger.table(sort="id")
+    np.testing.assert_allclose(table["aum"], np.where(y > 0, logit, -logit), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(table["mean_loss"], -np.log(np.where(y > 0, p, 1 - p)), rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_compiled_without_a_loss_fails_at_train_begin(tmp_path):
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    model.compile("adam")
+    with pytest.raises(ValueError, match=r"ExampleLedger follows the compiled loss: compile the model with one"):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[ExampleLedger(tmp_path, (X, Y))])
+
+
 def test_binary_margins_are_the_signed_logit(tmp_path):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])

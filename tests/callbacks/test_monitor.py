@@ -86,6 +86,20 @@ def test_probabilities_model_reads_from_logits_false_from_the_loss(tmp_path):
     np.testing.assert_allclose(validation["entropy/mean"][-1][1], _entropy(probabilities).mean(), rtol=1e-5)
 
 
+@pytest.mark.parametrize("loss, activation", [
+    (keras.losses.SparseCategoricalCrossentropy(from_logits=True), None),
+    ("sparse_categorical_crossentropy", "softmax"),
+], ids=["keras-object-on-logits", "keras-name-on-probabilities"])
+def test_keras_own_cross_entropy_gives_held_out_entropy_read_as_the_loss_reads_outputs(tmp_path, loss, activation):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation=activation)])
+    model.compile("sgd", loss=loss)
+    model.fit(X, Y, epochs=1, batch_size=16, verbose=0, callbacks=[LossMonitor(tmp_path, (X_VAL, Y_VAL), batch_size=8)])
+    outputs = model.predict(X_VAL, verbose=0)
+    probabilities = _softmax(outputs) if activation is None else outputs
+    validation = tb.all_scalars(tmp_path)["validation"]
+    np.testing.assert_allclose(validation["entropy/mean"][-1][1], _entropy(probabilities).mean(), rtol=1e-5)
+
+
 def test_every_n_epochs_and_train_end(tmp_path):
     model = _classifier()
     callback = LossMonitor(tmp_path, (X_VAL, Y_VAL), ["accuracy"], every_n_epochs=2)

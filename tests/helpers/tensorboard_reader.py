@@ -61,6 +61,12 @@ def histograms(log_dir, run, tag):
     return [(e.step, tensor_util.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)]
 
 
+def json_texts(log_dir, run, tag):
+    """[(step, JSON text)] of a tag whose tensors hold one JSON string (the kerasloss records)."""
+    accumulator = load(log_dir).GetAccumulator(run)
+    return [(e.step, tensor_util.make_ndarray(e.tensor_proto).item().decode("utf-8")) for e in accumulator.Tensors(tag)]
+
+
 def event_files(log_dir, run):
     path = os.path.join(os.fspath(log_dir), run)
     return sorted(name for name in os.listdir(path) if "tfevents" in name)

@@ -2,6 +2,7 @@
 cut inside a record, a rewrite (a resumed fit) killed half-way. It shows every value written before
 the cut, once."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,10 +10,14 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
+from tensorboard.compat.proto import event_pb2
+from tensorboard.plugins.histogram.summary_v2 import histogram_pb
 
-from kerasloss.callbacks import summaries
-from tests.callbacks.test_faults import ROOT, _finish, _train_until_mid_epoch
+from kerasloss.callbacks import _files, summaries
+from kerasloss_tensorboard import cli
+from tests.callbacks.test_faults import ROOT, _finish, _train_until_mid_epoch, diverged_fit
 from tests.helpers import tensorboard_reader as tb
 from tests.kerasloss_tensorboard.test_plugin import _client, _get
 
@@ -101,3 +106,22 @@ def test_a_process_killed_while_rewriting_its_log_dir_leaves_each_value_once(tmp
     served = [step for step, _ in _served(tmp_path)]  # a reservoir sample: increasing, the last kept
     assert served == sorted(set(served)) and served[-1] == steps - 1
     assert [step for step, _ in tb.scalars(tmp_path, "train")["loss/total"]] == list(range(steps))
+
+
+def test_a_run_that_diverged_to_nan_is_served_summarized_and_reported(tmp_path, capsys):
+    diverged_fit(tmp_path / "nan")
+    # a histogram of NaN (NaN bucket edges), as written by kerasloss before it left such values out
+    event = event_pb2.Event(step=3, summary=histogram_pb("entropy/per_example", np.array([np.nan], np.float32)))
+    with open(tmp_path / "nan" / "validation" / "events.out.tfevents.0.nan-histogram", "wb") as f:
+        f.write(_files.tf_record(event.SerializeToString()))
+    client, _ = _client(tmp_path)
+    for path in ["/groups", "/ledger?name=nan", "/calibration?name=nan"]:
+        _get(client, path)
+    histograms = _get(client, "/group?name=nan")["histograms"]["validation"]["entropy/per_example"]
+    # kerasloss' own (no finite entropy: TensorBoard's empty histogram, zeros); the NaN one: no bucket
+    assert {h["step"]: len(h["buckets"]) for h in histograms} == {0: 30, 1: 30, 2: 30, 3: 0}
+    assert all(np.isfinite(h["buckets"]).all() for h in histograms)
+    assert cli.main(["summary", str(tmp_path), "--format", "json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["loss_total"] == {"train": None, "validation": None}
+    assert cli.main(["report", str(tmp_path), "-o", str(tmp_path / "report.html")]) == 0
