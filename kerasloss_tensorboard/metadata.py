@@ -29,7 +29,7 @@ holds the weights the loss adds its components with, as JSON text:
     {"outputs": [{"output": null | "<name>", "loss_weight": λ, "weights": {"<component>": w_k}}]}
 
 `ExampleLedger` writes at each evaluated epoch its record into the same run, tag
-`ledger_record_tag(output)` = `kerasloss/ledger[/<output>]`, as JSON text (NaN as null):
+`ledger_record_tag(output)` = `kerasloss/ledger[/<output>]`, as JSON text (NaN and ±inf as null):
 
     {"output", "epochs": [e...], "size": N, "trajectory_epochs": [e...], "classifier": bool,
      "suspects": n | null,

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(REPO, "examples"))
 import factorization  # noqa: E402
 import screenshot  # noqa: E402
 
+from tests.callbacks.test_faults import diverged_fit  # noqa: E402
 from tests.test_examples import TINY_FACTORIZATION  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
@@ -72,3 +73,26 @@ def test_the_report_opens_from_disk_offline_and_shows_the_demo_with_names_as_tex
         time.sleep(0.5)
         assert browser.dialogs == [] and browser.console_errors == []
         assert [url for url in browser.requests if not url.startswith((path.as_uri(), "data:"))] == []
+
+
+def test_the_report_of_a_training_that_diverged_to_nan_shows_dashes_and_raises_nothing(tmp_path):
+    chromium = screenshot.find_chromium()
+    if chromium is None:
+        pytest.fail("no Chromium on PATH: `make test-browser` installs Debian's chromium")
+    diverged_fit(tmp_path / "runs" / "nan")
+    path = tmp_path / "report.html"
+    report.write(tmp_path / "runs", str(path))
+    with screenshot.Browser(chromium, 1400, 900) as browser:
+        browser.open(path.as_uri())
+        _wait(browser, "document.querySelectorAll('#ledger-section tbody tr').length > 0"
+                       " && !!document.querySelector('#calibration-section .chart-title')")
+        titles = browser.evaluate("Array.from(document.querySelectorAll('#calibration-section .chart-title'),"
+                                  " t => t.textContent)")
+        assert titles and all("ECE –" in title for title in titles)
+        assert browser.evaluate("document.querySelectorAll('#calibration-section rect.calibration-bar').length") == 0
+        aums = browser.evaluate("Array.from(document.querySelectorAll('#ledger-section tbody tr'), r => r.cells[3].textContent)")
+        assert set(aums) == {"–"}
+        assert browser.evaluate("document.querySelectorAll('#ledger-section circle').length") == 0
+        assert "error" not in browser.evaluate("document.querySelector('.status').textContent")
+        time.sleep(0.5)
+        assert browser.dialogs == [] and browser.console_errors == []
