@@ -6,6 +6,7 @@ first call for tensor shapes and dtypes). `prepare_predictions` also casts y_pre
 every loss and entropy computes in.
 """
 
+import math
 import numbers
 
 import keras
@@ -33,10 +34,14 @@ def check_fraction(name, value):
 
 
 def check_non_negative(name, value):
+    """A plain real number in [0, inf): a weight, a margin, a focusing power, a temperature.
+    Infinity is refused too: every loss value it touches becomes inf or NaN."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a non-negative number, got {value!r}")
     if not float(value) >= 0.0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if math.isinf(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
     return float(value)
 
 

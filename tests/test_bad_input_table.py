@@ -84,6 +84,25 @@ def test_composite_negative_weight_is_refused():
         kerasloss.CompositeLoss({"a": kerasloss.MeanSquaredError()}, {"a": -1})
 
 
+@pytest.mark.parametrize("build, message", [
+    (lambda: kerasloss.MeanSquaredError() + float("inf") * kerasloss.MeanAbsoluteError(),
+     r"weights\['mean_absolute_error'\] must be finite, got inf"),
+    (lambda: kerasloss.Huber(delta=float("inf")), "delta must be finite, got inf"),
+    (lambda: kerasloss.BinaryFocalCrossentropy(gamma=float("inf")), "gamma must be finite, got inf"),
+    (lambda: kerasloss.CategoricalFocalCrossentropy(alpha=[0.5, float("inf")]), "alpha must be finite, got inf"),
+    (lambda: kerasloss.Tversky(beta=float("inf")), "beta must be finite, got inf"),
+    (lambda: kerasloss.SparseCategoricalCrossentropy(z_loss=float("inf")), "z_loss must be finite, got inf"),
+    (lambda: kerasloss.GaussianNLL(eps=float("inf")), "eps must be finite, got inf"),
+    (lambda: kerasloss.Circle(margin=float("inf")), "margin must be finite, got inf"),
+    (lambda: kerasloss.ContrastiveLoss(margin=float("inf")), "margin must be finite, got inf"),
+    (lambda: kerasloss.PairwiseHingeLoss(temperature=float("inf")), "temperature must be finite, got inf"),
+], ids=["weight", "huber-delta", "focal-gamma", "focal-alpha", "tversky-beta", "z_loss", "gaussian-eps",
+        "circle-margin", "contrastive-margin", "ranking-temperature"])
+def test_an_infinite_weight_or_loss_argument_is_refused(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
 @pytest.mark.parametrize("value", ["x", None, True])
 def test_composite_weight_that_is_not_a_number_is_refused(value):
     with pytest.raises(TypeError, match=r"weights\['a'\] must be a non-negative number, got"):
