@@ -39,6 +39,7 @@ from kerasloss._sums import row_sum
 from kerasloss.base import Terms, register
 from kerasloss.entropy import entropy_from_log_probs, log_probabilities
 from kerasloss.losses._inputs import binary_inputs, class_axis
+from kerasloss.losses._power import vanishing_at_zero
 from kerasloss.losses.cross_entropy import SmoothedCrossEntropy, binary_per_output
 from kerasloss.reduction import mean_or_zero
 
@@ -50,6 +51,17 @@ def _binary_one_minus_p_t(targets, y_pred, from_logits):
     return q + targets * (1.0 - 2.0 * q)
 
 
+def _modulating_factor(one_minus_p, gamma):
+    """(1 - p)^γ with a finite gradient where 1 - p = 0 (a probability that rounded to 1): for
+    0 < γ < 1 by `_power.vanishing_at_zero` (its derivative there is infinite, NaN through the chain
+    rule, as Keras' binary focal loss gives), for γ = 0 a constant 1, for γ >= 1 as it reads."""
+    if gamma == 0:
+        return ops.ones_like(one_minus_p)
+    if gamma < 1:
+        return vanishing_at_zero(lambda x: ops.power(x, gamma), one_minus_p)
+    return ops.power(one_minus_p, gamma)
+
+
 def binary_focal_terms(
     y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
     label_smoothing=0.0, axis=-1, with_entropy=False,
@@ -59,7 +71,7 @@ def binary_focal_terms(
     axis = _checks.check_axis(y_pred, axis)
     per_output = binary_per_output(y_true, y_pred, from_logits, label_smoothing, with_entropy)
     targets = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y_true
-    modulating = ops.power(_binary_one_minus_p_t(targets, y_pred, from_logits), gamma)
+    modulating = _modulating_factor(_binary_one_minus_p_t(targets, y_pred, from_logits), gamma)
     factor = modulating
     if apply_class_balancing:
         factor = factor * (targets * alpha + (1.0 - targets) * (1.0 - alpha))
@@ -96,7 +108,7 @@ def categorical_focal_terms(
     _checks.check_same_shape(y_true, y_pred, "categorical focal cross-entropy (one-hot or soft labels)")
     log_probs = log_probabilities(y_pred, from_logits, axis)
     one_minus_probs = -ops.expm1(log_probs)  # exact where p rounds to 1
-    modulating = ops.power(one_minus_probs, gamma)
+    modulating = _modulating_factor(one_minus_probs, gamma)
     at_labels = y_true * modulating  # shared by the loss and the diagnostic
     # a scalar α (and the sign of -log p) multiplies the per-example sums, not every class
     if isinstance(alpha, (list, tuple)):

@@ -4,7 +4,8 @@
     uniform_generalized_cross_entropy  = (1/K) Σ_k (1 - p_k^q) / q     (the label-smoothing term)
 
 with p_y the predicted probability of the integer label y (y_pred as given: not normalised, not
-clipped, as Keras computes it) and q in (0, 1): towards 0 it approaches the cross-entropy -log p_y,
+clipped, as Keras computes it; p^q by `_power.vanishing_at_zero`, whose gradient at p = 0 is 0 where
+Keras' is NaN) and q in (0, 1): towards 0 it approaches the cross-entropy -log p_y,
 at 1 it is the absolute error 1 - p_y, which is what makes it robust to noisy labels. Against a
 target distribution t the loss is Σ_k t_k (1 - p_k^q) / q, linear in t; label smoothing e trains
 against (1-e)·onehot(y) + e/K, so the loss is (1-e)·generalized_cross_entropy +
@@ -23,10 +24,11 @@ from kerasloss._sums import row_sum
 from kerasloss.base import ComponentLoss, Terms, register
 from kerasloss.entropy import prediction_entropy
 from kerasloss.losses._inputs import sparse_labels
+from kerasloss.losses._power import vanishing_at_zero
 
 
 def _power_by_exp_log(p, q):
-    """p^q as exp(q·log p): 0 at p = 0, as p^q is for q > 0."""
+    """p^q as exp(q·log p) (p > 0)."""
     return ops.exp(q * ops.log(p))
 
 
@@ -48,9 +50,9 @@ def generalized_cross_entropy_terms(y_true, y_pred, q=0.5, label_smoothing=0.0, 
     labels, _, bad = sparse_labels(y_true, y_pred, axis)
     rows = ops.reshape(y_pred, (-1, y_pred.shape[axis]))
     picked = ops.squeeze(ops.take_along_axis(rows, ops.expand_dims(labels, -1), axis=-1), -1)
-    values = {"generalized_cross_entropy": (1.0 - ops.power(picked, q)) / q}
+    values = {"generalized_cross_entropy": (1.0 - vanishing_at_zero(lambda p: ops.power(p, q), picked)) / q}
     if label_smoothing > 0:
-        mean_power = row_sum(_POWER(rows, q)) / rows.shape[-1]
+        mean_power = row_sum(vanishing_at_zero(lambda p: _POWER(p, q), rows)) / rows.shape[-1]
         values["uniform_generalized_cross_entropy"] = (1.0 - mean_power) / q
     leading = ops.shape(y_pred)[:-1]
     if bad is not None:

@@ -32,7 +32,7 @@ from keras import ops
 from kerasloss import _checks
 from kerasloss.base import ComponentLoss, Ratio, Terms, register
 from kerasloss.losses._inputs import aligned
-from kerasloss.losses.regression import safe_sqrt
+from kerasloss.losses._power import safe_sqrt
 
 
 def _pair_masks(labels, ref_labels, remove_diagonal):

@@ -26,6 +26,7 @@ from keras import ops
 from kerasloss import _checks
 from kerasloss.base import ComponentLoss, SingleTermLoss, Terms, register
 from kerasloss.losses._inputs import aligned
+from kerasloss.losses._power import safe_sqrt
 from kerasloss.reduction import mean_or_zero
 
 
@@ -89,12 +90,6 @@ def cosine_similarity_terms(y_true, y_pred, axis=-1):
     dot = ops.sum(y_true * y_pred, axis=axis)
     similarity = dot * _inverse_norm(y_true, axis) * _inverse_norm(y_pred, axis)
     return Terms(values={"cosine_similarity": similarity})
-
-
-def safe_sqrt(x):
-    """sqrt(x) for x >= 0 whose gradient is 0 at x = 0 (the double-where trick keeps it finite)."""
-    positive = ops.greater(x, 0.0)
-    return ops.where(positive, ops.sqrt(ops.where(positive, x, 1.0)), 0.0)
 
 
 @register

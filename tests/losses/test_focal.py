@@ -13,6 +13,7 @@ import kerasloss
 from kerasloss.entropy import prediction_entropy
 from tests.helpers import keras_parity as parity
 from tests.helpers import numpy_reference as ref
+from tests.helpers.backend_gradients import value_and_gradient
 
 RNG = np.random.default_rng(21)
 BATCH = 6
@@ -395,3 +396,19 @@ def test_model_compiled_with_the_loss_survives_a_keras_file_round_trip(loss, y, 
 )
 def test_docstring_examples_give_the_documented_values(expression, expected):
     np.testing.assert_allclose(parity.as_numpy(expression()), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5], ids=["gamma-0", "gamma-0.5"])
+@pytest.mark.parametrize("mode", ["eager", "xla"])
+@pytest.mark.parametrize("loss_class, y_true, logits", [
+    (kerasloss.BinaryFocalCrossentropy, [[1.0], [0.0]], [[40.0], [-30.0]]),
+    (kerasloss.CategoricalFocalCrossentropy, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], [[120.0, 0.0, 0.0], [0.0, 0.0, 120.0]]),
+], ids=["binary", "categorical"])
+def test_a_confident_right_answer_has_a_gradient_of_0_not_nan_for_gamma_below_1(loss_class, y_true, logits, mode, gamma):
+    # 1 - p rounds to 0: (1 - p)^γ has an infinite derivative there for γ < 1 (and 0·x^-1 for γ = 0),
+    # and the chain rule gave NaN; the limit of the gradient with respect to the logits is 0
+    loss = loss_class(gamma=gamma, from_logits=True, reduction="sum")
+    y_true, logits = np.array(y_true, np.float32), np.array(logits, np.float32)
+    value, gradient = value_and_gradient(lambda z: loss(y_true, z), logits, mode)
+    np.testing.assert_allclose(gradient, 0.0, atol=1e-6)
+    np.testing.assert_allclose(value, 0.0, atol=1e-6)

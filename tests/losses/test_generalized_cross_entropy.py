@@ -11,6 +11,7 @@ from keras import ops
 import kerasloss
 from kerasloss.entropy import prediction_entropy
 from tests.helpers import keras_parity as parity
+from tests.helpers.backend_gradients import value_and_gradient
 from tests.helpers import numpy_reference as ref
 
 RNG = np.random.default_rng(61)
@@ -147,6 +148,24 @@ def test_label_smoothing_with_a_zero_probability_is_finite_and_exact():
     labels = np.array([0, 2])
     got = kerasloss.CategoricalGeneralizedCrossEntropy(q=0.5, label_smoothing=0.3, reduction=None)(labels, probs)
     np.testing.assert_allclose(parity.as_numpy(got), _smoothed_reference(labels, probs, 0.5, 0.3), rtol=1e-6)
+
+
+@pytest.mark.parametrize("e", [0.0, 0.3], ids=["plain", "smoothed"])
+@pytest.mark.parametrize("mode", ["eager", "xla"])
+def test_a_softmax_probability_that_underflows_to_0_has_the_float64_gradient_not_nan(mode, e):
+    # p_0 = e^-120 is 0 in float32: p^q computed as it reads has an infinite derivative there, and
+    # the chain rule through the softmax (derivative 0) gave NaN, which diverged a training
+    logits = np.array([[0.0, 120.0, 0.0], [1.0, 2.0, 3.0]], np.float32)
+    labels = np.array([0, 2])
+    loss = kerasloss.CategoricalGeneralizedCrossEntropy(q=0.5, label_smoothing=e, reduction="sum")
+    value, gradient = value_and_gradient(lambda z: loss(labels, ops.softmax(z)), logits, mode)
+    z = logits.astype(np.float64)
+    p = np.exp(z - z.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    target = (1 - e) * np.eye(3)[labels] + e / 3
+    np.testing.assert_allclose(value, np.sum(target * (1 - p**0.5) / 0.5), rtol=1e-6)
+    weighted = target * p**0.5  # d/dz_j Σ_k t_k (1 - p_k^q)/q = -(t_j p_j^q - p_j Σ_k t_k p_k^q)
+    np.testing.assert_allclose(gradient, -(weighted - p * weighted.sum(-1, keepdims=True)), rtol=1e-5, atol=1e-7)
 
 
 def test_label_smoothing_keeps_out_of_range_labels_refused():

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import kerasloss
-from kerasloss.losses.regression import safe_sqrt
 from tests.helpers import numpy_reference as ref
 import torch
 from keras import ops
@@ -65,16 +64,6 @@ def test_rmse_gradient_matches_the_closed_form(mode):
     error = Y_TRUE.astype(np.float64) - Y_PRED
     expected = -error / (error.size * np.sqrt(np.mean(error**2)))
     np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
-
-
-@pytest.mark.tensorflow_only  # tf.GradientTape / tf.function
-def test_safe_sqrt_is_sqrt_with_zero_gradient_at_zero():
-    x = tf.constant([0.0, 4.0])
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = safe_sqrt(x)
-    np.testing.assert_allclose(y, [0.0, 2.0])
-    np.testing.assert_allclose(tape.gradient(y, x), [0.0, 0.25])
 
 
 @pytest.mark.tensorflow_only  # tf.GradientTape / tf.function
