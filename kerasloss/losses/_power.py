@@ -21,7 +21,7 @@ from keras import ops
 def vanishing_at_zero(function, x):
     """`function(x)` (a root or fractional power) for x >= 0: 0 at x = 0, with a gradient of 0 there."""
     positive = ops.greater(x, 0.0)
-    return ops.where(positive, function(ops.where(positive, x, ops.ones_like(x))), ops.zeros_like(x))
+    return ops.where(positive, function(ops.where(positive, x, 1.0)), 0.0)
 
 
 def safe_sqrt(x):
