@@ -7,7 +7,8 @@ probabilities; y_i the assigned label):
     margin_ie      = z_iy - max_{j != y} z_ij            categorical (Pleiss et al., 2020)
                    = (2 y_i - 1) · s_i                    binary, s the logit
     confidence_ie  = softmax(z_i)_y  (sigmoid(margin) for binary)
-    correct_ie     = [argmax_j z_ij == y_i]  ([s_i > 0] == y_i for binary)
+    correct_ie     = [argmax_j z_ij == y_i]  ([s_i > 0] == y_i for binary); NaN, and predicted -1,
+                     where the margin is NaN (outputs that are not numbers)
     loss_ie        = the compiled loss's per-element values (`loss.call`), averaged over non-batch axes
 
 Over the E evaluated epochs (Swayamdipta et al., 2020 for the last three):
@@ -254,9 +255,13 @@ def assigned_labels(y, kind, classes):
     return labels.astype(np.int64, copy=False)
 
 
-def _hits(predicted, labels):
-    """1.0 where the int32 `predicted` class is the assigned label, else 0.0."""
-    return ops.cast(ops.equal(predicted, ops.cast(labels, "int32")), "float32")
+def _prediction_rows(predicted, labels, margin):
+    """The rows correct (1.0 where the int32 `predicted` class is the assigned label, else 0.0) and
+    predicted (the class as float32), NaN and -1 where the margin is NaN: outputs that are not
+    numbers (a diverged model) predict nothing, though their argmax is class 0."""
+    unknown = ops.isnan(margin)
+    hits = ops.cast(ops.equal(predicted, ops.cast(labels, "int32")), "float32")
+    return ops.where(unknown, np.nan, hits), ops.where(unknown, -1.0, ops.cast(predicted, "float32"))
 
 
 def batch_signals(loss, kind, from_logits):
@@ -285,9 +290,8 @@ def batch_signals(loss, kind, from_logits):
                 p = ops.clip(z, tiny, 1.0 - np.finfo(np.float32).epsneg)
                 z = ops.log(p) - ops.log1p(-p)
             margin = ops.where(ops.equal(labels, 1), z, -z)
-            predicted = ops.cast(z > 0, "int32")
-            return ops.stack([values, margin, ops.sigmoid(margin), _hits(predicted, labels),
-                              ops.cast(predicted, "float32")], axis=0)
+            correct, predicted = _prediction_rows(ops.cast(z > 0, "int32"), labels, margin)
+            return ops.stack([values, margin, ops.sigmoid(margin), correct, predicted], axis=0)
         labels = ops.expand_dims(ops.cast(labels, "int32"), -1)
         z_y = ops.take_along_axis(z, labels, axis=-1)[:, 0]
         other = ops.max(ops.where(ops.equal(ops.arange(ops.shape(z)[-1], dtype="int32"), labels), -np.inf, z), axis=-1)
@@ -296,9 +300,8 @@ def batch_signals(loss, kind, from_logits):
         else:
             margin = ops.log(ops.maximum(z_y, tiny)) - ops.log(ops.maximum(other, tiny))
             confidence = z_y / ops.sum(z, axis=-1)
-        predicted = ops.cast(ops.argmax(z, axis=-1), "int32")
-        return ops.stack([values, margin, confidence, _hits(predicted, labels[:, 0]),
-                          ops.cast(predicted, "float32")], axis=0)  # a class exact below 2**24 classes
+        correct, predicted = _prediction_rows(ops.cast(ops.argmax(z, axis=-1), "int32"), labels[:, 0], margin)
+        return ops.stack([values, margin, confidence, correct, predicted], axis=0)  # classes exact below 2**24
 
     backend = keras.backend.backend()
     if backend == "jax":

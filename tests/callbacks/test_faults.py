@@ -144,3 +144,6 @@ def test_a_training_that_diverges_to_nan_is_logged_to_its_last_epoch(tmp_path):
     assert [None] in [bin_[3:4] for bin_ in reliability[-1]["bins"]]  # the NaN confidences' bin
     for _, buckets in tb.histograms(tmp_path, "validation", "entropy/per_example"):
         assert np.isfinite(buckets).all()
+    # NaN outputs predict nothing (their argmax, class 0, is no prediction)
+    rows = ExampleLedger.load(tmp_path).table()
+    assert (rows["predicted"] == -1).all() and np.isnan(rows["correctness"]).all()
