@@ -76,6 +76,11 @@ class HeldOut:
         """The first batch, or None when `data` is empty."""
         return next(iter(self), None)
 
+    def array_labels(self):
+        """The labels (y) of array `data`, all of them as given (NumPy), or None: other data's labels
+        are read batch by batch."""
+        return None if self._arrays is None else self._arrays[1]
+
     def kept_by(self, keras_data, keras_steps):
         """Which of (labels, sample weights) a pass over Keras' `keras_data` (see
         `_model_info.validation_data_of`) in `keras_steps` batches gives of this data: (keep y,

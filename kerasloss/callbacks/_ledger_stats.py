@@ -1,5 +1,6 @@
 """The statistics behind `ExampleLedger`: per-example signals of one batch, running statistics over
-the evaluated epochs in O(N) memory, the trajectories of the current top_k, and the automatic cut.
+the evaluated epochs in O(N) memory, the trajectories of the current top_k, the rows of its table,
+and the automatic cut.
 
 Per example i and evaluated epoch e (z = logits, or log-probabilities when the model outputs
 probabilities; y_i the assigned label):
@@ -19,9 +20,11 @@ Over the E evaluated epochs (Swayamdipta et al., 2020 for the last three):
     variability_i  = sqrt((1/E) Σ_e confidence_ie² - confidence_i²)
     correctness_i  = (1/E) Σ_e correct_ie
 
-The sums are float64 of the float32 signals. A float32 confidence's square is exact in float64, so
-the variance is off by at most about 4E float64 ulps of 1 (4.4e-16·E), the variability by at most
-2e-8·sqrt(E) where the confidence barely moves across epochs and far less elsewhere.
+The sums are float64 of the float32 signals, all added in one vectorised addition per pass. The
+confidence's square comes from the compiled signals as three float32 parts whose sum is exact
+(`exact_square_parts`), so Σ confidence² is as exact as if squared in float64: the variance is off
+by at most about 4E float64 ulps of 1 (4.4e-16·E), the variability by at most 2e-8·sqrt(E) where
+the confidence barely moves across epochs and far less elsewhere.
 """
 
 import keras
@@ -31,8 +34,11 @@ from keras import ops
 from kerasloss.callbacks._heldout import to_numpy
 
 FIELDS = ("label", "predicted", "aum", "mean_loss", "confidence", "variability", "correctness")
-SIGNALS = ("loss", "margin", "confidence", "correct", "predicted")  # the rows of `batch_signals`' output
-_SUMMED = 4  # the first four signals are summed as they come; then Σ confidence² (row 4 of the sums)
+# the rows of `batch_signals`' output: all but the last are summed as they come (the squares: the
+# three `exact_square_parts` of the confidence's square)
+SIGNALS = ("loss", "margin", "confidence", "correct", "square_high", "square_middle", "square_low", "predicted")
+_SUMMED = len(SIGNALS) - 1
+_SAVED_SUMS = 5  # a save's sums: Σ loss, margin, confidence, correct, then Σ confidence² in one row
 
 
 class RunningStats:
@@ -53,17 +59,16 @@ class RunningStats:
         self.top = np.zeros((0,), np.int64)  # indices of the current top_k, hardest first
         # per evaluated epoch: its top_k's indices (k,), and their loss [0] and margin [1] then (2, k)
         self._top_history, self._value_history = [], []
-        self._sums = np.zeros((_SUMMED + 1, size))  # Σ loss, margin, confidence, correct; Σ confidence²
+        self._sums = np.zeros((_SUMMED, size))  # Σ of each summed row of `SIGNALS`
         self._predicted = np.full(size, -1, np.float32)  # the last epoch's, as the signals give it
 
     def update(self, epoch, signals):
         """Add one evaluated epoch: `signals` (S, N) float32, row s the signal `SIGNALS[s]` of every
-        example in data order (the loss alone, S = 1, without classes). In place, in float64: two
-        vectorised additions, whatever S."""
+        example in data order (the loss alone, S = 1, without classes). In place, in float64: one
+        vectorised addition."""
         if self.classifier:
-            self._sums[:_SUMMED] += signals[:_SUMMED]
-            self._sums[_SUMMED] += np.square(signals[2], dtype=np.float64)
-            self._predicted = signals[4].copy()  # not a view: the pass's (S, N) rows are let go
+            self._sums += signals[:_SUMMED]
+            self._predicted = signals[_SUMMED].copy()  # not a view: the pass's (S, N) rows are let go
         else:
             self._sums[0] += signals[0]
         self.epochs.append(int(epoch))
@@ -111,9 +116,18 @@ class RunningStats:
             "aum": self.aum(),
             "mean_loss": self.mean_loss(),
             "confidence": confidence,
-            "variability": np.sqrt(np.maximum(self._sums[_SUMMED] / count - confidence**2, 0.0)),
+            "variability": np.sqrt(np.maximum(self._squares() / count - confidence**2, 0.0)),
             "correctness": self._sums[3] / count,
         }
+
+    def _squares(self):
+        """Σ confidence² (N,), from the sums of its three exact parts."""
+        return self._sums[4] + self._sums[5] + self._sums[6]
+
+    def held_bytes(self):
+        """Bytes these statistics hold: the per-example sums and predictions, the top_k's history."""
+        history = sum(array.nbytes for array in self._top_history + self._value_history)
+        return self._sums.nbytes + self._predicted.nbytes + history
 
     def trajectories(self):
         """{"loss": (top_k, E), "margin": (top_k, E)}: the per-epoch values of the current top_k,
@@ -144,7 +158,7 @@ class RunningStats:
             "top": self.top,
             "top_history": np.stack(self._top_history) if self._top_history else np.zeros((0, k), np.int64),
             "value_history": np.stack(self._value_history) if self._value_history else np.zeros((0, 2, k), np.float32),
-            "sums": self._sums,
+            "sums": np.concatenate([self._sums[:4], self._squares()[None]]),  # `_SAVED_SUMS` rows
             "predicted": self._predicted,
         }
 
@@ -152,10 +166,33 @@ class RunningStats:
     def from_state(cls, labels, top_k, state):
         stats = cls(state["sums"].shape[1], labels, top_k)
         stats.epochs = state["epochs"].tolist()
-        stats._sums, stats._predicted = state["sums"], state["predicted"]
+        stats._sums[:_SAVED_SUMS] = state["sums"]  # Σ confidence² in the first of its parts' rows
+        stats._predicted = state["predicted"]
         stats.top = state["top"]
         stats._top_history, stats._value_history = list(state["top_history"]), list(state["value_history"])
         return stats
+
+
+class Table(np.ndarray):
+    """The ledger's rows: a NumPy structured array (id, label, predicted, aum, mean_loss,
+    confidence, variability, correctness) with `to_pandas()`."""
+
+    def to_pandas(self):
+        import pandas as pd  # an optional dependency, needed only here
+
+        return pd.DataFrame({name: np.asarray(self[name]) for name in self.dtype.names})
+
+
+def table_rows(ids, fields, order):
+    """The rows `order` of the examples with `ids` and `fields` (`RunningStats.fields`), a `Table`."""
+    ids = np.asarray(ids)
+    dtype = [("id", ids.dtype), ("label", np.int64), ("predicted", np.int64)]
+    dtype += [(name, np.float64) for name in FIELDS[2:]]
+    rows = np.zeros(len(order), dtype)
+    rows["id"] = ids[order]
+    for name in FIELDS:
+        rows[name] = fields[name][order]
+    return rows.view(Table)
 
 
 def hardest(score, k, candidates=None):
@@ -264,14 +301,27 @@ def _prediction_rows(predicted, labels, margin):
     return ops.where(unknown, np.nan, hits), ops.where(unknown, -1.0, ops.cast(predicted, "float32"))
 
 
+def exact_square_parts(c):
+    """Three float32 tensors whose sum is exactly c² for float32 `c` (up to float32 underflow, below
+    1e-38 in absolute terms): c = h + l, h the leading 12 significant bits of c (the low 12 of its 23
+    stored bits cleared) and l = c - h (exact, at most 12 bits), so that
+
+        c² = h² + 2·h·l + l²,  each term a product of two 12-bit significands: exact in float32's 24."""
+    column = ops.expand_dims(c, -1)  # a static last axis, which Keras' TensorFlow `view` needs
+    high = ops.view(ops.bitwise_and(ops.view(column, "int32"), -4096), "float32")[..., 0]
+    low = c - high
+    return high * high, 2.0 * high * low, low * low
+
+
 def batch_signals(loss, kind, from_logits):
     """A function (y, labels, y_pred) -> (S, B) float32 NumPy array of one batch, its rows the
     first S of `SIGNALS` (one array: one conversion to NumPy, a view where the backend allows, so
     read only; rows: the summed signals one block), compiled once per backend (`jax.jit`,
     `tf.function`; eager on PyTorch, as Keras' own torch functions): the loss's per-element values
     (`loss.call`) averaged over non-batch axes, and for kind "categorical" / "binary" (None: the
-    loss only) the margin, confidence, correct and predicted class of the module docstring, from
-    `y_pred` (logits, or probabilities when `from_logits` is False).
+    loss only) the margin, confidence, the confidence's `exact_square_parts`, correct and predicted
+    class of the module docstring, from `y_pred` (logits, or probabilities when `from_logits` is
+    False).
 
     Probabilities p give the same margin and confidence without a logarithm per class:
     log p_y - log max_{j != y} p_j and p_y / Σ_j p_j (softmax(log p) = p / Σ p)."""
@@ -291,7 +341,8 @@ def batch_signals(loss, kind, from_logits):
                 z = ops.log(p) - ops.log1p(-p)
             margin = ops.where(ops.equal(labels, 1), z, -z)
             correct, predicted = _prediction_rows(ops.cast(z > 0, "int32"), labels, margin)
-            return ops.stack([values, margin, ops.sigmoid(margin), correct, predicted], axis=0)
+            confidence = ops.sigmoid(margin)
+            return ops.stack([values, margin, confidence, correct, *exact_square_parts(confidence), predicted])
         labels = ops.expand_dims(ops.cast(labels, "int32"), -1)
         z_y = ops.take_along_axis(z, labels, axis=-1)[:, 0]
         other = ops.max(ops.where(ops.equal(ops.arange(ops.shape(z)[-1], dtype="int32"), labels), -np.inf, z), axis=-1)
@@ -301,7 +352,8 @@ def batch_signals(loss, kind, from_logits):
             margin = ops.log(ops.maximum(z_y, tiny)) - ops.log(ops.maximum(other, tiny))
             confidence = z_y / ops.sum(z, axis=-1)
         correct, predicted = _prediction_rows(ops.cast(ops.argmax(z, axis=-1), "int32"), labels[:, 0], margin)
-        return ops.stack([values, margin, confidence, correct, predicted], axis=0)  # classes exact below 2**24
+        squares = exact_square_parts(confidence)
+        return ops.stack([values, margin, confidence, correct, *squares, predicted])  # classes exact below 2**24
 
     backend = keras.backend.backend()
     if backend == "jax":

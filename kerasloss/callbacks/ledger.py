@@ -52,7 +52,6 @@ from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._heldout import HeldOut, predict, to_numpy
 from kerasloss.callbacks._ledger_record import ledger_record
 from kerasloss.callbacks._ledger_stats import (
-    FIELDS,
     SIGNALS,
     RunningStats,
     assigned_labels,
@@ -60,6 +59,7 @@ from kerasloss.callbacks._ledger_stats import (
     hardest,
     mixture_cut,
     signal_kind,
+    table_rows,
 )
 from kerasloss.callbacks._model_info import (
     check_output,
@@ -81,16 +81,6 @@ _SORTS = {  # sort key -> (field, hardest first when ascending?)
 _CHUNK_ELEMENTS = 2**20  # output values per compiled signals call (4 MiB of float32)
 
 
-class Table(np.ndarray):
-    """The ledger's rows: a NumPy structured array (id, label, predicted, aum, mean_loss,
-    confidence, variability, correctness) with `to_pandas()`."""
-
-    def to_pandas(self):
-        import pandas as pd  # an optional dependency, needed only here
-
-        return pd.DataFrame({name: np.asarray(self[name]) for name in self.dtype.names})
-
-
 class ExampleLedger(LoggingCallback):
     """Per-example training dynamics: AUM, dataset cartography, per-example loss.
 
@@ -99,6 +89,7 @@ class ExampleLedger(LoggingCallback):
         data: `(x, y)` arrays, or a batched `tf.data.Dataset`, `keras.utils.PyDataset` or DataLoader
             of `(x, y)` in a fixed order (see `_heldout`): the training data or a fixed sample of it.
             Sample weights, if `data` has them, are not used: every value is per example, unweighted.
+            Array labels are copied at train begin: the ledger follows them as they were then.
         ids: one id per example (ints or strings); None: the position in `data`.
         every: evaluate at the end of every `every`-th epoch (and at train end).
         batch_size: batch size for array `data` (None: 256).
@@ -148,6 +139,9 @@ class ExampleLedger(LoggingCallback):
             raise ValueError(
                 f"data's labels cannot be taken by the compiled loss {type(loss).__name__}: {err}"
             ) from None
+        given = self._data.array_labels()
+        # array data's labels, a copy: each chunk of a pass takes its slice, with nothing to check
+        self._array_y = None if given is None else np.array(self._select(given))
         labels = self._all_labels()
         count = len(labels) if labels is not None else self._count()
         self.ids = self._ids(count)
@@ -169,9 +163,13 @@ class ExampleLedger(LoggingCallback):
         """The assigned labels of every example (one pass reading `data`, no prediction)."""
         if self._kind is None:
             return None
+        if self._array_y is not None:
+            return assigned_labels(self._array_y, self._kind, self._classes)
         return np.concatenate([self._batch_labels(y) for _, y, _ in self._data])
 
     def _count(self):
+        if self._array_y is not None:
+            return len(self._array_y)
         return sum(len(keras.tree.flatten(self._select(y))[0]) for _, y, _ in self._data)
 
     def _ids(self, count):
@@ -202,12 +200,13 @@ class ExampleLedger(LoggingCallback):
         Batches are predicted one by one; their labels and outputs are gathered into chunks of about
         `_CHUNK_ELEMENTS` output values, and each chunk is checked and its signals computed in one
         compiled call, so that the per-call costs (a small model's predict step is as short as a
-        dispatch) are paid per chunk, not per batch.
+        dispatch) are paid per chunk, not per batch. Array data's labels are not gathered: a chunk
+        takes its slice of the copy made at train begin.
         """
         parts, pending, pending_size, start = [], [], 0, 0
         for x, y, _ in self._data:
             y_pred = to_numpy(self._select(predict(self.model, x)))
-            pending.append((np.asarray(self._select(y)), y_pred))
+            pending.append((None if self._array_y is not None else np.asarray(self._select(y)), y_pred))
             pending_size += y_pred.size
             if pending_size >= _CHUNK_ELEMENTS:
                 parts.append(self._chunk_signals(pending, start))
@@ -224,9 +223,17 @@ class ExampleLedger(LoggingCallback):
 
     def _chunk_signals(self, batches, start):
         """The (S, B) signals of the examples from position `start` on, from their (labels, outputs)
-        batches, once their labels are checked against the first pass's."""
-        y, y_pred = (items[0] if len(items) == 1 else np.concatenate(items) for items in zip(*batches))
-        return self._signals(y, self._chunk_labels(y, start), y_pred)
+        batches, once their labels are checked against the first pass's (array data: the labels'
+        slice of the copy, unchecked; its outputs alone are gathered)."""
+        outputs = [batch[1] for batch in batches]
+        y_pred = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+        if self._array_y is None:
+            y = batches[0][0] if len(batches) == 1 else np.concatenate([batch[0] for batch in batches])
+            labels = self._chunk_labels(y, start)
+        else:
+            y = self._array_y[start:start + len(y_pred)]
+            labels = self.stats.labels[start:start + len(y)] if self.stats.classifier else self._batch_labels(y)
+        return self._signals(y, labels, y_pred)
 
     def _chunk_labels(self, y, start):
         """The assigned labels of one chunk's labels `y` (examples from `start` on), which must be
@@ -289,7 +296,7 @@ class ExampleLedger(LoggingCallback):
                 field, ascending = "mean_loss", False
             score = fields[field] if ascending else -fields[field]
             order = hardest(score, stats.size if k is None else k)
-        return self._rows(fields, order)
+        return table_rows(self.ids, fields, order)
 
     def suspects(self, k=None):
         """Likely label errors, lowest AUM first: the k lowest, or with k=None those below the
@@ -303,7 +310,7 @@ class ExampleLedger(LoggingCallback):
             order = hardest(stats.aum(), int(mixture_cut(stats.aum()).sum()))
         else:
             order = hardest(stats.aum(), _checks.check_int_at_least("k", k, 0))
-        return self._rows(stats.fields(), order)
+        return table_rows(self.ids, stats.fields(), order)
 
     def to_csv(self, path, sort="aum"):
         """Write `table(sort)` as CSV (a header row, then one row per example)."""
@@ -321,16 +328,6 @@ class ExampleLedger(LoggingCallback):
                 "ExampleLedger.load(log_dir)"
             )
         return self.stats
-
-    def _rows(self, fields, order):
-        ids = np.asarray(self.ids)
-        dtype = [("id", ids.dtype), ("label", np.int64), ("predicted", np.int64)]
-        dtype += [(name, np.float64) for name in FIELDS[2:]]
-        rows = np.zeros(len(order), dtype)
-        rows["id"] = ids[order]
-        for name in FIELDS:
-            rows[name] = fields[name][order]
-        return rows.view(Table)
 
     # -- saving and resuming ---------------------------------------------------------------------
     def _state_of_examples(self):

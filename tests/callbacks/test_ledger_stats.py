@@ -1,13 +1,14 @@
 """The ledger's running statistics (`callbacks/_ledger_stats.py`) against float64 NumPy over whole
 per-epoch arrays, its top_k selection, and the automatic cut against scikit-learn's mixture."""
 
+import keras
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.mixture import GaussianMixture
 
-from kerasloss.callbacks._ledger_stats import SIGNALS, RunningStats, hardest, mixture_cut
+from kerasloss.callbacks._ledger_stats import SIGNALS, RunningStats, exact_square_parts, hardest, mixture_cut
 
 
 def _epochs(seed, epochs, size, classes=4):
@@ -23,7 +24,10 @@ def _epochs(seed, epochs, size, classes=4):
 
 def _rows(values, labels):
     """The (S, N) rows of `SIGNALS` that `RunningStats.update` takes."""
-    values = {**values, "correct": values["predicted"] == labels}
+    confidence = np.asarray(values["confidence"], np.float32)
+    squares = [keras.ops.convert_to_numpy(part) for part in exact_square_parts(keras.ops.convert_to_tensor(confidence))]
+    values = {**values, "correct": values["predicted"] == labels,
+              **dict(zip(("square_high", "square_middle", "square_low"), squares))}
     return np.stack([np.asarray(values[name], np.float32) for name in SIGNALS])
 
 
@@ -48,14 +52,27 @@ def test_running_statistics_equal_the_float64_statistics_of_all_epochs(seed, epo
 
 def test_memory_per_example_does_not_grow_with_the_epochs():
     stats = RunningStats(50, np.zeros(50, np.int64), top_k=3)
-    sizes = []
+    held = []
     for epoch, values in enumerate(_epochs(0, 20, 50)):
         stats.update(epoch, _rows(values, stats.labels))
-        state = stats.state()
-        sizes.append(state["sums"].nbytes)
-    assert set(sizes) == {5 * 50 * 8}  # five float64 sums per example, whatever the epochs
+        held.append(stats.held_bytes())
+    per_epoch = 3 * 8 + 2 * 3 * 4  # the top_k's indices (int64) and their loss and margin (float32)
+    assert held[0] == 50 * (7 * 8 + 4) + per_epoch  # seven float64 sums and a float32 prediction per example
+    assert np.diff(held).tolist() == [per_epoch] * 19  # then only the top_k's history grows: k per epoch
+    state = stats.state()
+    assert state["sums"].shape == (5, 50)  # a save keeps the five sums of earlier versions' files
     assert state["predicted"].base is None  # its own 4 bytes per example, not a view of a pass's rows
-    assert state["value_history"].shape == (20, 2, 3)  # the top_k's values: k per epoch
+
+
+def test_the_variability_of_constant_confidences_is_zero_to_float64_rounding():
+    """Σc² from the exact square parts: a float32 square (rounded to 24 bits) would leave a variance
+    of up to c²·2**-24 and a variability near 1e-4 where the confidence never moves."""
+    confidence = np.random.default_rng(3).uniform(0.05, 1.0, size=200).astype(np.float32)
+    stats = RunningStats(200, np.zeros(200, np.int64), top_k=3)
+    for epoch in range(30):
+        stats.update(epoch, _rows({"loss": np.ones(200), "margin": np.ones(200), "confidence": confidence,
+                                   "predicted": np.zeros(200)}, stats.labels))
+    assert stats.fields()["variability"].max() <= 2e-8 * np.sqrt(30) * 4  # the module docstring's bound
 
 
 def test_the_top_k_keep_their_trajectories_and_newcomers_start_with_nan():
