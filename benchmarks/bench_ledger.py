@@ -228,10 +228,10 @@ def cost(trained, root):
               f"interleaved pass / inference - 1 {spread(share['interleaved'], pct)}")
         if scale != 1:
             growth = {name: peak_growth(fn) / 2**20 for name, fn in functions.items() if name != "record"}
-            state = ledger.stats.state()
-            kept = state["sums"].nbytes + state["predicted"].nbytes
+            held = ledger.stats.held_bytes()
             print(f"          peak resident growth: inference {growth['inference']:.1f} MiB, ledger pass "
-                  f"{growth['pass']:.1f} MiB; running sums {kept / len(ys):.0f} bytes per example")
+                  f"{growth['pass']:.1f} MiB; the ledger's statistics after {len(ledger.stats.epochs)} passes "
+                  f"{held / len(ys):.1f} bytes per example (running sums, predictions, the top_k's history)")
         ledger.on_train_end()
 
 

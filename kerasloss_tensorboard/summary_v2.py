@@ -15,7 +15,6 @@ Example (what `dashboards.write_once` writes with the layout and the hparams rec
 """
 
 import json
-import math
 
 import numpy as np
 from tensorboard.compat.proto import summary_pb2
@@ -58,10 +57,20 @@ def reliability_pb(record, target=None):
     {"columns": `metadata.RELIABILITY_COLUMNS`, "bins": [[lower, upper, count, confidence,
     accuracy]], "target": the confidence a smoothed loss's target asks for, or null}; a value that
     is not finite (predictions of a diverged model) as null."""
-    rows = [[float(v) if math.isfinite(v) else None for v in row] for row in np.asarray(record, dtype=np.float64)]
+    rows = nulls_for_non_finite(np.asarray(record, dtype=np.float64))
     text = json.dumps({"columns": list(metadata.RELIABILITY_COLUMNS), "bins": rows, "target": target},
                       allow_nan=False)
     return _json_pb(metadata.RELIABILITY_TAG, text)
+
+
+def nulls_for_non_finite(values):
+    """Nested lists of the float array `values`, NaN and ±inf as None: null in strict JSON, as the
+    records' readers (the tab, `kerasloss summary`) take it. NaN is no value (an epoch an example was
+    not tracked, a loss without margins); NaN and ±inf also come from a model whose training
+    diverged, and its records must still be written."""
+    listed = values.astype(object)
+    listed[~np.isfinite(values)] = None
+    return listed.tolist()
 
 
 def confidence_histogram_pb(record):

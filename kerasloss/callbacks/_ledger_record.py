@@ -10,6 +10,7 @@ evaluated epochs, evenly spaced (the first and the last included), and the carto
 import numpy as np
 
 from kerasloss.callbacks._ledger_stats import FIELDS, mixture_cut
+from kerasloss_tensorboard.summary_v2 import nulls_for_non_finite
 
 CARTOGRAPHY_POINTS = 5000
 TRAJECTORY_POINTS = 100
@@ -52,19 +53,10 @@ def json_numbers(values):
     """Nested lists of the numbers of array `values` for JSON: rounded to 6 significant digits,
     round(v · s) / s with s = 10^(5 - ⌊log10 |v|⌋) (float(f"{v:.6g}") up to a tie in the sixth
     digit, vectorised: 15x faster on a record's 6,800 values), non-finite values as None
-    (`nulls_for_non_finite`)."""
+    (`summary_v2.nulls_for_non_finite`)."""
     values = np.asarray(values, np.float64)
     magnitude = np.abs(values)
     scaled = np.isfinite(values) & (magnitude > 1e-290)  # 0, ±inf and |v| <= 1e-290 stay as they are
     with np.errstate(over="ignore", invalid="ignore"):
         scale = 10.0 ** (5 - np.floor(np.log10(np.where(scaled, magnitude, 1.0))))
         return nulls_for_non_finite(np.where(scaled, np.round(values * scale) / scale, values))
-
-
-def nulls_for_non_finite(values):
-    """Nested lists of the float array `values`, NaN and ±inf as None: null in strict JSON. NaN is
-    no value (an epoch an example was not tracked, a loss without margins); NaN and ±inf also come
-    from a model whose training diverged, and the record must still be written."""
-    listed = values.astype(object)
-    listed[~np.isfinite(values)] = None
-    return listed.tolist()

@@ -318,6 +318,27 @@ def test_labels_that_change_order_after_passes_that_matched_fail(tmp_path, label
     assert len(ledger.stats.epochs) == 2
 
 
+@pytest.mark.parametrize("labels", [Y, np.eye(3, dtype="float32")[Y]], ids=["sparse", "one-hot"])
+def test_array_labels_changed_in_place_after_train_begin_are_not_followed(tmp_path, labels):
+    """Array data's labels are the ledger's copy from train begin: a caller relabelling its array
+    later changes neither the labels nor the losses (before, the pass refused to go on)."""
+    given = labels.copy()
+    loss = kerasloss.CategoricalCrossentropy(from_logits=True) if labels.ndim == 2 else None
+    model = _classifier(loss=loss)
+    ledger = ExampleLedger(tmp_path, (X, given), batch_size=16)
+    ledger.set_model(model)
+    ledger.on_train_begin()
+    ledger.record(0)
+    given[:] = given[::-1]  # the same labels in another order: every class still valid
+    ledger.record(1)
+    expected = _reference(_log_softmax(model.predict(X, verbose=0)), Y)
+    table = ledger.table(sort="id")
+    np.testing.assert_array_equal(table["label"], Y)
+    for field in ("aum", "mean_loss", "confidence", "correctness"):
+        np.testing.assert_allclose(table[field], expected[field], rtol=1e-5, atol=1e-6)
+    ledger.on_train_end()
+
+
 def test_infinite_data_is_refused_when_constructed(tmp_path):
     with pytest.raises(ValueError, match="infinite"):
         ExampleLedger(tmp_path, tf.data.Dataset.from_tensor_slices((X, Y)).batch(8).repeat())
