@@ -136,8 +136,26 @@ def loss_entropy_settings(model, output=None):
     (`classification_settings`), else None."""
     for name, loss, _ in output_losses(model):
         if output in (None, name):
-            return classification_settings(loss)
+            return classification_settings(by_output_width(loss, model, name))
     return None
+
+
+def by_output_width(loss, model, output):
+    """The compile entry `loss` of `output`, where it is Keras' "crossentropy" or "ce" the name of
+    the cross-entropy Keras picks for that output (`get_loss`): binary for an output one wide, else
+    categorical (sparse or not by the labels, which the kind and from_logits do not depend on); as
+    it is when the model does not know its outputs' shapes yet (a subclassed model)."""
+    if not (isinstance(loss, str) and loss.lower() in ("crossentropy", "ce")):
+        return loss
+    try:
+        outputs = model.outputs
+    except AttributeError:  # a subclassed model, or a Sequential one not built
+        return loss
+    names = list(getattr(model, "output_names", None) or [])
+    shape = outputs[names.index(output) if output in names else 0].shape
+    if not shape or shape[-1] is None:
+        return loss
+    return "binary_crossentropy" if shape[-1] == 1 else "categorical_crossentropy"
 
 
 def compiled_loss_object(loss, y_true, y_pred):
@@ -183,7 +201,8 @@ def classification_settings(loss):
 def classifier_settings(model, output=None):
     """(from_logits, kind, label_smoothing) of the model's output `output` (None: its only output)
     when its loss is a classification loss (`classification_settings`), else None."""
-    losses = [loss for name, loss, _ in output_losses(model) if output is None or name == output]
+    losses = [by_output_width(loss, model, name) for name, loss, _ in output_losses(model)
+              if output is None or name == output]
     settings = classification_settings(losses[0]) if len(losses) == 1 else None
     if settings is None:
         return None

@@ -61,9 +61,10 @@ def test_posthoc_logs_ece_reliability_and_histogram_of_a_logit_classifier(tmp_pa
     assert buckets.shape == (15, 3) and buckets[:, 2].sum() == 60
 
 
-def test_loss_monitor_calibrates_a_binary_keras_classifier_with_sample_weights(tmp_path):
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "CE"])  # "ce": binary for a one-wide output
+def test_loss_monitor_calibrates_a_binary_keras_classifier_with_sample_weights(tmp_path, loss):
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
-    model.compile("adam", loss="binary_crossentropy")
+    model.compile("adam", loss=loss)
     labels, weights = (X[:, 0] > 0).astype("float32")[:, None], RNG.integers(0, 3, 96).astype("float32")
     monitor = LossMonitor(tmp_path, (X, labels, weights), ["accuracy"])
     model.fit(X, labels, epochs=1, verbose=0, callbacks=[monitor])
