@@ -151,6 +151,8 @@ def by_output_width(loss, model, output):
         outputs = model.outputs
     except AttributeError:  # a subclassed model, or a Sequential one not built
         return loss
+    if not outputs:
+        return loss
     names = list(getattr(model, "output_names", None) or [])
     shape = outputs[names.index(output) if output in names else 0].shape
     if not shape or shape[-1] is None:
