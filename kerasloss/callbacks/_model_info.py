@@ -142,9 +142,10 @@ def loss_entropy_settings(model, output=None):
 
 def by_output_width(loss, model, output):
     """The compile entry `loss` of `output`, where it is Keras' "crossentropy" or "ce" the name of
-    the cross-entropy Keras picks for that output (`get_loss`): binary for an output one wide, else
-    categorical (sparse or not by the labels, which the kind and from_logits do not depend on); as
-    it is when the model does not know its outputs' shapes yet (a subclassed model)."""
+    the cross-entropy function Keras picks for that output (`compiled_loss_object`, the output's
+    symbolic tensor as labels and outputs: binary for an output one wide, else categorical; sparse
+    or not depends on the labels, which the kind and from_logits do not); as it is when the model
+    does not know its outputs' shapes yet (a subclassed model)."""
     if not (isinstance(loss, str) and loss.lower() in ("crossentropy", "ce")):
         return loss
     try:
@@ -154,10 +155,10 @@ def by_output_width(loss, model, output):
     if not outputs:
         return loss
     names = list(getattr(model, "output_names", None) or [])
-    shape = outputs[names.index(output) if output in names else 0].shape
-    if not shape or shape[-1] is None:
+    tensor = outputs[names.index(output) if output in names else 0]
+    if not tensor.shape or tensor.shape[-1] is None:
         return loss
-    return "binary_crossentropy" if shape[-1] == 1 else "categorical_crossentropy"
+    return compiled_loss_object(loss, tensor, tensor).fn.__name__
 
 
 def compiled_loss_object(loss, y_true, y_pred):
