@@ -133,32 +133,39 @@ def select_output(value, model, output):
 
 def loss_entropy_settings(model, output=None):
     """(from_logits, kind, axis) of the compiled loss of `output` when it is a classification loss
-    (`classification_settings`), else None."""
+    (`classification_settings` of `resolved_compile_loss`), else None."""
     for name, loss, _ in output_losses(model):
         if output in (None, name):
-            return classification_settings(by_output_width(loss, model, name))
+            return classification_settings(resolved_compile_loss(loss, model, name))
     return None
 
 
-def by_output_width(loss, model, output):
-    """The compile entry `loss` of `output`, where it is Keras' "crossentropy" or "ce" the name of
-    the cross-entropy function Keras picks for that output (`compiled_loss_object`, the output's
-    symbolic tensor as labels and outputs: binary for an output one wide, else categorical; sparse
-    or not depends on the labels, which the kind and from_logits do not); as it is when the model
-    does not know its outputs' shapes yet (a subclassed model)."""
-    if not (isinstance(loss, str) and loss.lower() in ("crossentropy", "ce")):
+def resolved_compile_loss(loss, model, output):
+    """The loss object Keras' `CompileLoss` will make of `output`'s `compile(loss=...)` entry
+    (`compiled_loss_object`), read before any labels are seen: the output's symbolic tensor stands
+    for labels and outputs. So a function or a name becomes Keras' `LossFunctionWrapper` of it, and
+    "crossentropy" / "ce" the binary cross-entropy for an output one wide, else the categorical one
+    (sparse or not depends on the labels; neither the kind nor from_logits does). When the model does
+    not know that output's width yet (a subclassed model, a Sequential one not built), "crossentropy"
+    stays a name."""
+    tensor = _symbolic_output(model, output)
+    if tensor is None and isinstance(loss, str) and loss.lower() in ("crossentropy", "ce"):
         return loss
+    return compiled_loss_object(loss, tensor, tensor)
+
+
+def _symbolic_output(model, output):
+    """The model's symbolic output tensor `output` (its first when None), or None when the model
+    does not know it or its width."""
     try:
         outputs = model.outputs
     except AttributeError:  # a subclassed model, or a Sequential one not built
-        return loss
+        return None
     if not outputs:
-        return loss
+        return None
     names = list(getattr(model, "output_names", None) or [])
     tensor = outputs[names.index(output) if output in names else 0]
-    if not tensor.shape or tensor.shape[-1] is None:
-        return loss
-    return compiled_loss_object(loss, tensor, tensor).fn.__name__
+    return tensor if tensor.shape and tensor.shape[-1] is not None else None
 
 
 def compiled_loss_object(loss, y_true, y_pred):
@@ -171,7 +178,7 @@ def compiled_loss_object(loss, y_true, y_pred):
     return get_loss(loss, y_true, y_pred)
 
 
-# Keras' own classification losses (class, function or compile name) -> kind
+# Keras' own classification losses (class or function name) -> kind
 _KERAS_CLASSIFIER_LOSSES = {
     "SparseCategoricalCrossentropy": "categorical", "sparse_categorical_crossentropy": "categorical",
     "CategoricalCrossentropy": "categorical", "categorical_crossentropy": "categorical",
@@ -183,17 +190,18 @@ _KERAS_CLASSIFIER_LOSSES = {
 
 
 def classification_settings(loss):
-    """(from_logits, kind, axis) of a classification loss, else None: a kerasloss loss's
-    `entropy_settings`; for Keras' own (a class above, its `compile` name, its function in a
-    `LossFunctionWrapper`, any of them under `kerasloss.wrap`) the kind above, and from_logits and
-    axis as the loss was given them (a bare name: Keras' defaults, probabilities on the last axis)."""
+    """(from_logits, kind, axis) of a classification loss object, else None: a kerasloss loss's
+    `entropy_settings`; for Keras' own (a class above, its function in a `LossFunctionWrapper`, as
+    Keras wraps a compile name or function, either under `kerasloss.wrap`) the kind above, and
+    from_logits and axis as the loss was given them (a wrapped function: Keras' defaults,
+    probabilities on the last axis)."""
     settings = getattr(loss, "entropy_settings", None)
     if settings is not None:
         return settings
     if isinstance(loss, WrappedLoss):
         return classification_settings(loss.loss)
     function = getattr(loss, "fn", None)
-    names = (loss,) if isinstance(loss, str) else (type(loss).__name__, getattr(function, "__name__", None))
+    names = (type(loss).__name__, getattr(function, "__name__", None))
     kind = next((_KERAS_CLASSIFIER_LOSSES[name] for name in names if name in _KERAS_CLASSIFIER_LOSSES), None)
     if kind is None:
         return None
@@ -204,7 +212,7 @@ def classification_settings(loss):
 def classifier_settings(model, output=None):
     """(from_logits, kind, label_smoothing) of the model's output `output` (None: its only output)
     when its loss is a classification loss (`classification_settings`), else None."""
-    losses = [by_output_width(loss, model, name) for name, loss, _ in output_losses(model)
+    losses = [resolved_compile_loss(loss, model, name) for name, loss, _ in output_losses(model)
               if output is None or name == output]
     settings = classification_settings(losses[0]) if len(losses) == 1 else None
     if settings is None:
@@ -242,7 +250,7 @@ def warn_logits_as_probabilities(model):
             _warned_models.add(model)
             where = f"output {output!r}" if output else "the model's output"
             warnings.warn(
-                f"{getattr(loss, 'name', type(loss).__name__)} has from_logits=False but {where} comes "
+                f"{resolved_compile_loss(loss, model, output).name} has from_logits=False but {where} comes "
                 f"from a layer with a linear activation (logits): the loss reads them as probabilities. "
                 f"Pass from_logits=True to the loss, or give the last layer a sigmoid/softmax; "
                 f"kerasloss logs no prediction entropy for this output until then",

@@ -19,7 +19,8 @@ are unchanged. Otherwise (other data, an epoch `validation_freq` skips, `validat
 
 `from_logits` (and the entropy's kind) are read from the compiled classification loss unless
 given (`_model_info.classification_settings`: a kerasloss loss's `entropy_settings`, or Keras' own
-cross-entropies, by object or name, "crossentropy"/"ce" by the output's width): a model compiled with
+cross-entropies, by object, name or bare function as `compile` resolves them, "crossentropy"/"ce"
+by the output's width): a model compiled with
 `kerasloss.SparseCategoricalCrossentropy(from_logits=True)`, or Keras' own, gets softmax entropies
 and metrics on softmax probabilities. A model whose loss is no classification loss (a regression
 loss) gets no entropy tags.

@@ -61,7 +61,9 @@ def test_posthoc_logs_ece_reliability_and_histogram_of_a_logit_classifier(tmp_pa
     assert buckets.shape == (15, 3) and buckets[:, 2].sum() == 60
 
 
-@pytest.mark.parametrize("loss", ["binary_crossentropy", "CE"])  # "ce": binary for a one-wide output
+# "ce": binary for a one-wide output; a bare function, as Keras wraps it
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "CE", keras.losses.binary_crossentropy],
+                         ids=["name", "ce-name", "function"])
 def test_loss_monitor_calibrates_a_binary_keras_classifier_with_sample_weights(tmp_path, loss):
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
     model.compile("adam", loss=loss)

@@ -1,12 +1,17 @@
-"""What the callbacks read of a model (`callbacks/_model_info.py`): Keras' "crossentropy" / "ce"
-compile names read as the cross-entropy Keras' own `get_loss` picks for each output."""
+"""What the callbacks read of a model (`callbacks/_model_info.py`): each compile entry read as the
+loss object Keras' own `get_loss` makes of it for that output."""
 
 import keras
 import numpy as np
 import pytest
 from keras.src.trainers.compile_utils import get_loss
 
-from kerasloss.callbacks._model_info import by_output_width, loss_entropy_settings
+from kerasloss.callbacks._model_info import (
+    classification_settings,
+    classifier_settings,
+    loss_entropy_settings,
+    resolved_compile_loss,
+)
 
 
 def _two_outputs(as_dict):
@@ -21,13 +26,37 @@ def test_the_name_is_the_cross_entropy_keras_picks_for_each_output(as_dict, name
     model = _two_outputs(as_dict)
     for output, width in (("wide", 3), ("narrow", 1)):
         keras_pick = get_loss(name, np.zeros((2, width), "float32"), np.zeros((2, width), "float32"))
-        assert by_output_width(name, model, output) == keras_pick.fn.__name__  # one-hot labels: not sparse
+        assert resolved_compile_loss(name, model, output).fn is keras_pick.fn  # one-hot labels: not sparse
         single = keras.Sequential([keras.Input((5,)), keras.layers.Dense(width)])
         single.compile("sgd", loss=name)
         assert loss_entropy_settings(single) == (False, "binary" if width == 1 else "categorical", -1)
 
 
-def test_other_losses_and_models_without_known_outputs_keep_the_entry():
+@pytest.mark.parametrize("entry, kind", [
+    (keras.losses.sparse_categorical_crossentropy, "categorical"),
+    (keras.losses.categorical_focal_crossentropy, "categorical"),
+    (keras.losses.binary_crossentropy, "binary"),
+    ("binary_focal_crossentropy", "binary"),
+    ("SparseCategoricalCrossentropy", "categorical"),
+], ids=lambda value: getattr(value, "__name__", value))
+def test_a_bare_keras_function_or_name_is_read_as_keras_wraps_it(entry, kind):
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1 if kind == "binary" else 3)])
+    model.compile("sgd", loss=entry)
+    resolved = resolved_compile_loss(entry, model, None)
+    assert isinstance(resolved, keras.losses.Loss)
+    assert loss_entropy_settings(model) == (False, kind, -1)  # Keras' defaults: probabilities, last axis
+    assert classifier_settings(model) == (False, kind, 0.0)
+
+
+def test_other_functions_are_no_classification_loss():
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    for entry in ("mse", keras.losses.mean_absolute_error, lambda y_true, y_pred: y_pred):
+        model.compile("sgd", loss=entry)
+        assert loss_entropy_settings(model) is None and classifier_settings(model) is None
+    assert classification_settings("sparse_categorical_crossentropy") is None  # a name is no loss object
+
+
+def test_loss_objects_and_models_without_known_outputs_keep_the_entry():
     class Subclassed(keras.Model):
         def __init__(self):
             super().__init__()
@@ -37,7 +66,7 @@ def test_other_losses_and_models_without_known_outputs_keep_the_entry():
             return self.dense(x)
 
     loss = keras.losses.MeanSquaredError()
-    assert by_output_width(loss, _two_outputs(True), "wide") is loss
-    assert by_output_width("mse", _two_outputs(True), "wide") == "mse"
-    assert by_output_width("ce", Subclassed(), None) == "ce"
-    assert by_output_width("ce", keras.Sequential([keras.layers.Dense(3)]), None) == "ce"  # not built
+    assert resolved_compile_loss(loss, _two_outputs(True), "wide") is loss
+    assert resolved_compile_loss("ce", Subclassed(), None) == "ce"
+    assert resolved_compile_loss("ce", keras.Sequential([keras.layers.Dense(3)]), None) == "ce"  # not built
+    assert resolved_compile_loss("mse", Subclassed(), None).fn is keras.losses.mean_squared_error

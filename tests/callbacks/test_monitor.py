@@ -90,7 +90,8 @@ def test_probabilities_model_reads_from_logits_false_from_the_loss(tmp_path):
     (keras.losses.SparseCategoricalCrossentropy(from_logits=True), None),
     ("sparse_categorical_crossentropy", "softmax"),
     ("crossentropy", "softmax"),  # Keras picks the cross-entropy by the shapes
-], ids=["keras-object-on-logits", "keras-name-on-probabilities", "keras-crossentropy-by-shapes"])
+    (keras.losses.sparse_categorical_crossentropy, "softmax"),  # Keras wraps a bare function
+], ids=["keras-object-on-logits", "keras-name-on-probabilities", "keras-crossentropy-by-shapes", "keras-function"])
 def test_keras_own_cross_entropy_gives_held_out_entropy_read_as_the_loss_reads_outputs(tmp_path, loss, activation):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation=activation)])
     model.compile("sgd", loss=loss)
