@@ -9,7 +9,8 @@ Custom scalars ("Custom Scalars" tab):
     "Post-hoc metrics" / "metrics/ tags"                      regex  ^metrics/
 
 HParams ("HParams" tab), from the compiled loss (per output `<output>/` and per part `<part>/`):
-    loss (class name) and every argument of its config: reduction, from_logits, label_smoothing,
+    loss (class name; a function's name for a compiled function or a `LossFunctionWrapper` of one)
+    and every argument of its config: reduction, from_logits, label_smoothing,
     gamma, alpha, delta, beta, axis, ... (None as "none", lists as JSON text)
 and as metrics the tags the callbacks on this log_dir registered (`LogDir.add_hparams_metrics`):
     train, validation  loss/total                  (LossComponentLogger)
@@ -27,6 +28,7 @@ from tensorboard.plugins.custom_scalar import metadata as custom_scalar_metadata
 from tensorboard.plugins.hparams import summary_v2 as hp_summary
 from tensorboard.util import tensor_util
 
+from kerasloss._keras_compat import LossFunctionWrapper
 from kerasloss.base import CompositeLoss
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._model_info import output_losses
@@ -86,7 +88,7 @@ def _loss_config(loss, prefix=""):
         return {}
     if isinstance(loss, str):  # compile(loss="mse")
         return {f"{prefix}loss": loss}
-    config = {f"{prefix}loss": type(loss).__name__}
+    config = {f"{prefix}loss": _loss_name(loss)}
     if isinstance(loss, CompositeLoss):
         for name, (part, weight) in loss.parts.items():
             config[f"{prefix}{name}/weight"] = float(weight)
@@ -97,13 +99,21 @@ def _loss_config(loss, prefix=""):
     except (AttributeError, NotImplementedError, TypeError):
         settings = {}
     wrapped = settings.pop("loss", None)
-    if isinstance(wrapped, dict):  # WrappedLoss: the Keras loss's class and arguments
-        config[f"{prefix}loss"] = str(wrapped.get("class_name", config[f"{prefix}loss"]))
+    if isinstance(wrapped, dict):  # WrappedLoss: the Keras loss's name and arguments
+        config[f"{prefix}loss"] = _loss_name(loss.loss)
         settings = {**(wrapped.get("config") or {}), **settings}
     for key, value in sorted(settings.items()):
         if key not in _NOT_HPARAMS and key != "fn":
             config[f"{prefix}{key}"] = _hparam_value(value)
     return config
+
+
+def _loss_name(loss):
+    """A loss object's class name; for a function (compiled bare, or in Keras' `LossFunctionWrapper`,
+    as `kerasloss.wrap` puts one) the function's name, which tells `mae` from `mse` where the class
+    would not."""
+    function = loss.fn if type(loss) is LossFunctionWrapper else loss
+    return getattr(function, "__name__", None) or type(loss).__name__
 
 
 def loss_hparams(model):

@@ -137,7 +137,7 @@ class ExampleLedger(LoggingCallback):
             self._signals(self._select(y), self._batch_labels(y), y_pred)
         except (ValueError, TypeError) as err:
             raise ValueError(
-                f"data's labels cannot be taken by the compiled loss {type(loss).__name__}: {err}"
+                f"data's labels cannot be taken by the compiled loss {loss.name!r}: {err}"
             ) from None
         given = self._data.array_labels()
         # array data's labels, a copy: each chunk of a pass takes its slice, with nothing to check

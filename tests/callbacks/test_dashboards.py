@@ -37,7 +37,11 @@ def _fit(log_dir, loss):
     (kerasloss.wrap(keras.losses.Huber(delta=0.25)), {"loss": "Huber", "delta": 0.25}),
     (kerasloss.MeanSquaredError() + 0.5 * kerasloss.Huber(delta=2.0),
      {"loss": "CompositeLoss", "huber_loss/weight": 0.5, "huber_loss/delta": 2.0}),
-], ids=["binary_focal", "huber", "tversky", "wrapped_huber", "composite"])
+    (keras.losses.mean_absolute_error, {"loss": "mean_absolute_error"}),
+    (kerasloss.wrap(keras.losses.mean_squared_error), {"loss": "mean_squared_error"}),
+    (keras.losses.BinaryCrossentropy(from_logits=True), {"loss": "BinaryCrossentropy", "from_logits": True}),
+], ids=["binary_focal", "huber", "tversky", "wrapped_huber", "composite", "function", "wrapped_function",
+        "keras_class"])
 def test_the_hparams_record_holds_every_argument_of_the_loss(tmp_path, loss, expected):
     recorded = _fit(tmp_path, loss)
     assert {name: recorded.get(name) for name in expected} == pytest.approx(expected)
