@@ -40,6 +40,16 @@ def autodiff_primal(x):
     return primal
 
 
+def output_losses_weighted_by_batch_size():
+    """Whether Keras' per-output losses of a multi-output model (`<output>_loss` in the fit logs)
+    weigh each batch by its size, as its `loss` does. Not on TensorFlow: `CompileLoss` weighs them
+    by the batch's static size, which a `tf.function` step does not know, so every batch counts
+    once there and, with a partial last batch, Σ loss_weight · <output>_loss misses `loss`."""
+    import keras
+
+    return keras.backend.backend() != "tensorflow"
+
+
 def register_metric_name(name, factory):
     """Let `keras.metrics.get(name)` (and so `compile(metrics=[name])`) build `factory()`.
 
@@ -52,6 +62,6 @@ def register_metric_name(name, factory):
 
 
 __all__ = [
-    "autodiff_primal", "get_loss", "register_metric_name", "in_xla_context", "get_keras_mask", "LossFunctionWrapper",
+    "autodiff_primal", "get_loss", "output_losses_weighted_by_batch_size", "register_metric_name", "in_xla_context", "get_keras_mask", "LossFunctionWrapper",
     "scale_loss_for_distribution", "unscale_loss_for_distribution",
 ]

@@ -7,8 +7,9 @@ Values of one log_dir (a *group*) come as {role: {tag: [(step, value), ...]}}, r
 The loss panel of one output (the whole model when `output` is None) stacks, at every step where
 `[<output>/]loss/total` is logged,
 
-    band_k = w_k · [<output>/]loss/<component k>          (multi-output, whole model:
-                                                            band_o = λ_o · <o>/loss/total)
+    band_k = w_k · [<output>/]loss/<component k>          (a single output: λ · w_k, λ its
+                                                            `loss_weights`; multi-output, whole
+                                                            model: band_o = λ_o · <o>/loss/total)
     band_regularization = loss/regularization             (whole model only, when logged)
     band_unexplained = total − Σ bands                    (only when it is not float noise)
 
@@ -56,11 +57,15 @@ def _addends(output, parts, record):
             (o, _tag(o, metadata.TOTAL), entries[o]["loss_weight"] if o in entries else None)
             for o in parts if o is not None
         ]
-    weights = entries.get(output, {}).get("weights", {})
+    entry = entries.get(output, {})
+    weights = entry.get("weights", {})
     names = parts.get(output, [])
     if weights:  # the record says which logged tags are terms of the sum (not a LossValue)
         names = [name for name in names if name in weights]
-    return [(name, _tag(output, name), weights.get(name)) for name in names]
+    # a single output's total is weighted by its loss weight; an output's own total of a multi-output
+    # model is not (Keras logs each output's loss unweighted)
+    scale = entry.get("loss_weight", 1.0) if output is None else 1.0
+    return [(name, _tag(output, name), scale * weights[name] if name in weights else None) for name in names]
 
 
 def _aligned(points, steps):

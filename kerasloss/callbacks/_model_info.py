@@ -15,7 +15,10 @@ from kerasloss.wrapping import WrappedLoss
 
 
 def output_losses(model):
-    """[(output name or None, loss object, loss weight)]: one entry (name None) for one output."""
+    """[(output name or None, compile entry, loss weight)], weighted as Keras' `CompileLoss` weighs
+    them: one entry (name None) for a single output, weighted by `loss_weights` given as a number (or
+    a list or dict of one); for a multi-output model one per output a loss is compiled for (a single
+    loss, and a single weight, are every output's)."""
     loss = getattr(model, "loss", None)
     compile_loss = getattr(model, "_compile_loss", None)
     user_weights = getattr(compile_loss, "_user_loss_weights", None)
@@ -29,7 +32,11 @@ def output_losses(model):
         weights = list(user_weights) if isinstance(user_weights, (list, tuple)) else [1.0] * len(loss)
         names = names if len(names) == len(loss) else [f"output_{i}" for i in range(len(loss))]
         return [(name, part, float(w)) for name, part, w in zip(names, loss, weights)]
-    return [(None, loss, 1.0)]
+    flat_weights = keras.tree.flatten(user_weights) if user_weights is not None else []
+    weight = float(flat_weights[0]) if len(flat_weights) == 1 else 1.0
+    if len(names) > 1:
+        return [(name, loss, weight) for name in names]
+    return [(None, loss, weight)]
 
 
 def log_prefix(output):

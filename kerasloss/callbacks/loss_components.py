@@ -8,12 +8,16 @@ Per epoch, at step = epoch, run `train` from the fit logs and run `validation` f
     loss/regularization  = loss/total − Σ_k w_k · loss/<component>          (additive loss)
                          = loss/total − loss/<loss.name>                    (RMSE: `LossValue` metric)
                          = loss/total − Σ_o λ_o · logs["<o>_loss"]           (multi-output, λ = loss_weights)
-      only when the model has regularization losses (absent, not 0, otherwise); it is the epoch
-      mean of the regularization term that entered each step's loss, because every term above is
-      weighted by batch size exactly as Keras weights `loss`. Regularizers are seen on the model
-      (weight and activity regularizers; `add_loss` terms in `model.losses`, which exist once the
-      model has run), or, where a backend keeps no `model.losses` (JAX's stateless steps), from the
-      numbers: from the first epoch whose difference exceeds 1e-5 · |loss/total| (float32 rounding: ~1e-7).
+      (Σ over a single output's terms times its loss weight λ) only when the model has
+      regularization losses (absent, not 0, otherwise); it is the epoch mean of the regularization
+      term that entered each step's loss, because every term above is weighted by batch size as
+      Keras weights `loss` (except a multi-output model's `<o>_loss` on TensorFlow, which Keras
+      averages over batches unweighted: `_keras_compat.output_losses_weighted_by_batch_size`; with
+      a partial last batch the difference is then not only regularization). Regularizers are seen
+      on the model (weight and activity regularizers; `add_loss` terms in `model.losses`, which
+      exist once the model has run), or, where a backend keeps no `model.losses` (JAX's stateless
+      steps), from the numbers: from the first epoch whose difference exceeds 1e-5 · |loss/total|
+      (float32 rounding: ~1e-7), where the terms are weighted as `loss` is.
 
 Multi-output models prefix each output's tags: `<o>/loss/total` (logs["<o>_loss"]),
 `<o>/loss/<component>`, `<o>/diagnostics/<name>`. With an integer `update_freq`, `batch/`-prefixed
@@ -25,6 +29,7 @@ means since the epoch began. Epoch values are written whatever N is.
 
 import warnings
 
+from kerasloss._keras_compat import output_losses_weighted_by_batch_size
 from kerasloss.callbacks import summaries
 from kerasloss.callbacks._base import LoggingCallback
 from kerasloss.callbacks._model_info import (
@@ -99,14 +104,15 @@ class LossComponentLogger(LoggingCallback):
             elif getattr(loss, "additive", False) and components and (
                 len(components) == len(loss.component_weights)
             ):
-                compiled += sum(loss.component_weights[k] * float(v) for k, v in components.items())
+                compiled += loss_weight * sum(loss.component_weights[k] * float(v) for k, v in components.items())
             elif value_key in logs:
-                compiled += float(logs[value_key])
+                compiled += loss_weight * float(logs[value_key])
             else:
                 found_all = False
         if found_all:
             regularization = float(logs[f"{prefix}loss"]) - compiled
-            if abs(regularization) > _ROUNDING * abs(float(logs[f"{prefix}loss"])) and not prefix:
+            weighted_as_loss = not multi or output_losses_weighted_by_batch_size()
+            if weighted_as_loss and abs(regularization) > _ROUNDING * abs(float(logs[f"{prefix}loss"])) and not prefix:
                 self._regularized = True
             if self._regularized:
                 values[summaries.loss_tag(summaries.REGULARIZATION)] = regularization

@@ -75,6 +75,50 @@ def test_regularization_of_rmse_uses_the_loss_own_mean(tmp_path):
     assert not np.allclose(np.sqrt(_values(tags["loss/squared_error"])), _values(tags["loss/root_mean_squared_error"]))
 
 
+@pytest.mark.parametrize("loss_weights", [0.5, [0.5]], ids=["number", "list-of-one"])
+@pytest.mark.parametrize("regularizer", [None, keras.regularizers.L2(0.05)], ids=["plain", "l2"])
+def test_a_single_outputs_loss_weight_weighs_its_components_not_the_regularization(tmp_path, loss_weights,
+                                                                                     regularizer):
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, kernel_regularizer=regularizer)])
+    model.compile("sgd", loss=loss, loss_weights=loss_weights, metrics=loss_components(loss))
+    model.fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=[LossComponentLogger(tmp_path)])
+    tags = tb.scalars(tmp_path, "train")
+    terms = 0.5 * (0.9 * np.array(_values(tags["loss/cross_entropy"]))
+                   + 0.1 * np.array(_values(tags["loss/uniform_cross_entropy"])))
+    if regularizer is None:
+        assert "loss/regularization" not in tags
+        np.testing.assert_allclose(terms, _values(tags["loss/total"]), rtol=1e-6)
+    else:
+        reg = np.array(_values(tags["loss/regularization"]))
+        assert np.all(reg > 0)
+        np.testing.assert_allclose(terms + reg, _values(tags["loss/total"]), rtol=1e-6)
+
+
+def test_a_loss_shared_by_every_output_is_logged_per_output(tmp_path):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, {name: keras.layers.Dense(3, name=name)(inputs) for name in ("a", "b")})
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile("sgd", loss=loss, loss_weights=0.5)
+    history = model.fit(X, {"a": Y, "b": Y}, epochs=1, batch_size=16, verbose=0,
+                        callbacks=[LossComponentLogger(tmp_path)]).history
+    tags = tb.scalars(tmp_path, "train")
+    for name in ("a", "b"):
+        np.testing.assert_allclose(_values(tags[f"{name}/loss/total"]), history[f"{name}_loss"], rtol=1e-6)
+    np.testing.assert_allclose(0.5 * (_values(tags["a/loss/total"])[0] + _values(tags["b/loss/total"])[0]),
+                               history["loss"][0], rtol=1e-5)
+    assert "loss/regularization" not in tags
+
+
+def test_a_multi_output_model_with_a_partial_last_batch_shows_no_regularization_it_has_not(tmp_path):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, {name: keras.layers.Dense(3, name=name)(inputs) for name in ("a", "b")})
+    model.compile("sgd", loss={name: kerasloss.SparseCategoricalCrossentropy(from_logits=True) for name in "ab"})
+    model.fit(X, {"a": Y, "b": Y}, epochs=2, batch_size=32, verbose=0,  # 48 examples: 32, then 16
+              callbacks=[LossComponentLogger(tmp_path)])
+    assert "loss/regularization" not in tb.scalars(tmp_path, "train")
+
+
 def test_regularization_absent_not_zero_without_regularizers(tmp_path):
     loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
     _model(loss).fit(X, Y, epochs=1, verbose=0, callbacks=[LossComponentLogger(tmp_path)])

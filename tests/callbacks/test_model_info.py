@@ -10,6 +10,7 @@ from kerasloss.callbacks._model_info import (
     classification_settings,
     classifier_settings,
     loss_entropy_settings,
+    output_losses,
     resolved_compile_loss,
 )
 
@@ -70,3 +71,20 @@ def test_loss_objects_and_models_without_known_outputs_keep_the_entry():
     assert resolved_compile_loss("ce", Subclassed(), None) == "ce"
     assert resolved_compile_loss("ce", keras.Sequential([keras.layers.Dense(3)]), None) == "ce"  # not built
     assert resolved_compile_loss("mse", Subclassed(), None).fn is keras.losses.mean_squared_error
+
+
+@pytest.mark.parametrize("loss_weights, weight", [(None, 1.0), (0.25, 0.25), ([0.25], 0.25), ({"only": 0.25}, 0.25)],
+                         ids=["none", "number", "list-of-one", "dict-of-one"])
+def test_a_single_outputs_weight_is_the_one_keras_applies(loss_weights, weight):
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.layers.Dense(3, name="only")(inputs))
+    model.compile("sgd", loss="mse", loss_weights=loss_weights)
+    assert output_losses(model) == [(None, "mse", weight)]
+
+
+def test_a_single_loss_is_every_outputs_with_its_weight():
+    model = _two_outputs(as_dict=True)
+    model.compile("sgd", loss="categorical_crossentropy", loss_weights=0.5)
+    assert sorted(output_losses(model)) == [("narrow", "categorical_crossentropy", 0.5),
+                                            ("wide", "categorical_crossentropy", 0.5)]
+    assert loss_entropy_settings(model, "narrow") == (False, "categorical", -1)

@@ -158,6 +158,23 @@ def test_multi_output_gets_one_panel_per_output_and_a_whole_model_panel(tmp_path
     assert [b["name"] for b in panels[1]["runs"]["train"]["bands"]] == ["squared_error"]
 
 
+def test_a_single_outputs_loss_weight_scales_its_bands(tmp_path):
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, size=48)
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", loss=loss, loss_weights=0.5, metrics=loss_components(loss))
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[LossComponentLogger(tmp_path)])
+    summaries.close(tmp_path)
+
+    client, _ = _client(tmp_path)
+    run = _get(client, "/group?name=")["loss"][0]["runs"]["train"]
+    assert {b["name"]: b["weight"] for b in run["bands"]} == pytest.approx(
+        {"cross_entropy": 0.5 * 0.8, "uniform_cross_entropy": 0.5 * 0.2})
+    np.testing.assert_allclose(np.sum([b["values"] for b in run["bands"]], axis=0), run["total"], rtol=1e-5)
+
+
 def test_missing_tags_give_empty_panels_not_errors(tmp_path):
     summaries.write_scalars(tmp_path, summaries.POSTHOC, 0, {"metrics/f1": 0.5})
     summaries.write_scalars(tmp_path, summaries.TRAIN, 0, {"loss/total": 2.0, "not/ours": 1.0})
