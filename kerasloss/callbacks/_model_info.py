@@ -15,28 +15,40 @@ from kerasloss.wrapping import WrappedLoss
 
 
 def output_losses(model):
-    """[(output name or None, compile entry, loss weight)], weighted as Keras' `CompileLoss` weighs
-    them: one entry (name None) for a single output, weighted by `loss_weights` given as a number (or
-    a list or dict of one); for a multi-output model one per output a loss is compiled for (a single
-    loss, and a single weight, are every output's)."""
+    """[(output name or None, compile entry, loss weight)], named and weighted as Keras' `CompileLoss`
+    names and weighs them: one entry, named None, for a model with one output (however its loss was
+    given: as it is, or a list or dict of one; Keras prefixes none of its logs), weighted by
+    `loss_weights` (a number, or a list or dict of one); for a multi-output model one per output a
+    loss is compiled for (a single loss, and a single weight, are every output's)."""
     loss = getattr(model, "loss", None)
     compile_loss = getattr(model, "_compile_loss", None)
     user_weights = getattr(compile_loss, "_user_loss_weights", None)
+    flat_weights = keras.tree.flatten(user_weights) if user_weights is not None else []
+    single_weight = float(flat_weights[0]) if len(flat_weights) == 1 else 1.0
     names = list(getattr(model, "output_names", None) or [])
     if isinstance(loss, dict):
         weights = user_weights if isinstance(user_weights, dict) else {}
-        return [(name, loss[name], float(weights.get(name, 1.0))) for name in names if name in loss] or [
+        entries = [(name, loss[name], float(weights.get(name, 1.0))) for name in names if name in loss] or [
             (name, part, 1.0) for name, part in loss.items()
         ]
-    if isinstance(loss, (list, tuple)):
+    elif isinstance(loss, (list, tuple)):
         weights = list(user_weights) if isinstance(user_weights, (list, tuple)) else [1.0] * len(loss)
         names = names if len(names) == len(loss) else [f"output_{i}" for i in range(len(loss))]
-        return [(name, part, float(w)) for name, part, w in zip(names, loss, weights)]
-    flat_weights = keras.tree.flatten(user_weights) if user_weights is not None else []
-    weight = float(flat_weights[0]) if len(flat_weights) == 1 else 1.0
-    if len(names) > 1:
-        return [(name, loss, weight) for name in names]
-    return [(None, loss, weight)]
+        entries = [(name, part, float(w)) for name, part, w in zip(names, loss, weights)]
+    else:
+        entries = [(name, loss, single_weight) for name in names] if len(names) > 1 else [(None, loss, single_weight)]
+    if len(entries) == 1 and len(names) <= 1:
+        return [(None, entries[0][1], single_weight)]
+    return entries
+
+
+def compile_entry(model, output=None):
+    """The `compile(loss=...)` entry of `output` (None, or any name, for a model with one output;
+    None for a multi-output model: its first output's), or None when none is compiled for it."""
+    for name, loss, _ in output_losses(model):
+        if name is None or output in (None, name):
+            return loss
+    return None
 
 
 def log_prefix(output):
@@ -141,10 +153,7 @@ def select_output(value, model, output):
 def loss_entropy_settings(model, output=None):
     """(from_logits, kind, axis) of the compiled loss of `output` when it is a classification loss
     (`classification_settings` of `resolved_compile_loss`), else None."""
-    for name, loss, _ in output_losses(model):
-        if output in (None, name):
-            return classification_settings(resolved_compile_loss(loss, model, name))
-    return None
+    return classification_settings(resolved_compile_loss(compile_entry(model, output), model, output))
 
 
 def resolved_compile_loss(loss, model, output):
@@ -219,12 +228,11 @@ def classification_settings(loss):
 def classifier_settings(model, output=None):
     """(from_logits, kind, label_smoothing) of the model's output `output` (None: its only output)
     when its loss is a classification loss (`classification_settings`), else None."""
-    losses = [resolved_compile_loss(loss, model, name) for name, loss, _ in output_losses(model)
-              if output is None or name == output]
-    settings = classification_settings(losses[0]) if len(losses) == 1 else None
+    loss = resolved_compile_loss(compile_entry(model, output), model, output)
+    settings = classification_settings(loss)
     if settings is None:
         return None
-    loss = losses[0].loss if isinstance(losses[0], WrappedLoss) else losses[0]
+    loss = loss.loss if isinstance(loss, WrappedLoss) else loss
     return settings[0], settings[1], float(getattr(loss, "label_smoothing", 0.0) or 0.0)
 
 

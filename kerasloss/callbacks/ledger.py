@@ -64,8 +64,8 @@ from kerasloss.callbacks._ledger_stats import (
 from kerasloss.callbacks._model_info import (
     check_output,
     classification_settings,
+    compile_entry,
     compiled_loss_object,
-    output_losses,
     select_output,
 )
 from kerasloss.callbacks._schedule import HeldOutSchedule
@@ -116,7 +116,7 @@ class ExampleLedger(LoggingCallback):
         """Resolve the output and its loss, read the labels once, check ids and the first batch."""
         self._schedule.reset()
         check_output(self.model, self.output)
-        compiled = next((part for name, part, _ in output_losses(self.model) if self.output in (None, name)), None)
+        compiled = compile_entry(self.model, self.output)
         if compiled is None:
             raise ValueError("ExampleLedger follows the compiled loss: compile the model with one (loss=...)")
         first = self._data.first()

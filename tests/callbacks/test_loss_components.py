@@ -95,6 +95,24 @@ def test_a_single_outputs_loss_weight_weighs_its_components_not_the_regularizati
         np.testing.assert_allclose(terms + reg, _values(tags["loss/total"]), rtol=1e-6)
 
 
+@pytest.mark.parametrize("as_dict", [True, False], ids=["dict-of-one", "list-of-one"])
+def test_a_single_output_compiled_by_name_logs_its_components_unprefixed_as_keras_does(tmp_path, as_dict):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3, name="out", kernel_regularizer="l2")(inputs))
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    model.compile("sgd", loss={"out": loss} if as_dict else [loss], loss_weights={"out": 0.5} if as_dict else [0.5],
+                  metrics={"out": loss_components(loss)} if as_dict else [loss_components(loss)])
+    history = model.fit(X, Y, epochs=2, batch_size=16, verbose=0, callbacks=[LossComponentLogger(tmp_path)]).history
+    tags = tb.scalars(tmp_path, "train")
+    assert set(tags) == {"loss/total", "loss/cross_entropy", "loss/uniform_cross_entropy", "loss/regularization"}
+    np.testing.assert_allclose(_values(tags["loss/cross_entropy"]), history["loss/cross_entropy"], rtol=1e-6)
+    reg = np.array(_values(tags["loss/regularization"]))
+    assert np.all(reg > 0)
+    terms = 0.5 * (0.8 * np.array(_values(tags["loss/cross_entropy"]))
+                   + 0.2 * np.array(_values(tags["loss/uniform_cross_entropy"])))
+    np.testing.assert_allclose(terms + reg, history["loss"], rtol=1e-6)
+
+
 def test_a_loss_shared_by_every_output_is_logged_per_output(tmp_path):
     inputs = keras.Input((4,))
     model = keras.Model(inputs, {name: keras.layers.Dense(3, name=name)(inputs) for name in ("a", "b")})

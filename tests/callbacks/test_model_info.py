@@ -9,6 +9,7 @@ from keras.src.trainers.compile_utils import get_loss
 from kerasloss.callbacks._model_info import (
     classification_settings,
     classifier_settings,
+    compile_entry,
     loss_entropy_settings,
     output_losses,
     resolved_compile_loss,
@@ -88,3 +89,14 @@ def test_a_single_loss_is_every_outputs_with_its_weight():
     assert sorted(output_losses(model)) == [("narrow", "categorical_crossentropy", 0.5),
                                             ("wide", "categorical_crossentropy", 0.5)]
     assert loss_entropy_settings(model, "narrow") == (False, "categorical", -1)
+
+
+@pytest.mark.parametrize("entry", [{"only": "binary_crossentropy"}, ["binary_crossentropy"]], ids=["dict", "list"])
+def test_a_single_output_compiled_by_name_is_the_unnamed_only_output(entry):
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="only")(inputs))
+    model.compile("sgd", loss=entry)
+    assert output_losses(model) == [(None, "binary_crossentropy", 1.0)]
+    for output in (None, "only"):  # the output's name, or none: the same loss
+        assert compile_entry(model, output) == "binary_crossentropy"
+        assert classifier_settings(model, output) == (False, "binary", 0.0)
