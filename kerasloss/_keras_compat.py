@@ -9,6 +9,7 @@ the primal value under an autodiff tracer (`autodiff_primal`). Keras resolves me
 and a `compile(loss=...)` name or function into its loss object privately too (`get_loss`).
 """
 
+import keras
 from keras.src.backend.common.masking import get_keras_mask
 from keras.src.losses.loss import (
     scale_loss_for_distribution,
@@ -45,8 +46,6 @@ def output_losses_weighted_by_batch_size():
     weigh each batch by its size, as its `loss` does. Not on TensorFlow: `CompileLoss` weighs them
     by the batch's static size, which a `tf.function` step does not know, so every batch counts
     once there and, with a partial last batch, Σ loss_weight · <output>_loss misses `loss`."""
-    import keras
-
     return keras.backend.backend() != "tensorflow"
 
 
@@ -62,6 +61,6 @@ def register_metric_name(name, factory):
 
 
 __all__ = [
-    "autodiff_primal", "get_loss", "output_losses_weighted_by_batch_size", "register_metric_name", "in_xla_context", "get_keras_mask", "LossFunctionWrapper",
-    "scale_loss_for_distribution", "unscale_loss_for_distribution",
+    "autodiff_primal", "get_loss", "output_losses_weighted_by_batch_size", "register_metric_name", "in_xla_context",
+    "get_keras_mask", "LossFunctionWrapper", "scale_loss_for_distribution", "unscale_loss_for_distribution",
 ]

@@ -142,10 +142,18 @@ def check_output(model, output):
 
 def select_output(value, model, output):
     """The part of a per-output structure (the model's outputs, or labels) for `output`: a dict's
-    entry, a list's by the output's position; a single value as it is."""
+    entry, a list's by the output's position; for a model with one output a dict or list of one
+    gives its only entry, as Keras takes it; a single value as it is."""
+    single = len(list(getattr(model, "output_names", None) or [])) <= 1
     if isinstance(value, dict):
-        return value[output]
+        if output in value:
+            return value[output]
+        if single and len(value) == 1:
+            return next(iter(value.values()))
+        raise ValueError(f"the labels and outputs are keyed {sorted(value)}: none is output {output!r}")
     if isinstance(value, (list, tuple)):
+        if single and len(value) == 1:
+            return value[0]
         return value[list(model.output_names).index(output)]
     return value
 

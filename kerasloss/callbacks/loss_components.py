@@ -110,9 +110,10 @@ class LossComponentLogger(LoggingCallback):
             else:
                 found_all = False
         if found_all:
-            regularization = float(logs[f"{prefix}loss"]) - compiled
+            total = float(logs[f"{prefix}loss"])
+            regularization = total - compiled
             weighted_as_loss = not multi or output_losses_weighted_by_batch_size()
-            if weighted_as_loss and abs(regularization) > _ROUNDING * abs(float(logs[f"{prefix}loss"])) and not prefix:
+            if weighted_as_loss and not prefix and abs(regularization) > _ROUNDING * abs(total):
                 self._regularized = True
             if self._regularized:
                 values[summaries.loss_tag(summaries.REGULARIZATION)] = regularization

@@ -1,11 +1,14 @@
 """What the callbacks read of a model (`callbacks/_model_info.py`): each compile entry read as the
-loss object Keras' own `get_loss` makes of it for that output."""
+loss object Keras' own `get_loss` makes of it for that output, named and weighted as Keras' logs
+name and weigh it, and each output's part of the labels and predictions."""
 
 import keras
 import numpy as np
 import pytest
 from keras.src.trainers.compile_utils import get_loss
 
+from kerasloss import SparseCategoricalCrossentropy
+from kerasloss.callbacks import ExampleLedger, LossMonitor
 from kerasloss.callbacks._model_info import (
     classification_settings,
     classifier_settings,
@@ -13,7 +16,9 @@ from kerasloss.callbacks._model_info import (
     loss_entropy_settings,
     output_losses,
     resolved_compile_loss,
+    select_output,
 )
+from tests.helpers import tensorboard_reader as tb
 
 
 def _two_outputs(as_dict):
@@ -100,3 +105,29 @@ def test_a_single_output_compiled_by_name_is_the_unnamed_only_output(entry):
     for output in (None, "only"):  # the output's name, or none: the same loss
         assert compile_entry(model, output) == "binary_crossentropy"
         assert classifier_settings(model, output) == (False, "binary", 0.0)
+
+
+def test_a_single_output_given_as_a_dict_or_list_of_one_is_selected_without_a_name():
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, {"only": keras.layers.Dense(3, name="only")(inputs)})
+    value = np.zeros((2, 3))
+    for given in ({"only": value}, [value], (value,), value):
+        assert select_output(given, model, None) is value
+    assert select_output({"only": value}, model, "only") is value
+    with pytest.raises(ValueError, match=r"keyed \['a', 'b'\]: none is output 'c'"):
+        select_output({"a": value, "b": value}, _two_outputs(as_dict=True), "c")
+
+
+def test_held_out_callbacks_follow_a_model_whose_one_output_is_a_dict(tmp_path):
+    x = np.random.default_rng(0).normal(size=(32, 5)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, 32)
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, {"only": keras.layers.Dense(3, name="only")(inputs)})
+    model.compile("sgd", loss=SparseCategoricalCrossentropy(from_logits=True))
+    ledger = ExampleLedger(tmp_path / "ledger", (x, y))
+    model.fit(x, y, epochs=1, verbose=0,
+              callbacks=[ledger, LossMonitor(tmp_path / "monitor", (x, y), ["accuracy"])])
+    logits = model.predict(x, verbose=0)["only"]
+    expected = np.mean(np.argmax(logits, -1) == y)
+    assert tb.scalars(tmp_path / "monitor", "posthoc")["metrics/accuracy"][-1][1] == pytest.approx(expected)
+    assert ledger.table(sort="id")["predicted"].tolist() == np.argmax(logits, -1).tolist()
