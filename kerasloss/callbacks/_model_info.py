@@ -14,6 +14,11 @@ from kerasloss._keras_compat import get_loss
 from kerasloss.wrapping import WrappedLoss
 
 
+def output_names(model):
+    """The model's output names, as a list (empty when it names none: a subclassed model)."""
+    return list(getattr(model, "output_names", None) or [])
+
+
 def output_losses(model):
     """[(output name or None, compile entry, loss weight)], named and weighted as Keras' `CompileLoss`
     names and weighs them: one entry, named None, for a model with one output (however its loss was
@@ -25,7 +30,7 @@ def output_losses(model):
     user_weights = getattr(compile_loss, "_user_loss_weights", None)
     flat_weights = keras.tree.flatten(user_weights) if user_weights is not None else []
     single_weight = float(flat_weights[0]) if len(flat_weights) == 1 else 1.0
-    names = list(getattr(model, "output_names", None) or [])
+    names = output_names(model)
     if isinstance(loss, dict):
         weights = user_weights if isinstance(user_weights, dict) else {}
         entries = [(name, loss[name], float(weights.get(name, 1.0))) for name in names if name in loss] or [
@@ -130,7 +135,7 @@ def validation_data_of(model):
 
 def check_output(model, output):
     """`output` checked against the model's outputs: required (a name) for a multi-output model."""
-    names = list(getattr(model, "output_names", None) or [])
+    names = output_names(model)
     if output is None and len(names) > 1:
         raise ValueError(
             f"output must name one of the model's outputs {names} for a multi-output model, got None"
@@ -144,17 +149,16 @@ def select_output(value, model, output):
     """The part of a per-output structure (the model's outputs, or labels) for `output`: a dict's
     entry, a list's by the output's position; for a model with one output a dict or list of one
     gives its only entry, as Keras takes it; a single value as it is."""
-    single = len(list(getattr(model, "output_names", None) or [])) <= 1
     if isinstance(value, dict):
         if output in value:
             return value[output]
-        if single and len(value) == 1:
+        if len(value) == 1 and len(output_names(model)) <= 1:
             return next(iter(value.values()))
         raise ValueError(f"the labels and outputs are keyed {sorted(value)}: none is output {output!r}")
     if isinstance(value, (list, tuple)):
-        if single and len(value) == 1:
+        if len(value) == 1 and len(output_names(model)) <= 1:
             return value[0]
-        return value[list(model.output_names).index(output)]
+        return value[output_names(model).index(output)]
     return value
 
 
@@ -187,7 +191,7 @@ def _symbolic_output(model, output):
         return None
     if not outputs:
         return None
-    names = list(getattr(model, "output_names", None) or [])
+    names = output_names(model)
     tensor = outputs[names.index(output) if output in names else 0]
     return tensor if tensor.shape and tensor.shape[-1] is not None else None
 
@@ -247,7 +251,7 @@ def classifier_settings(model, output=None):
 def linear_output(model, output=None):
     """Whether the layer producing `output` (the only output when None) has a linear activation,
     i.e. gives logits; False when that layer cannot be told (a subclassed model)."""
-    names = list(getattr(model, "output_names", None) or [])
+    names = output_names(model)
     name = output if output is not None else (names[0] if len(names) == 1 else None)
     try:
         if name is not None:
