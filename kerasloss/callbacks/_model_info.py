@@ -44,7 +44,29 @@ def output_losses(model):
         entries = [(name, loss, single_weight) for name in names] if len(names) > 1 else [(None, loss, single_weight)]
     if len(entries) == 1 and len(names) <= 1:
         return [(None, entries[0][1], single_weight)]
+    if len(flat_weights) > 1 and isinstance(user_weights, dict) != isinstance(loss, dict):
+        _warn_unpaired_weights(model, loss, user_weights)
     return entries
+
+
+_unpaired_weights_models = weakref.WeakSet()
+
+
+def _warn_unpaired_weights(model, loss, weights):
+    """Warn once per model that its `loss_weights` are not given in the structure of its losses
+    (a list for a dict, or the reverse), which Keras pairs by flattening them (a dict in its sorted
+    keys' order), so that the weights read here (by name or position only: 1.0 each) are not
+    Keras'."""
+    if model in _unpaired_weights_models:
+        return
+    _unpaired_weights_models.add(model)
+    warnings.warn(
+        f"loss_weights is a {type(weights).__name__} for a {type(loss).__name__} of losses: Keras "
+        f"pairs them by flattening (a dict in sorted key order), and kerasloss weighs each output's "
+        f"logged terms by 1.0 instead; give loss_weights in the structure of loss",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def compile_entry(model, output=None):

@@ -131,3 +131,14 @@ def test_held_out_callbacks_follow_a_model_whose_one_output_is_a_dict(tmp_path):
     expected = np.mean(np.argmax(logits, -1) == y)
     assert tb.scalars(tmp_path / "monitor", "posthoc")["metrics/accuracy"][-1][1] == pytest.approx(expected)
     assert ledger.table(sort="id")["predicted"].tolist() == np.argmax(logits, -1).tolist()
+
+
+@pytest.mark.parametrize("loss, loss_weights", [
+    ({"wide": "mse", "narrow": "mae"}, [0.5, 2.0]),
+    (["mse", "mae"], {"wide": 0.5, "narrow": 2.0}),
+], ids=["list-for-dict", "dict-for-list"])
+def test_weights_not_in_the_structure_of_the_losses_are_said_unread(loss, loss_weights):
+    model = _two_outputs(as_dict=False)
+    model.compile("sgd", loss=loss, loss_weights=loss_weights)
+    with pytest.warns(UserWarning, match=r"loss_weights is a \w+ for a \w+ of losses: Keras pairs them"):
+        assert sorted(weight for _, _, weight in output_losses(model)) == [1.0, 1.0]
