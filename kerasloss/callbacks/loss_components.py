@@ -19,7 +19,8 @@ Per epoch, at step = epoch, run `train` from the fit logs and run `validation` f
       steps), from the numbers: from the first epoch whose difference exceeds 1e-5 · |loss/total|
       (float32 rounding: ~1e-7), where the terms are weighted as `loss` is.
 
-Multi-output models prefix each output's tags: `<o>/loss/total` (logs["<o>_loss"]),
+Multi-output models prefix each output's tags: `<o>/loss/total` (logs["<o>_loss"]; where only one
+output has a loss Keras logs none, and it is that output's λ-free terms as above),
 `<o>/loss/<component>`, `<o>/diagnostics/<name>`. With an integer `update_freq`, `batch/`-prefixed
 copies of the train loss tags whenever the optimizer's iteration count crosses a multiple of N (with
 `steps_per_execution=k`, Keras reports every k steps: a point at each report that passed a multiple),
@@ -82,9 +83,10 @@ class LossComponentLogger(LoggingCallback):
             return {}
         values = {summaries.loss_tag(summaries.TOTAL): logs[f"{prefix}loss"]}
         compiled = 0.0
-        found_all = True
-        multi = len(self._outputs) > 1 or self._outputs[0][0] is not None
-        for output, loss, loss_weight in self._outputs:
+        lossed = [entry for entry in self._outputs if entry[1] is not None]
+        found_all = bool(lossed)
+        multi = len(lossed) > 1  # Keras logs `<o>_loss` only when more than one output has a loss
+        for output, loss, loss_weight in lossed:
             key = f"{prefix}{log_prefix(output)}loss"
             components = {}
             for name in getattr(loss, "component_weights", {}):
@@ -101,14 +103,17 @@ class LossComponentLogger(LoggingCallback):
                     compiled += loss_weight * float(logs[key])
                 else:
                     found_all = False
-            elif getattr(loss, "additive", False) and components and (
-                len(components) == len(loss.component_weights)
-            ):
-                compiled += loss_weight * sum(loss.component_weights[k] * float(v) for k, v in components.items())
+                continue
+            if getattr(loss, "additive", False) and components and len(components) == len(loss.component_weights):
+                term = sum(loss.component_weights[k] * float(v) for k, v in components.items())
             elif value_key in logs:
-                compiled += loss_weight * float(logs[value_key])
+                term = float(logs[value_key])
             else:
                 found_all = False
+                continue
+            compiled += loss_weight * term
+            if output is not None:  # the only loss of a multi-output model: Keras logs no `<o>_loss`
+                values[summaries.loss_tag(summaries.TOTAL, output)] = term
         if found_all:
             total = float(logs[f"{prefix}loss"])
             regularization = total - compiled

@@ -137,6 +137,25 @@ def test_a_multi_output_model_with_a_partial_last_batch_shows_no_regularization_
     assert "loss/regularization" not in tb.scalars(tmp_path, "train")
 
 
+def test_a_multi_output_model_with_one_lossed_output_logs_that_outputs_total_and_closes_the_sum(tmp_path):
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(8, name="emb", kernel_regularizer="l2")(inputs)
+    model = keras.Model(inputs, {"cls": keras.layers.Dense(3, name="cls")(hidden), "emb": hidden})
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    model.compile("sgd", loss={"cls": loss, "emb": None}, loss_weights={"cls": 0.5, "emb": 1.0},
+                  metrics={"cls": loss_components(loss)})
+    history = model.fit(X, {"cls": Y, "emb": np.zeros((48, 8))}, epochs=2, batch_size=16, verbose=0,
+                        callbacks=[LossComponentLogger(tmp_path)]).history
+    assert "cls_loss" not in history  # Keras logs no per-output loss for a single lossed output
+    tags = tb.scalars(tmp_path, "train")
+    cls_total = 0.8 * np.array(_values(tags["cls/loss/cross_entropy"])) + 0.2 * np.array(
+        _values(tags["cls/loss/uniform_cross_entropy"]))
+    np.testing.assert_allclose(_values(tags["cls/loss/total"]), cls_total, rtol=1e-6)
+    reg = np.array(_values(tags["loss/regularization"]))
+    assert np.all(reg > 0)
+    np.testing.assert_allclose(0.5 * cls_total + reg, history["loss"], rtol=1e-6)
+
+
 def test_regularization_absent_not_zero_without_regularizers(tmp_path):
     loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True)
     _model(loss).fit(X, Y, epochs=1, verbose=0, callbacks=[LossComponentLogger(tmp_path)])

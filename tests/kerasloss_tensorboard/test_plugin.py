@@ -175,6 +175,30 @@ def test_a_single_outputs_loss_weight_scales_its_bands(tmp_path):
     np.testing.assert_allclose(np.sum([b["values"] for b in run["bands"]], axis=0), run["total"], rtol=1e-5)
 
 
+def test_a_multi_output_model_with_one_lossed_output_gets_its_panel(tmp_path):
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(48, 4)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, size=48)
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(8, name="emb")(inputs)
+    model = keras.Model(inputs, {"cls": keras.layers.Dense(3, name="cls")(hidden), "emb": hidden})
+    loss = kerasloss.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=0.2)
+    model.compile("sgd", loss={"cls": loss, "emb": None}, loss_weights={"cls": 0.5, "emb": 1.0},
+                  metrics={"cls": loss_components(loss)})
+    model.fit(x, {"cls": y, "emb": np.zeros((48, 8))}, epochs=2, batch_size=16, verbose=0,
+              callbacks=[LossComponentLogger(tmp_path)])
+    summaries.close(tmp_path)
+
+    client, _ = _client(tmp_path)
+    panels = _get(client, "/group?name=")["loss"]
+    assert [p["output"] for p in panels] == [None, "cls"]
+    whole, own = panels[0]["runs"]["train"], panels[1]["runs"]["train"]
+    assert [(b["name"], b["weight"]) for b in whole["bands"]] == [("cls", 0.5)]
+    np.testing.assert_allclose(whole["bands"][0]["values"], whole["total"], rtol=1e-5)
+    assert [b["name"] for b in own["bands"]] == ["cross_entropy", "uniform_cross_entropy"]
+    np.testing.assert_allclose(np.sum([b["values"] for b in own["bands"]], axis=0), own["total"], rtol=1e-5)
+
+
 def test_missing_tags_give_empty_panels_not_errors(tmp_path):
     summaries.write_scalars(tmp_path, summaries.POSTHOC, 0, {"metrics/f1": 0.5})
     summaries.write_scalars(tmp_path, summaries.TRAIN, 0, {"loss/total": 2.0, "not/ours": 1.0})
