@@ -1,10 +1,10 @@
 """`ExampleLedger` on label noise: its suspects from one training beside cleanlab's from five.
 
 The data and model of examples/label_noise.py (imported from there): scikit-learn's digits, 70 %
-for training (stratified), 10 % and 30 % of the training labels flipped to another class at
-random; its 128-unit MLP (dropout 0.6 on the hidden layer) trained 30 epochs with Adam (3e-3,
-batch 16) on `kerasloss.CategoricalGeneralizedCrossEntropy(q=0.5)` (--loss ce: the plain
-cross-entropy on logits). Per noise level and seed:
+for training (stratified; pixels standardized over it), 10 % and 30 % of the training labels
+flipped to another class at random; its 128-unit MLP (dropout 0.75 on the hidden layer) trained 30
+epochs with Adam (3e-3, batch 16) on `kerasloss.CategoricalGeneralizedCrossEntropy(q=0.5)` (--loss
+ce: the plain cross-entropy on logits). Per noise level and seed:
 
     ledger     one training with ExampleLedger: precision of suspects(k), k = the number flipped
                (and how many unflipped examples are among those k); F1 of the automatic cut
