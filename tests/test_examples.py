@@ -314,6 +314,20 @@ def test_label_noise_flips_the_asked_share_to_other_classes():
     np.testing.assert_array_equal(noisy != true, flipped)
 
 
+def test_label_noise_standardizes_each_pixel_over_the_training_split():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    pixels, _ = train_test_split(digits.data / 16.0, train_size=0.7, random_state=3, stratify=digits.target)
+    x, _, _ = label_noise.noisy_digits(0.1, seed=3)
+    assert x.dtype == np.float32 and x.shape == pixels.shape
+    spread = pixels.std(0)
+    np.testing.assert_allclose(x.mean(0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(x.std(0), spread / (spread + 0.1), rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(x[:, spread == 0], 0.0)  # the constant border pixels stay 0
+
+
 def test_label_noise_reports_the_suspects_and_writes_the_ledger(tmp_path, capsys):
     out = label_noise.main(["--epochs", "2", "--noise", "0.3", "--logdir", str(tmp_path)])
     figures = out["runs"]["noise_0.3"]
