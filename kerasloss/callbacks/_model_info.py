@@ -171,15 +171,13 @@ def select_output(value, model, output):
     """The part of a per-output structure (the model's outputs, or labels) for `output`: a dict's
     entry, a list's by the output's position; for a model with one output a dict or list of one
     gives its only entry, as Keras takes it; a single value as it is."""
+    if isinstance(value, (dict, list, tuple)) and len(value) == 1 and len(output_names(model)) <= 1:
+        return next(iter(value.values())) if isinstance(value, dict) else value[0]
     if isinstance(value, dict):
-        if output in value:
-            return value[output]
-        if len(value) == 1 and len(output_names(model)) <= 1:
-            return next(iter(value.values()))
-        raise ValueError(f"the labels and outputs are keyed {sorted(value)}: none is output {output!r}")
+        if output not in value:
+            raise ValueError(f"the labels and outputs are keyed {sorted(value)}: none is output {output!r}")
+        return value[output]
     if isinstance(value, (list, tuple)):
-        if len(value) == 1 and len(output_names(model)) <= 1:
-            return value[0]
         return value[output_names(model).index(output)]
     return value
 
